@@ -1,0 +1,206 @@
+/**
+ * Writes to one catalog's CRDT documents and keeps the view caught up with them.
+ * Every write goes: Automerge change -> flush to the SQLite chunk table -> materialize -> done,
+ * so when a command returns, its edit is durable and searchable.
+ */
+import * as A from "@automerge/automerge";
+import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
+import { ShelfError } from "../errors.js";
+import type { CatalogRow, Instance } from "../instance.js";
+import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, shardIndex, type RootDoc } from "../model/catalog-doc.js";
+import { writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
+import { validatePatch, type RecordPatch } from "../model/record.js";
+import { Materializer } from "../view/materializer.js";
+
+export interface WriteItem {
+  id: string;
+  patch: RecordPatch;
+}
+
+export interface WriteCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+export type Progress = (done: number, total: number) => void;
+
+/** The document id inside an Automerge URL ("automerge:<id>"). */
+export const documentIdOf = (url: string): DocumentId => url.replace(/^automerge:/, "") as DocumentId;
+
+export class CatalogStore {
+  readonly instance: Instance;
+  readonly catalog: CatalogRow;
+  readonly #repo: Repo;
+  readonly #materializer: Materializer;
+
+  private constructor(instance: Instance, catalog: CatalogRow, repo: Repo) {
+    this.instance = instance;
+    this.catalog = catalog;
+    this.#repo = repo;
+    this.#materializer = new Materializer(instance.db);
+  }
+
+  static async open(instance: Instance, catalog: CatalogRow): Promise<CatalogStore> {
+    return new CatalogStore(instance, catalog, await instance.repo());
+  }
+
+  /** Creates a new catalog: a root document naming `shardCount` empty shard documents. */
+  static async create(instance: Instance, name: string, shardCount = DEFAULT_SHARD_COUNT): Promise<CatalogStore> {
+    const repo = await instance.repo();
+    const shards: DocHandle<ShardDoc>[] = [];
+    for (let i = 0; i < shardCount; i++) shards.push(repo.create<ShardDoc>({ records: {} }));
+    const root = repo.create<RootDoc>({
+      shelf: "catalog",
+      format: CATALOG_FORMAT,
+      name: new A.ImmutableString(name),
+      createdAt: new A.ImmutableString(new Date().toISOString()),
+      shards: shards.map((h) => new A.ImmutableString(h.url)),
+    });
+    await repo.flush();
+    const row = instance.addCatalog({ url: root.url, name, shardUrls: shards.map((h) => h.url) });
+    const store = new CatalogStore(instance, row, repo);
+    await store.catchUp();
+    return store;
+  }
+
+  stamp(): EditStamp {
+    return { at: new Date().toISOString(), by: this.instance.id };
+  }
+
+  /** One record write; `mode` says whether the record must, may, or must not exist already. */
+  async write(id: string, patch: RecordPatch, mode: "allow" | "forbid" | "require", op: string): Promise<WriteOutcome> {
+    validatePatch(patch);
+    const shard = shardIndex(id, this.catalog.shardUrls.length);
+    const handle = await this.#shard(shard);
+    let outcome: WriteOutcome = "unchanged";
+    const stamp = this.stamp();
+    handle.change((doc) => {
+      outcome = writeRecord(doc, id, patch, stamp, mode);
+    }, this.#changeOptions(op));
+    await this.#settle(shard, handle);
+    return outcome;
+  }
+
+  /** Many writes, grouped by shard: one Automerge change and one transaction per shard. */
+  async writeMany(items: WriteItem[], op: string, onProgress?: Progress): Promise<WriteCounts> {
+    const counts: WriteCounts = { created: 0, updated: 0, unchanged: 0 };
+    const byShard = new Map<number, WriteItem[]>();
+    for (const item of items) {
+      const shard = shardIndex(item.id, this.catalog.shardUrls.length);
+      let list = byShard.get(shard);
+      if (!list) byShard.set(shard, (list = []));
+      list.push(item);
+    }
+    let done = 0;
+    const stamp = this.stamp();
+    for (const [shard, list] of [...byShard.entries()].sort((a, b) => a[0] - b[0])) {
+      const handle = await this.#shard(shard);
+      handle.change((doc) => {
+        for (const item of list) counts[writeRecord(doc, item.id, item.patch, stamp, "allow")]++;
+      }, this.#changeOptions(op));
+      await this.#settle(shard, handle);
+      // Keep memory flat on large imports: a shard not needed again is dropped from the cache.
+      await this.#repo.removeFromCache(handle.documentId);
+      done += list.length;
+      onProgress?.(done, items.length);
+    }
+    return counts;
+  }
+
+  /** Materializes every document of this catalog whose chunks changed since the view saw them. */
+  async catchUp(onProgress?: Progress): Promise<number> {
+    const dirty = new Set(this.instance.db.prepare<[], { doc_id: string }>("SELECT doc_id FROM crdt_dirty").all().map((r) => r.doc_id));
+    const rootId = documentIdOf(this.catalog.url);
+    if (dirty.has(rootId)) {
+      const root = await this.#find<RootDoc>(this.catalog.url);
+      this.#materializer.markDocument(this.catalog.catId, rootId, root.doc());
+    }
+    const shards = this.catalog.shardUrls.map((url, i) => [i, documentIdOf(url)] as const).filter(([, id]) => dirty.has(id));
+    let done = 0;
+    for (const [shard, documentId] of shards) {
+      const wasLoaded = this.#repo.handles[documentId] !== undefined;
+      const handle = await this.#shard(shard);
+      this.#materializer.materializeShard(this.catalog.catId, shard, documentId, handle.doc());
+      if (!wasLoaded) await this.#repo.removeFromCache(documentId);
+      onProgress?.(++done, shards.length);
+    }
+    return shards.length;
+  }
+
+  /**
+   * Throws the view of this catalog away and materializes it again from the CRDT alone. The reset
+   * and the "every shard is dirty" marks are one transaction, so a rebuild killed half-way is
+   * finished by the next command.
+   */
+  async rebuild(onProgress?: Progress): Promise<void> {
+    const db = this.instance.db;
+    const catId = this.catalog.catId;
+    db.transaction(() => {
+      db.prepare("DELETE FROM records_fts WHERE rowid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
+      db.prepare("DELETE FROM record_tags WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
+      db.prepare("DELETE FROM record_collections WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
+      db.prepare("DELETE FROM records WHERE cat_id = ?").run(catId);
+      db.prepare("DELETE FROM view_heads WHERE cat_id = ?").run(catId);
+      const mark = db.prepare("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
+      for (const url of [this.catalog.url, ...this.catalog.shardUrls]) mark.run(documentIdOf(url));
+    })();
+    await this.catchUp(onProgress);
+  }
+
+  /** Every document of the catalog, root first, as Automerge binaries (for bundles). */
+  async exportDocuments(onProgress?: Progress): Promise<{ documentId: DocumentId; data: Uint8Array }[]> {
+    const urls = [this.catalog.url, ...this.catalog.shardUrls];
+    const out: { documentId: DocumentId; data: Uint8Array }[] = [];
+    for (const url of urls) {
+      const handle = await this.#find<unknown>(url);
+      out.push({ documentId: handle.documentId, data: A.save(handle.doc()) });
+      onProgress?.(out.length, urls.length);
+    }
+    return out;
+  }
+
+  /** Merges an Automerge binary into the local copy of one of this catalog's documents. */
+  async mergeDocument(documentId: DocumentId, data: Uint8Array): Promise<boolean> {
+    const handle = await this.#find<unknown>(`automerge:${documentId}`);
+    const before = A.getHeads(handle.doc());
+    handle.update((doc) => A.loadIncremental(doc, data));
+    return !sameHeadSet(before, A.getHeads(handle.doc()));
+  }
+
+  async flush(): Promise<void> {
+    await this.#repo.flush();
+  }
+
+  async #settle(shard: number, handle: DocHandle<ShardDoc>): Promise<void> {
+    await this.#repo.flush([handle.documentId]);
+    this.#materializer.materializeShard(this.catalog.catId, shard, handle.documentId, handle.doc());
+  }
+
+  #changeOptions(op: string): A.ChangeOptions<ShardDoc> {
+    // The message names the instance and the command, for `shelf history`.
+    return { message: JSON.stringify({ by: this.instance.id, op }) };
+  }
+
+  async #shard(index: number): Promise<DocHandle<ShardDoc>> {
+    const url = this.catalog.shardUrls[index];
+    if (url === undefined) throw new ShelfError("SHELF_E_INTERNAL", `shard ${index} is out of range`);
+    return this.#find<ShardDoc>(url);
+  }
+
+  async #find<T>(url: string): Promise<DocHandle<T>> {
+    try {
+      return await this.#repo.find<T>(url as never);
+    } catch (err) {
+      throw new ShelfError(
+        "SHELF_E_DOC_UNAVAILABLE",
+        `document ${url} of catalog ${this.catalog.name} is not in local storage (${(err as Error).message})`,
+        "import a bundle of this catalog (`shelf import-bundle FILE`) or join it again",
+      );
+    }
+  }
+}
+
+function sameHeadSet(a: A.Heads, b: A.Heads): boolean {
+  return a.length === b.length && a.every((h) => b.includes(h));
+}

@@ -1,0 +1,46 @@
+/**
+ * The one registry of shelf's errors. Every failure a user can meet has a code here, an exit code,
+ * and an entry in docs/errors.md (a test keeps the two in step).
+ */
+export const ERROR_CODES = {
+  SHELF_E_USAGE: { exit: 2, summary: "The command line is wrong: unknown flag, missing argument, bad value." },
+  SHELF_E_INVALID_ID: { exit: 2, summary: "A record id is malformed." },
+  SHELF_E_INVALID_FIELD: { exit: 2, summary: "A field is unknown or its value has the wrong type." },
+  SHELF_E_NOT_INITIALIZED: { exit: 1, summary: "The instance holds no catalog yet." },
+  SHELF_E_CATALOG_NOT_FOUND: { exit: 1, summary: "No catalog of that name or URL is held by this instance." },
+  SHELF_E_CATALOG_EXISTS: { exit: 1, summary: "A catalog of that name already exists in this instance." },
+  SHELF_E_RECORD_NOT_FOUND: { exit: 1, summary: "No record with that id exists in the catalog." },
+  SHELF_E_RECORD_EXISTS: { exit: 1, summary: "A record with that id already exists (use `shelf set`)." },
+  SHELF_E_DOC_UNAVAILABLE: { exit: 1, summary: "A CRDT document the catalog names is missing from local storage." },
+  SHELF_E_BAD_INPUT_FILE: { exit: 1, summary: "An input file (import or bundle) is malformed or corrupt." },
+  SHELF_E_IO: { exit: 1, summary: "A file could not be read or written." },
+  SHELF_E_DB: { exit: 1, summary: "The instance database could not be opened or is damaged." },
+  SHELF_E_INTERNAL: { exit: 1, summary: "A bug in shelf: it should never happen." },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error a user can act on: `message` names the cause, `hint` the fix. */
+export class ShelfError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, hint?: string) {
+    super(message);
+    this.name = "ShelfError";
+    this.code = code;
+    this.hint = hint;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint?: string } {
+    return { code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
+  }
+}
+
+export function isShelfError(err: unknown): err is ShelfError {
+  return err instanceof ShelfError;
+}

@@ -1,0 +1,130 @@
+/**
+ * An instance: one home directory holding one SQLite file. It knows its own id, the catalogs it
+ * holds, and opens the CRDT store only when a command needs to write (reads never load Automerge).
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { homedir, hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { Repo } from "@automerge/automerge-repo";
+import { ShelfError } from "./errors.js";
+import { openDb, type Db } from "./store/db.js";
+
+export const DB_FILE = "shelf.db";
+
+export interface CatalogRow {
+  catId: number;
+  url: string;
+  name: string;
+  isDefault: boolean;
+  shardUrls: string[];
+}
+
+/** --home, then SHELF_HOME, then the platform's data directory. */
+export function resolveHome(explicit?: string): string {
+  if (explicit) return resolve(explicit);
+  if (process.env.SHELF_HOME) return resolve(process.env.SHELF_HOME);
+  if (process.platform === "win32") return join(process.env.LOCALAPPDATA ?? join(homedir(), "AppData", "Local"), "shelf");
+  if (process.platform === "darwin") return join(homedir(), "Library", "Application Support", "shelf");
+  return join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "shelf");
+}
+
+export class Instance {
+  readonly home: string;
+  readonly dbPath: string;
+  readonly db: Db;
+  readonly id: string;
+  #repo: Repo | undefined;
+
+  private constructor(home: string, db: Db, id: string) {
+    this.home = home;
+    this.dbPath = join(home, DB_FILE);
+    this.db = db;
+    this.id = id;
+  }
+
+  /**
+   * Opens the instance at `home`. `create` makes the directory and database when missing;
+   * otherwise a missing instance is an error that says how to make one.
+   */
+  static open(home: string, options: { create?: boolean } = {}): Instance {
+    const dbPath = join(home, DB_FILE);
+    if (!existsSync(dbPath)) {
+      if (!options.create) {
+        throw new ShelfError("SHELF_E_NOT_INITIALIZED", `no shelf instance at ${home}`, "run `shelf init` to create a catalog, or `shelf import-bundle FILE` to take one from a bundle (or pass --home DIR)");
+      }
+      mkdirSync(home, { recursive: true });
+    }
+    const db = openDb(dbPath);
+    const id = ensureInstanceId(db);
+    return new Instance(home, db, id);
+  }
+
+  /** The CRDT store, created on first use. */
+  async repo(): Promise<Repo> {
+    if (!this.#repo) {
+      const { createRepo } = await import("./store/crdt-store.js");
+      this.#repo = createRepo(this.db, { instanceId: this.id });
+    }
+    return this.#repo;
+  }
+
+  get hasRepo(): boolean {
+    return this.#repo !== undefined;
+  }
+
+  catalogs(): CatalogRow[] {
+    return this.db
+      .prepare<[], { cat_id: number; url: string; name: string; is_default: number; shard_urls: string }>("SELECT cat_id, url, name, is_default, shard_urls FROM catalogs ORDER BY name")
+      .all()
+      .map((r) => ({ catId: r.cat_id, url: r.url, name: r.name, isDefault: r.is_default === 1, shardUrls: JSON.parse(r.shard_urls) as string[] }));
+  }
+
+  /** The catalog named by `--catalog NAME|URL`, or the default one. */
+  catalog(nameOrUrl?: string): CatalogRow {
+    const all = this.catalogs();
+    if (all.length === 0) {
+      throw new ShelfError("SHELF_E_NOT_INITIALIZED", `the instance at ${this.home} holds no catalog`, "run `shelf init` to create one, or `shelf import-bundle FILE` to take one from a bundle");
+    }
+    const found = nameOrUrl ? all.find((c) => c.name === nameOrUrl || c.url === nameOrUrl) : (all.find((c) => c.isDefault) ?? all[0]);
+    if (!found) {
+      throw new ShelfError("SHELF_E_CATALOG_NOT_FOUND", `no catalog ${JSON.stringify(nameOrUrl)} in this instance`, `catalogs here: ${all.map((c) => c.name).join(", ")}`);
+    }
+    return found;
+  }
+
+  addCatalog(row: Omit<CatalogRow, "catId" | "isDefault">): CatalogRow {
+    return this.db.transaction(() => {
+      if (this.catalogs().some((c) => c.name === row.name)) {
+        throw new ShelfError("SHELF_E_CATALOG_EXISTS", `a catalog named ${JSON.stringify(row.name)} already exists here`, "choose another --name");
+      }
+      const isDefault = this.catalogs().length === 0;
+      const info = this.db
+        .prepare("INSERT INTO catalogs (url, name, is_default, shard_urls, added_at) VALUES (?, ?, ?, ?, ?)")
+        .run(row.url, row.name, isDefault ? 1 : 0, JSON.stringify(row.shardUrls), new Date().toISOString());
+      return { ...row, catId: Number(info.lastInsertRowid), isDefault };
+    })();
+  }
+
+  /** Flushes pending CRDT writes and closes everything; safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#repo) {
+      const repo = this.#repo;
+      this.#repo = undefined;
+      await repo.flush();
+      await repo.shutdown();
+    }
+    if (this.db.open) this.db.close();
+  }
+}
+
+function ensureInstanceId(db: Db): string {
+  const row = db.prepare<[], { value: string }>("SELECT value FROM settings WHERE key = 'instance_id'").get();
+  if (row) return row.value;
+  // Readable in `updatedBy` and history: the host name plus a random suffix that keeps two homes
+  // on one host apart.
+  const host = hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 32) || "host";
+  const id = `${host}-${randomBytes(3).toString("hex")}`;
+  db.prepare("INSERT OR IGNORE INTO settings (key, value) VALUES ('instance_id', ?)").run(id);
+  return db.prepare<[], { value: string }>("SELECT value FROM settings WHERE key = 'instance_id'").get()!.value;
+}

@@ -1,0 +1,26 @@
+/**
+ * The CRDT store: one automerge-repo Repo per process, whose storage is the instance's SQLite file.
+ * Saving a document's chunks marks it dirty in the same transaction (table crdt_dirty), so the
+ * materializer always knows which documents the view has not caught up with, even after a crash.
+ */
+import { Repo, type NetworkAdapterInterface, type PeerId } from "@automerge/automerge-repo";
+import { randomBytes } from "node:crypto";
+import type { Db } from "./db.js";
+import { SqliteStorageAdapter } from "./sqlite-storage-adapter.js";
+
+export interface CrdtStoreOptions {
+  instanceId: string;
+  network?: NetworkAdapterInterface[];
+}
+
+export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
+  const markDirty = db.prepare<[string]>("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
+  const storage = new SqliteStorageAdapter(db, (documentId) => markDirty.run(documentId));
+  return new Repo({
+    storage,
+    network: options.network ?? [],
+    // Each process gets its own peer id: a CLI command and the daemon may run side by side.
+    peerId: `shelf-${options.instanceId}-${randomBytes(4).toString("hex")}` as PeerId,
+    sharePolicy: async () => false,
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Opens an instance's SQLite file: the one place that configures better-sqlite3 and migrates the
+ * schema. Everything an instance knows (CRDT chunks, the materialized view, settings) is here.
+ */
+import Database from "better-sqlite3";
+import { ShelfError } from "../errors.js";
+import { SCHEMA_MIGRATIONS } from "./schema.js";
+
+export type Db = Database.Database;
+
+export function openDb(path: string, options: { readonly?: boolean } = {}): Db {
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  } catch (err) {
+    throw new ShelfError("SHELF_E_DB", `cannot open the instance database ${path}: ${(err as Error).message}`, "check the path given with --home or SHELF_HOME, and its permissions");
+  }
+  try {
+    // WAL lets readers run while a writer (a sync, the daemon) commits; a killed process leaves
+    // the last committed transaction intact.
+    if (!options.readonly) db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("busy_timeout = 10000");
+    db.pragma("foreign_keys = ON");
+    if (!options.readonly) migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    if (err instanceof ShelfError) throw err;
+    throw new ShelfError("SHELF_E_DB", `the instance database ${path} is damaged or not a shelf database: ${(err as Error).message}`, "run `shelf rebuild`; if the file itself is corrupt, restore it from a backup or `shelf join` the catalog again");
+  }
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > SCHEMA_MIGRATIONS.length) {
+    throw new ShelfError("SHELF_E_DB", `this database was written by a newer shelf (schema ${current}, this shelf knows ${SCHEMA_MIGRATIONS.length})`, "upgrade shelf");
+  }
+  for (let version = current; version < SCHEMA_MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(SCHEMA_MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

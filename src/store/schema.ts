@@ -1,0 +1,63 @@
+/**
+ * The instance database schema, one SQL script per version. Never edit a shipped entry: append one.
+ *
+ * Three groups of tables share the file:
+ * - crdt_*: the source of truth, Automerge chunks written by the storage adapter;
+ * - records, record_tags, record_collections, records_fts, view_heads: the materialized view,
+ *   rebuildable from crdt_* at any time;
+ * - settings and catalogs: the instance's own configuration.
+ */
+export const SCHEMA_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE catalogs (
+    cat_id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    shard_urls TEXT NOT NULL,
+    added_at TEXT NOT NULL
+  );
+
+  CREATE TABLE crdt_chunks (key TEXT PRIMARY KEY, data BLOB NOT NULL);
+  -- documents whose stored chunks changed since the view last caught up with them
+  CREATE TABLE crdt_dirty (doc_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+
+  CREATE TABLE view_heads (doc_id TEXT PRIMARY KEY, cat_id INTEGER NOT NULL, heads TEXT NOT NULL);
+
+  CREATE TABLE records (
+    rid INTEGER PRIMARY KEY,
+    cat_id INTEGER NOT NULL REFERENCES catalogs(cat_id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    deleted_at TEXT,
+    deleted_by TEXT,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    UNIQUE (cat_id, id)
+  );
+  CREATE INDEX records_by_shard ON records (cat_id, shard);
+  CREATE INDEX records_by_provider ON records (cat_id, provider, id);
+
+  CREATE TABLE record_tags (rid INTEGER NOT NULL REFERENCES records(rid) ON DELETE CASCADE, tag TEXT NOT NULL, PRIMARY KEY (rid, tag)) WITHOUT ROWID;
+  CREATE INDEX record_tags_by_tag ON record_tags (tag);
+  CREATE TABLE record_collections (rid INTEGER NOT NULL REFERENCES records(rid) ON DELETE CASCADE, collection TEXT NOT NULL, PRIMARY KEY (rid, collection)) WITHOUT ROWID;
+  CREATE INDEX record_collections_by_collection ON record_collections (collection);
+
+  -- rowid = records.rid; contentless, since records already holds the text
+  CREATE VIRTUAL TABLE records_fts USING fts5(
+    name, summary, tags,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+  );
+  `,
+];

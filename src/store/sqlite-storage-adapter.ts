@@ -1,0 +1,70 @@
+/**
+ * automerge-repo storage in the instance's SQLite file, so that an instance is one file and a
+ * chunk is written in the same database as the view that is materialized from it.
+ *
+ * Keys are arrays of strings; each part is URI-encoded and followed by "/", so a prefix of parts is
+ * a prefix of the encoded key and a range scan on the primary key finds it
+ * (["ab"] never matches ["abc"], because "ab/" is not a prefix of "abc/").
+ */
+import type { Chunk, StorageAdapterInterface, StorageKey } from "@automerge/automerge-repo/slim";
+import type { Db } from "./db.js";
+
+const encodeKey = (key: StorageKey): string => key.map((part) => encodeURIComponent(part) + "/").join("");
+const decodeKey = (encoded: string): StorageKey => encoded.slice(0, -1).split("/").map(decodeURIComponent);
+// "0" is the character after "/", so [prefix, prefix-with-"0") is exactly the keys under prefix.
+// The empty prefix matches every key.
+const upperBound = (prefix: string): string => (prefix === "" ? "\uffff" : prefix.slice(0, -1) + "0");
+
+export class SqliteStorageAdapter implements StorageAdapterInterface {
+  readonly #db: Db;
+  readonly #stmts;
+  readonly #onDocumentSaved: ((documentId: string) => void) | undefined;
+
+  /**
+   * @param onDocumentSaved called inside the same transaction as every write under a document's
+   *   changes (automerge-repo's keys are [documentId, "incremental" | "snapshot", hash]), so a caller can mark the view stale
+   *   atomically with the data that made it so.
+   */
+  constructor(db: Db, onDocumentSaved?: (documentId: string) => void) {
+    this.#db = db;
+    this.#onDocumentSaved = onDocumentSaved;
+    this.#stmts = {
+      load: db.prepare<[string], { data: Buffer }>("SELECT data FROM crdt_chunks WHERE key = ?"),
+      save: db.prepare<[string, Uint8Array]>("INSERT INTO crdt_chunks (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data"),
+      remove: db.prepare<[string]>("DELETE FROM crdt_chunks WHERE key = ?"),
+      loadRange: db.prepare<[string, string], { key: string; data: Buffer }>("SELECT key, data FROM crdt_chunks WHERE key >= ? AND key < ? ORDER BY key"),
+      removeRange: db.prepare<[string, string]>("DELETE FROM crdt_chunks WHERE key >= ? AND key < ?"),
+    };
+  }
+
+  async load(key: StorageKey): Promise<Uint8Array | undefined> {
+    const row = this.#stmts.load.get(encodeKey(key));
+    return row ? toUint8Array(row.data) : undefined;
+  }
+
+  async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    this.#db.transaction(() => {
+      this.#stmts.save.run(encodeKey(key), data);
+      if (this.#onDocumentSaved && (key[1] === "incremental" || key[1] === "snapshot")) this.#onDocumentSaved(key[0]!);
+    })();
+  }
+
+  async remove(key: StorageKey): Promise<void> {
+    this.#stmts.remove.run(encodeKey(key));
+  }
+
+  async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
+    const prefix = encodeKey(keyPrefix);
+    return this.#stmts.loadRange.all(prefix, upperBound(prefix)).map((row) => ({ key: decodeKey(row.key), data: toUint8Array(row.data) }));
+  }
+
+  async removeRange(keyPrefix: StorageKey): Promise<void> {
+    const prefix = encodeKey(keyPrefix);
+    this.#stmts.removeRange.run(prefix, upperBound(prefix));
+  }
+}
+
+// better-sqlite3 returns Buffers; automerge-repo and its tests expect plain Uint8Arrays.
+function toUint8Array(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}

@@ -1,0 +1,174 @@
+/**
+ * The materializer keeps the SQLite view equal to the CRDT. For each shard document it stores the
+ * heads it last materialized; catching up means diffing from those heads to the current ones,
+ * rewriting the rows of the records the diff touched, and storing the new heads, all in one
+ * transaction. A shard never seen before (or whose stored heads are unusable) is rewritten whole.
+ */
+import * as A from "@automerge/automerge";
+import type { Db } from "../store/db.js";
+import type { ShardDoc } from "../model/crdt-record.js";
+import { readRecord } from "../model/crdt-record.js";
+import type { CatalogRecord } from "../model/record.js";
+
+export interface MaterializeResult {
+  /** ids whose rows were written (created, updated or deleted) */
+  changedIds: number;
+  full: boolean;
+}
+
+export class Materializer {
+  readonly #db: Db;
+  readonly #stmts;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#stmts = {
+      heads: db.prepare<[string], { heads: string }>("SELECT heads FROM view_heads WHERE doc_id = ?"),
+      saveHeads: db.prepare<[string, number, string]>("INSERT INTO view_heads (doc_id, cat_id, heads) VALUES (?, ?, ?) ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads, cat_id = excluded.cat_id"),
+      dirtySeq: db.prepare<[string], { seq: number }>("SELECT seq FROM crdt_dirty WHERE doc_id = ?"),
+      clearDirty: db.prepare<[string, number]>("DELETE FROM crdt_dirty WHERE doc_id = ? AND seq <= ?"),
+      rid: db.prepare<[number, string], { rid: number }>("SELECT rid FROM records WHERE cat_id = ? AND id = ?"),
+      insert: db.prepare(
+        `INSERT INTO records (cat_id, id, shard, kind, provider, name, version, summary, meta, deleted, deleted_at, deleted_by, updated_at, updated_by)
+         VALUES (@catId, @id, @shard, @kind, @provider, @name, @version, @summary, @meta, @deleted, @deletedAt, @deletedBy, @updatedAt, @updatedBy)`,
+      ),
+      update: db.prepare(
+        `UPDATE records SET shard = @shard, kind = @kind, provider = @provider, name = @name, version = @version, summary = @summary,
+           meta = @meta, deleted = @deleted, deleted_at = @deletedAt, deleted_by = @deletedBy, updated_at = @updatedAt, updated_by = @updatedBy
+         WHERE rid = @rid`,
+      ),
+      deleteRecord: db.prepare<[number]>("DELETE FROM records WHERE rid = ?"),
+      deleteTags: db.prepare<[number]>("DELETE FROM record_tags WHERE rid = ?"),
+      deleteCollections: db.prepare<[number]>("DELETE FROM record_collections WHERE rid = ?"),
+      insertTag: db.prepare<[number, string]>("INSERT INTO record_tags (rid, tag) VALUES (?, ?)"),
+      insertCollection: db.prepare<[number, string]>("INSERT INTO record_collections (rid, collection) VALUES (?, ?)"),
+      deleteFts: db.prepare<[number]>("DELETE FROM records_fts WHERE rowid = ?"),
+      insertFts: db.prepare<[number, string, string, string]>("INSERT INTO records_fts (rowid, name, summary, tags) VALUES (?, ?, ?, ?)"),
+      shardRids: db.prepare<[number, number], { rid: number }>("SELECT rid FROM records WHERE cat_id = ? AND shard = ?"),
+    };
+  }
+
+  /** True when the view already reflects `doc` exactly. */
+  isCurrent(documentId: string, doc: A.Doc<unknown>): boolean {
+    const row = this.#stmts.heads.get(documentId);
+    return row !== undefined && sameHeads(JSON.parse(row.heads) as string[], A.getHeads(doc));
+  }
+
+  /** Brings the rows of one shard document up to `doc`'s heads. */
+  materializeShard(catId: number, shard: number, documentId: string, doc: A.Doc<ShardDoc>): MaterializeResult {
+    const heads = A.getHeads(doc);
+    const stored = this.#stmts.heads.get(documentId);
+    const fromHeads = stored ? (JSON.parse(stored.heads) as string[]) : [];
+    const dirtySeq = this.#stmts.dirtySeq.get(documentId)?.seq ?? 0;
+    if (stored && sameHeads(fromHeads, heads)) {
+      this.#stmts.clearDirty.run(documentId, dirtySeq);
+      return { changedIds: 0, full: false };
+    }
+    const touched = fromHeads.length > 0 && A.hasHeads(doc, fromHeads) ? touchedRecordIds(doc, fromHeads, heads) : "all";
+    let changedIds = 0;
+    this.#db.transaction(() => {
+      const records = doc.records ?? {};
+      if (touched === "all") {
+        this.#clearShard(catId, shard);
+        for (const id of Object.keys(records)) this.#insert(catId, shard, readRecord(id, records[id]!));
+        changedIds = Object.keys(records).length;
+      } else {
+        for (const id of touched) {
+          const stored = records[id];
+          this.#upsert(catId, shard, id, stored ? readRecord(id, stored) : undefined);
+        }
+        changedIds = touched.size;
+      }
+      this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(heads));
+      this.#stmts.clearDirty.run(documentId, dirtySeq);
+    })();
+    return { changedIds, full: touched === "all" };
+  }
+
+  /** Records that a non-shard document (the catalog root) is materialized at these heads. */
+  markDocument(catId: number, documentId: string, doc: A.Doc<unknown>): void {
+    this.#db.transaction(() => {
+      const dirtySeq = this.#stmts.dirtySeq.get(documentId)?.seq ?? 0;
+      this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(A.getHeads(doc)));
+      this.#stmts.clearDirty.run(documentId, dirtySeq);
+    })();
+  }
+
+  #clearShard(catId: number, shard: number): void {
+    for (const { rid } of this.#stmts.shardRids.all(catId, shard)) this.#delete(rid);
+  }
+
+  #delete(rid: number): void {
+    this.#stmts.deleteFts.run(rid);
+    this.#stmts.deleteTags.run(rid);
+    this.#stmts.deleteCollections.run(rid);
+    this.#stmts.deleteRecord.run(rid);
+  }
+
+  #upsert(catId: number, shard: number, id: string, record: CatalogRecord | undefined): void {
+    const existing = this.#stmts.rid.get(catId, id);
+    if (!record) {
+      // Records are tombstoned, never removed; a missing key means the shard was reset.
+      if (existing) this.#delete(existing.rid);
+      return;
+    }
+    if (!existing) {
+      this.#insert(catId, shard, record);
+      return;
+    }
+    const rid = existing.rid;
+    this.#stmts.update.run({ ...rowValues(catId, shard, record), rid });
+    this.#stmts.deleteTags.run(rid);
+    this.#stmts.deleteCollections.run(rid);
+    this.#stmts.deleteFts.run(rid);
+    this.#writeChildren(rid, record);
+  }
+
+  #insert(catId: number, shard: number, record: CatalogRecord): void {
+    const rid = Number(this.#stmts.insert.run(rowValues(catId, shard, record)).lastInsertRowid);
+    this.#writeChildren(rid, record);
+  }
+
+  #writeChildren(rid: number, record: CatalogRecord): void {
+    for (const tag of record.tags) this.#stmts.insertTag.run(rid, tag);
+    for (const collection of record.collections) this.#stmts.insertCollection.run(rid, collection);
+    this.#stmts.insertFts.run(rid, record.name, record.summary, record.tags.join(" "));
+  }
+}
+
+function rowValues(catId: number, shard: number, r: CatalogRecord) {
+  return {
+    catId,
+    id: r.id,
+    shard,
+    kind: r.kind,
+    provider: r.provider,
+    name: r.name,
+    version: r.version,
+    summary: r.summary,
+    meta: JSON.stringify(r.meta),
+    deleted: r.deleted ? 1 : 0,
+    deletedAt: r.deletedAt,
+    deletedBy: r.deletedBy,
+    updatedAt: r.updatedAt,
+    updatedBy: r.updatedBy,
+  };
+}
+
+/** The record ids that changes between two sets of heads touched, or "all" if the map itself changed. */
+function touchedRecordIds(doc: A.Doc<ShardDoc>, from: A.Heads, to: A.Heads): Set<string> | "all" {
+  const ids = new Set<string>();
+  for (const patch of A.diff(doc, from, to)) {
+    if (patch.path[0] !== "records") continue;
+    const id = patch.path[1];
+    if (typeof id !== "string") return "all";
+    ids.add(id);
+  }
+  return ids;
+}
+
+function sameHeads(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sortedB = [...b].sort();
+  return [...a].sort().every((h, i) => h === sortedB[i]);
+}

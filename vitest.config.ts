@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Each file gets its own process: native SQLite handles and Automerge's wasm stay isolated.
+    pool: "forks",
+  },
+});
