@@ -69,8 +69,14 @@ export class Instance {
     return this.#repo;
   }
 
-  get hasRepo(): boolean {
-    return this.#repo !== undefined;
+  /**
+   * Flushes and drops the CRDT store, so the documents it held can be freed; the next repo() call
+   * opens a fresh one. Long bulk work (imports, rebuilds) calls this to keep memory bounded.
+   */
+  async recycleRepo(): Promise<void> {
+    const repo = this.#repo;
+    this.#repo = undefined;
+    if (repo) await repo.shutdown();
   }
 
   catalogs(): CatalogRow[] {
@@ -111,8 +117,7 @@ export class Instance {
     if (this.#repo) {
       const repo = this.#repo;
       this.#repo = undefined;
-      await repo.flush();
-      await repo.shutdown();
+      await repo.shutdown(); // flushes every document first
     }
     if (this.db.open) this.db.close();
   }

@@ -23,9 +23,10 @@ export interface StoredRecord {
   collections: Record<string, true>;
   /** JSON-encoded values, so that every meta key is one scalar with one conflict set */
   meta: Record<string, ImmutableString>;
-  deleted: boolean;
-  deletedAt: ImmutableString | null;
-  deletedBy: ImmutableString | null;
+  /** absent until the record is first deleted (fewer operations per record on bulk imports) */
+  deleted?: boolean;
+  deletedAt?: ImmutableString | null;
+  deletedBy?: ImmutableString | null;
   updatedAt: ImmutableString;
   updatedBy: ImmutableString;
 }
@@ -99,7 +100,7 @@ export function writeRecord(
   }
   changed = updateSet(existing.tags, patch.addTags, patch.removeTags) || changed;
   changed = updateSet(existing.collections, patch.addCollections, patch.removeCollections) || changed;
-  if (patch.deleted !== undefined && existing.deleted !== patch.deleted) {
+  if (patch.deleted !== undefined && (existing.deleted === true) !== patch.deleted) {
     existing.deleted = patch.deleted;
     existing.deletedAt = patch.deleted ? imm(stamp.at) : null;
     existing.deletedBy = patch.deleted ? imm(stamp.by) : null;
@@ -138,8 +139,7 @@ function newStoredRecord(id: string, patch: RecordPatch, stamp: EditStamp): Stor
     if (value !== undefined) meta[key] = imm(JSON.stringify(value));
   }
   const asSet = (items: string[] | undefined) => Object.fromEntries((items ?? []).map((t) => [t, true as const]));
-  const deleted = patch.deleted === true;
-  return {
+  const record: StoredRecord = {
     kind: imm(patch.kind ?? (provider === "file" ? "file" : "package")),
     provider: imm(provider),
     name: imm(patch.name),
@@ -148,12 +148,11 @@ function newStoredRecord(id: string, patch: RecordPatch, stamp: EditStamp): Stor
     tags: asSet(patch.addTags),
     collections: asSet(patch.addCollections),
     meta,
-    deleted,
-    deletedAt: deleted ? imm(stamp.at) : null,
-    deletedBy: deleted ? imm(stamp.by) : null,
     updatedAt: imm(stamp.at),
     updatedBy: imm(stamp.by),
   };
+  if (patch.deleted === true) Object.assign(record, { deleted: true, deletedAt: imm(stamp.at), deletedBy: imm(stamp.by) });
+  return record;
 }
 
 /** The stored record as a plain CatalogRecord, with sets sorted so output is deterministic. */

@@ -43,6 +43,9 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
   }
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    // automerge-repo's throttled saves can fire after the instance closed. Instance.close() flushes
+    // every document first, so such a late save repeats data already stored and is dropped.
+    if (!this.#db.open) return;
     this.#db.transaction(() => {
       this.#stmts.save.run(encodeKey(key), data);
       if (this.#onDocumentSaved && (key[1] === "incremental" || key[1] === "snapshot")) this.#onDocumentSaved(key[0]!);
@@ -50,6 +53,7 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
   }
 
   async remove(key: StorageKey): Promise<void> {
+    if (!this.#db.open) return;
     this.#stmts.remove.run(encodeKey(key));
   }
 
@@ -59,6 +63,7 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
   }
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {
+    if (!this.#db.open) return;
     const prefix = encodeKey(keyPrefix);
     this.#stmts.removeRange.run(prefix, upperBound(prefix));
   }

@@ -1,0 +1,280 @@
+/**
+ * The command line: declares every command and its flags, calls the command's function, renders
+ * what it returns. No logic lives here; commands are lazy-imported so `shelf search` never loads
+ * code it does not use.
+ */
+import { Command, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { ShelfError } from "../errors.js";
+import type { RecordFilter } from "../view/queries.js";
+import { formatBytes, formatRecord, formatRecordTable, formatStatus, printJson, say, type Output } from "./render.js";
+import { progressBar } from "./progress.js";
+
+export interface CliIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+type Opts = Record<string, unknown> & { json?: boolean; home?: string; catalog?: string };
+
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ShelfError("SHELF_E_USAGE", `${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+};
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command("shelf")
+    .description("A local-first, peer-to-peer catalog of file and package metadata")
+    .version(packageVersion(), "-V, --shelf-version", "print shelf's version")
+    .option("--home <dir>", "instance home directory (default: $SHELF_HOME or the platform data directory)")
+    .option("--catalog <name|url>", "catalog to use (default: the instance's default catalog)")
+    .showHelpAfterError("(run `shelf --help` for usage)")
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  const out = (opts: Opts): Output => ({ json: opts.json === true, stdout: io.stdout, stderr: io.stderr });
+  // Every subcommand sees the global flags too, wherever they were written.
+  const action = (fn: (...args: any[]) => Promise<void>) =>
+    async function (this: Command, ...args: unknown[]) {
+      const opts = this.optsWithGlobals() as Opts;
+      await fn(...args.slice(0, -2), opts);
+    };
+  const withProgress = async <T>(label: string, opts: Opts, work: (p: ReturnType<typeof progressBar>) => Promise<T>): Promise<T> => {
+    const bar = progressBar(label, opts.json ? ({ isTTY: false } as NodeJS.WriteStream) : io.stderr);
+    try {
+      return await work(bar);
+    } finally {
+      bar.stop();
+    }
+  };
+
+  program
+    .command("init")
+    .description("create a catalog and print its URL")
+    .option("--name <name>", "catalog name", "main")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { init } = await import("../commands/catalog.js");
+        const result = await init({ ...opts, name: opts.name as string });
+        if (opts.json) printJson(out(opts), { catalog: result });
+        else {
+          io.stdout.write(result.url + "\n");
+          say(out(opts), `created catalog ${result.name} in ${result.home}`);
+        }
+      }),
+    );
+
+  program
+    .command("add")
+    .description("add a record")
+    .argument("<id>", "record id, e.g. npm:react")
+    .requiredOption("--name <name>", "display name")
+    .option("--kind <kind>", "package or file")
+    .option("--version <version>", "version")
+    .option("--summary <text>", "one-line summary")
+    .option("--tag <tag>", "tag (repeatable)", collect)
+    .option("--collection <name>", "collection (repeatable)", collect)
+    .option("--meta <key=value>", "metadata; key:=JSON for a JSON value (repeatable)", collect)
+    .option("--json", "print JSON")
+    .action(
+      action(async (id: string, opts: Opts) => {
+        const { addRecord } = await import("../commands/records.js");
+        printEdit(out(opts), await addRecord(id, opts as never));
+      }),
+    );
+
+  program
+    .command("set")
+    .description("edit fields: name=, version=, summary=, kind=, meta.KEY=text, meta.KEY:=JSON")
+    .argument("<id>", "record id")
+    .argument("<assignments...>", "field=value pairs")
+    .option("--json", "print JSON")
+    .action(
+      action(async (id: string, assignments: string[], opts: Opts) => {
+        const { setFields } = await import("../commands/records.js");
+        printEdit(out(opts), await setFields(id, assignments, opts));
+      }),
+    );
+
+  for (const [name, what, fnName] of [
+    ["tag", "tags", "changeTags"],
+    ["collect", "collections", "changeCollections"],
+  ] as const) {
+    program
+      .command(name)
+      .description(`add (+name) or remove (-name) ${what}`)
+      .argument("<id>", "record id")
+      .argument("<changes...>", `+${name === "tag" ? "tag" : "collection"} or -${name === "tag" ? "tag" : "collection"}`)
+      .option("--json", "print JSON")
+      // -name must reach the command as an argument, not be taken for an unknown flag
+      .allowUnknownOption()
+      .action(
+        action(async (id: string, changes: string[], opts: Opts) => {
+          const commands = await import("../commands/records.js");
+          printEdit(out(opts), await commands[fnName](id, changes, opts));
+        }),
+      );
+  }
+
+  for (const [name, description, fnName] of [
+    ["rm", "tombstone a record (it stays, marked deleted, and can be restored)", "removeRecord"],
+    ["restore", "undo rm", "restoreRecord"],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument("<id>", "record id")
+      .option("--json", "print JSON")
+      .action(
+        action(async (id: string, opts: Opts) => {
+          const commands = await import("../commands/records.js");
+          printEdit(out(opts), await commands[fnName](id, opts));
+        }),
+      );
+  }
+
+  program
+    .command("show")
+    .description("show one record")
+    .argument("<id>", "record id")
+    .option("--json", "print JSON")
+    .action(
+      action(async (id: string, opts: Opts) => {
+        const { showRecord } = await import("../commands/read.js");
+        const record = await showRecord(id, opts);
+        if (opts.json) printJson(out(opts), { record });
+        else io.stdout.write(formatRecord(record) + "\n");
+      }),
+    );
+
+  const filterOptions = (cmd: Command, defaultLimit?: number) =>
+    cmd
+      .option("--provider <provider>", "only this provider")
+      .option("--kind <kind>", "only this kind (package, file)")
+      .option("--tag <tag>", "only records with this tag")
+      .option("--collection <name>", "only records in this collection")
+      .option("--include-deleted", "include tombstoned records")
+      .addOption(new Option("--limit <n>", "at most n results").argParser(positiveInt("--limit")).default(defaultLimit))
+      .option("--json", "print JSON");
+  const toFilter = (opts: Opts): RecordFilter => ({
+    provider: opts.provider as string | undefined,
+    kind: opts.kind as string | undefined,
+    tag: opts.tag as string | undefined,
+    collection: opts.collection as string | undefined,
+    includeDeleted: opts.includeDeleted === true,
+    limit: opts.limit as number | undefined,
+  });
+
+  filterOptions(program.command("search").description("full-text search over names, summaries and tags").argument("<query...>", "words to search for"), 20).action(
+    action(async (words: string[], opts: Opts) => {
+      const { search } = await import("../commands/read.js");
+      const query = words.join(" ");
+      const results = await search(query, toFilter(opts), opts);
+      if (opts.json) printJson(out(opts), { query, count: results.length, results });
+      else if (results.length === 0) say(out(opts), `no records match ${JSON.stringify(query)}`);
+      else io.stdout.write(formatRecordTable(results) + "\n");
+    }),
+  );
+
+  filterOptions(program.command("list").description("list records, ordered by id")).action(
+    action(async (opts: Opts) => {
+      const { list } = await import("../commands/read.js");
+      const records = await list(toFilter(opts), opts);
+      if (opts.json) printJson(out(opts), { count: records.length, records });
+      else if (records.length > 0) io.stdout.write(formatRecordTable(records) + "\n");
+    }),
+  );
+
+  program
+    .command("status")
+    .description("instance, catalogs, record counts, database")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { status } = await import("../commands/read.js");
+        const result = await status(opts);
+        if (opts.json) printJson(out(opts), { status: result });
+        else io.stdout.write(formatStatus(result) + "\n");
+      }),
+    );
+
+  program
+    .command("rebuild")
+    .description("recreate the SQLite view from the CRDT alone")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { rebuild } = await import("../commands/catalog.js");
+        const result = await withProgress("rebuild", opts, (bar) => rebuild(opts, bar));
+        if (opts.json) printJson(out(opts), { rebuild: result });
+        else say(out(opts), `rebuilt ${result.catalog}: ${result.records} records (${result.deleted} deleted) in ${result.ms} ms`);
+      }),
+    );
+
+  program
+    .command("import")
+    .description("import records from a source: tsv FILE (name, version, downloads_a_month, summary; plain or gzip)")
+    .argument("<format>", "source format: tsv")
+    .argument("<source>", "file to read")
+    .option("--provider <provider>", "provider prefix for the ids (tsv)", "npm")
+    .option("--dry-run", "report what would change, write nothing")
+    .option("--json", "print JSON")
+    .action(
+      action(async (format: string, source: string, opts: Opts) => {
+        const { importSource } = await import("../commands/import.js");
+        const result = await withProgress("import", opts, (bar) => importSource(format, source, opts as never, bar));
+        if (opts.json) printJson(out(opts), { import: result });
+        else {
+          for (const r of result.rejects) say(out(opts), `${source}:${r.line}: rejected: ${r.reason}`);
+          const verb = result.dryRun ? "would add" : "added";
+          say(out(opts), `${verb} ${result.created}, updated ${result.updated}, unchanged ${result.unchanged}, rejected ${result.rejected} (${result.ms} ms)`);
+        }
+        if (result.rejected > 0) process.exitCode = 1;
+      }),
+    );
+
+  program
+    .command("export")
+    .description("write the catalog to a bundle file (carry it on a USB stick)")
+    .argument("<file>", "bundle file to write")
+    .option("--json", "print JSON")
+    .action(
+      action(async (file: string, opts: Opts) => {
+        const { exportBundle } = await import("../commands/bundle.js");
+        const result = await withProgress("export", opts, (bar) => exportBundle(file, opts, bar));
+        if (opts.json) printJson(out(opts), { export: result });
+        else say(out(opts), `wrote ${result.file}: catalog ${result.catalog}, ${result.documents} documents, ${formatBytes(result.bytes)}`);
+      }),
+    );
+
+  program
+    .command("import-bundle")
+    .description("merge a bundle file into this instance (creates the instance if needed)")
+    .argument("<file>", "bundle file written by `shelf export`")
+    .option("--name <name>", "local name for the catalog if it is new here")
+    .option("--json", "print JSON")
+    .action(
+      action(async (file: string, opts: Opts) => {
+        const { importBundle } = await import("../commands/bundle.js");
+        const result = await withProgress("import-bundle", opts, (bar) => importBundle(file, opts as never, bar));
+        if (opts.json) printJson(out(opts), { importBundle: result });
+        else say(out(opts), `${result.newCatalog ? "added" : "merged"} catalog ${result.catalog}: ${result.recordsChanged} records changed, ${result.records} in all`);
+      }),
+    );
+
+  return program;
+}
+
+function printEdit(out: Output, result: { id: string; outcome: string; record: unknown }): void {
+  if (out.json) printJson(out, { id: result.id, outcome: result.outcome, record: result.record });
+  else say(out, `${result.outcome} ${result.id}`);
+}
+
+function packageVersion(): string {
+  // dist/src/cli/program.js -> package.json at the package root
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}

@@ -1,0 +1,70 @@
+/**
+ * Rendering command results: one JSON document on stdout with --json (always carrying
+ * schemaVersion), readable text otherwise. Messages for people go to stderr.
+ */
+import type { CatalogRecord } from "../model/record.js";
+import type { InstanceStatus } from "../commands/read.js";
+
+export const JSON_SCHEMA_VERSION = 1;
+
+export interface Output {
+  json: boolean;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export function printJson(out: Output, payload: Record<string, unknown>): void {
+  out.stdout.write(JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...payload }, null, 2) + "\n");
+}
+
+export function say(out: Output, message: string): void {
+  out.stderr.write(message + "\n");
+}
+
+export function formatRecord(r: CatalogRecord): string {
+  const lines = [
+    `${r.id}${r.deleted ? "  (deleted)" : ""}`,
+    `  name:        ${r.name}`,
+    `  version:     ${r.version}`,
+    `  kind:        ${r.kind}`,
+    `  provider:    ${r.provider}`,
+    `  summary:     ${r.summary}`,
+    `  tags:        ${r.tags.join(", ")}`,
+    `  collections: ${r.collections.join(", ")}`,
+  ];
+  for (const [key, value] of Object.entries(r.meta)) lines.push(`  meta.${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  if (r.deleted) lines.push(`  deleted:     ${r.deletedAt ?? "?"} by ${r.deletedBy ?? "?"}`);
+  lines.push(`  updated:     ${r.updatedAt} by ${r.updatedBy}`);
+  return lines.join("\n");
+}
+
+/** One line per record: id, version, summary cut to the terminal's width. */
+export function formatRecordTable(records: CatalogRecord[], width = process.stdout.columns || 120): string {
+  const idWidth = Math.min(40, Math.max(4, ...records.map((r) => r.id.length)));
+  const versionWidth = Math.min(16, Math.max(1, ...records.map((r) => r.version.length)));
+  return records
+    .map((r) => {
+      const head = `${r.id.padEnd(idWidth)}  ${r.version.padEnd(versionWidth)}  `;
+      const summary = (r.deleted ? "(deleted) " : "") + r.summary;
+      const room = Math.max(10, width - head.length);
+      return head + (summary.length > room ? summary.slice(0, room - 1) + "…" : summary);
+    })
+    .join("\n");
+}
+
+export function formatStatus(s: InstanceStatus): string {
+  const lines = [`instance ${s.instanceId}`, `home     ${s.home}`, `database ${s.dbPath} (${formatBytes(s.dbBytes)})`];
+  if (s.pendingDocuments > 0) lines.push(`pending  ${s.pendingDocuments} documents not yet materialized`);
+  for (const c of s.catalogs) {
+    lines.push(`catalog  ${c.name}${c.default ? " (default)" : ""}  ${c.url}`);
+    const providers = Object.entries(c.byProvider).map(([p, n]) => `${p} ${n}`).join(", ");
+    lines.push(`         ${c.live} records, ${c.deleted} deleted, ${c.shards} shards${providers ? ` (${providers})` : ""}`);
+  }
+  return lines.join("\n");
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

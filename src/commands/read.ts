@@ -1,0 +1,59 @@
+/** Read commands: show, search, list, status. They only query the SQLite view. */
+import { statSync } from "node:fs";
+import { ShelfError } from "../errors.js";
+import { validateId, type CatalogRecord } from "../model/record.js";
+import { countRecords, getRecord, listRecords, searchRecords, type CatalogCounts, type RecordFilter } from "../view/queries.js";
+import { Instance, resolveHome } from "../instance.js";
+import { withCatalog, type GlobalOptions } from "./context.js";
+
+export async function showRecord(id: string, options: GlobalOptions): Promise<CatalogRecord> {
+  validateId(id);
+  return withCatalog(options, ({ instance, catalog }) => {
+    const record = getRecord(instance.db, catalog.catId, id);
+    if (!record) throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${id} in catalog ${catalog.name}`, "`shelf search WORDS` finds records by name and summary");
+    return record;
+  });
+}
+
+export async function search(query: string, filter: RecordFilter, options: GlobalOptions): Promise<CatalogRecord[]> {
+  return withCatalog(options, ({ instance, catalog }) => searchRecords(instance.db, catalog.catId, query, filter));
+}
+
+export async function list(filter: RecordFilter, options: GlobalOptions): Promise<CatalogRecord[]> {
+  return withCatalog(options, ({ instance, catalog }) => listRecords(instance.db, catalog.catId, filter));
+}
+
+export interface InstanceStatus {
+  instanceId: string;
+  home: string;
+  dbPath: string;
+  dbBytes: number;
+  pendingDocuments: number;
+  catalogs: (CatalogCounts & { name: string; url: string; default: boolean; shards: number })[];
+}
+
+export async function status(options: GlobalOptions): Promise<InstanceStatus> {
+  const instance = Instance.open(resolveHome(options.home));
+  try {
+    const dbBytes = ["", "-wal"].reduce((sum, suffix) => sum + fileSize(instance.dbPath + suffix), 0);
+    const pending = instance.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM crdt_dirty").get()!.n;
+    return {
+      instanceId: instance.id,
+      home: instance.home,
+      dbPath: instance.dbPath,
+      dbBytes,
+      pendingDocuments: pending,
+      catalogs: instance.catalogs().map((c) => ({ name: c.name, url: c.url, default: c.isDefault, shards: c.shardUrls.length, ...countRecords(instance.db, c.catId) })),
+    };
+  } finally {
+    await instance.close();
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

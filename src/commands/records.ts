@@ -1,0 +1,126 @@
+/**
+ * Record edits: add, set, tag, collect, rm, restore. Each parses its arguments into a RecordPatch
+ * and hands it to the catalog store; the store validates it and skips what would change nothing.
+ */
+import { ShelfError } from "../errors.js";
+import { SETTABLE_FIELDS, validateId, type JsonValue, type RecordKind, type RecordPatch } from "../model/record.js";
+import type { WriteOutcome } from "../model/crdt-record.js";
+import { getRecord } from "../view/queries.js";
+import type { CatalogRecord } from "../model/record.js";
+import { withStore, type GlobalOptions } from "./context.js";
+
+export interface EditResult {
+  id: string;
+  outcome: WriteOutcome;
+  record: CatalogRecord;
+}
+
+export interface AddOptions extends GlobalOptions {
+  name: string;
+  kind?: string;
+  version?: string;
+  summary?: string;
+  tag?: string[];
+  collection?: string[];
+  meta?: string[];
+}
+
+export async function addRecord(id: string, options: AddOptions): Promise<EditResult> {
+  validateId(id);
+  const meta: Record<string, JsonValue> = {};
+  for (const assignment of options.meta ?? []) {
+    const { key, value, json } = parseAssignment(assignment, "--meta");
+    meta[key] = json ? parseJson(key, value) : value;
+  }
+  const patch: RecordPatch = {
+    name: options.name,
+    ...(options.kind !== undefined ? { kind: options.kind as RecordKind } : {}),
+    ...(options.version !== undefined ? { version: options.version } : {}),
+    ...(options.summary !== undefined ? { summary: options.summary } : {}),
+    ...(options.tag ? { addTags: options.tag } : {}),
+    ...(options.collection ? { addCollections: options.collection } : {}),
+    ...(options.meta ? { meta } : {}),
+  };
+  return edit(id, patch, "require", "add", options);
+}
+
+/** `field=value` assignments; `meta.KEY=text` sets a string, `meta.KEY:=JSON` any JSON value. */
+export function parseSetAssignments(assignments: string[]): RecordPatch {
+  if (assignments.length === 0) throw new ShelfError("SHELF_E_USAGE", "nothing to set", "pass one or more field=value, e.g. `shelf set npm:react version=19.0.0`");
+  const patch: RecordPatch = {};
+  for (const assignment of assignments) {
+    const { key, value, json } = parseAssignment(assignment, "set");
+    if (key.startsWith("meta.")) {
+      const metaKey = key.slice("meta.".length);
+      patch.meta = { ...patch.meta, [metaKey]: json ? parseJson(metaKey, value) : value };
+    } else if ((SETTABLE_FIELDS as readonly string[]).includes(key) && !json) {
+      (patch as Record<string, string>)[key] = value;
+    } else {
+      throw new ShelfError("SHELF_E_INVALID_FIELD", `cannot set ${JSON.stringify(key)}`, `settable fields: ${SETTABLE_FIELDS.join(", ")}, meta.KEY=text, meta.KEY:=JSON; tags with \`shelf tag\`, deletion with \`shelf rm\``);
+    }
+  }
+  return patch;
+}
+
+export async function setFields(id: string, assignments: string[], options: GlobalOptions): Promise<EditResult> {
+  validateId(id);
+  return edit(id, parseSetAssignments(assignments), "forbid", "set", options);
+}
+
+/** `+name` adds, `-name` removes; a bare name adds. */
+export function parseLabelChanges(changes: string[], what: string): { add: string[]; remove: string[] } {
+  if (changes.length === 0) throw new ShelfError("SHELF_E_USAGE", `no ${what} changes given`, `pass +${what} to add and -${what} to remove, e.g. \`+cli -old\``);
+  const add: string[] = [];
+  const remove: string[] = [];
+  for (const change of changes) {
+    if (change.startsWith("-")) remove.push(change.slice(1));
+    else add.push(change.startsWith("+") ? change.slice(1) : change);
+  }
+  return { add, remove };
+}
+
+export async function changeTags(id: string, changes: string[], options: GlobalOptions): Promise<EditResult> {
+  validateId(id);
+  const { add, remove } = parseLabelChanges(changes, "tag");
+  return edit(id, { addTags: add, removeTags: remove }, "forbid", "tag", options);
+}
+
+export async function changeCollections(id: string, changes: string[], options: GlobalOptions): Promise<EditResult> {
+  validateId(id);
+  const { add, remove } = parseLabelChanges(changes, "collection");
+  return edit(id, { addCollections: add, removeCollections: remove }, "forbid", "collect", options);
+}
+
+export async function removeRecord(id: string, options: GlobalOptions): Promise<EditResult> {
+  validateId(id);
+  return edit(id, { deleted: true }, "forbid", "rm", options);
+}
+
+export async function restoreRecord(id: string, options: GlobalOptions): Promise<EditResult> {
+  validateId(id);
+  return edit(id, { deleted: false }, "forbid", "restore", options);
+}
+
+async function edit(id: string, patch: RecordPatch, mode: "forbid" | "require", op: string, options: GlobalOptions): Promise<EditResult> {
+  return withStore(options, async ({ instance, catalog, store }) => {
+    const outcome = await store.write(id, patch, mode, op);
+    const record = getRecord(instance.db, catalog.catId, id);
+    if (!record) throw new ShelfError("SHELF_E_INTERNAL", `record ${id} was written but is missing from the view`);
+    return { id, outcome, record };
+  });
+}
+
+function parseAssignment(text: string, where: string): { key: string; value: string; json: boolean } {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new ShelfError("SHELF_E_USAGE", `${where}: expected field=value, got ${JSON.stringify(text)}`, "write field=value, e.g. version=1.2.3 or meta.license=MIT");
+  const json = text[eq - 1] === ":";
+  return { key: text.slice(0, json ? eq - 1 : eq), value: text.slice(eq + 1), json };
+}
+
+function parseJson(key: string, value: string): JsonValue {
+  try {
+    return JSON.parse(value) as JsonValue;
+  } catch {
+    throw new ShelfError("SHELF_E_INVALID_FIELD", `meta.${key}: ${JSON.stringify(value)} is not valid JSON`, "use meta.KEY=text for a plain string");
+  }
+}

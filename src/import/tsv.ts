@@ -1,0 +1,115 @@
+/**
+ * Streams a package-list TSV (plain or gzip, detected by magic bytes) into write items, one row at a time.
+ * Header: name, version, downloads_a_month, summary (any order; only `name` is required). A bad row
+ * yields a rejection with its line number and parsing continues; a file that is not UTF-8 TSV throws.
+ */
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { Readable, pipeline } from "node:stream";
+import { createGunzip } from "node:zlib";
+import type { WriteItem } from "../catalog/catalog-store.js";
+import { ShelfError } from "../errors.js";
+import { validateId, validatePatch, type RecordPatch } from "../model/record.js";
+
+export type TsvRow = { ok: true; line: number; item: WriteItem } | { ok: false; line: number; reason: string };
+
+const COLUMNS = ["name", "version", "downloads_a_month", "summary"] as const;
+const HINT = `expected a UTF-8 (optionally gzipped) TSV whose first line is: ${COLUMNS.join("\\t")}`;
+
+const badFile = (path: string, why: string) => new ShelfError("SHELF_E_BAD_INPUT_FILE", `${path}: ${why}`, HINT);
+
+/** The file's bytes (gunzipped when it starts with 1f 8b), decoded as strict UTF-8. */
+async function* decodedText(path: string): AsyncGenerator<string> {
+  let gzipped = false;
+  try {
+    const fh = await open(path, "r");
+    const { bytesRead, buffer } = await fh.read(Buffer.alloc(2), 0, 2, 0).finally(() => fh.close());
+    gzipped = bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } catch (err) {
+    throw new ShelfError("SHELF_E_IO", `cannot read ${path}: ${(err as Error).message}`);
+  }
+  const file = createReadStream(path);
+  const source: Readable = gzipped ? pipeline(file, createGunzip(), () => {}) : file;
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let pendingCr = "";
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      if (chunk.includes(0)) throw badFile(path, "it is binary data (NUL bytes), not a TSV text file");
+      // readline also ends a line at a lone \r; turn one into U+2028 so the row stays whole and is
+      // rejected for its control character instead of being silently split in two.
+      const text = pendingCr + decoder.decode(chunk, { stream: true });
+      pendingCr = text.endsWith("\r") ? "\r" : "";
+      yield text.slice(0, text.length - pendingCr.length).replace(/\r(?!\n)/g, "\u2028");
+    }
+    yield decoder.decode() + pendingCr;
+  } catch (err) {
+    if (err instanceof ShelfError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (code.startsWith("Z_")) throw badFile(path, `the gzip data is corrupt or truncated (${(err as Error).message})`);
+    if (code === "ERR_ENCODING_INVALID_ENCODED_DATA") throw badFile(path, "it is not UTF-8 text");
+    throw new ShelfError("SHELF_E_IO", `cannot read ${path}: ${(err as Error).message}`);
+  } finally {
+    source.destroy();
+  }
+}
+
+/** Parses the TSV at `path`; ids are `<provider>:<name>` (provider defaults to "npm"). */
+export async function* readTsvRecords(path: string, options: { provider?: string } = {}): AsyncGenerator<TsvRow> {
+  const provider = options.provider ?? "npm";
+  validateId(`${provider}:x`); // a bad provider is the caller's error, not every row's
+  const input = Readable.from(decodedText(path));
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let line = 0;
+  let index: Map<string, number> | undefined;
+  try {
+    for await (const raw of lines) {
+      line++;
+      const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      if (index === undefined) {
+        const header = text.replace(/^\uFEFF/, "").split("\t");
+        const unknown = header.filter((h) => !(COLUMNS as readonly string[]).includes(h));
+        if (unknown.length > 0 || new Set(header).size !== header.length) {
+          throw badFile(path, `the header has unknown or repeated columns: ${JSON.stringify(text.slice(0, 80))}`);
+        }
+        if (!header.includes("name")) throw badFile(path, `the header has no "name" column`);
+        index = new Map(header.map((h, i) => [h, i]));
+        continue;
+      }
+      if (text.length === 0) continue;
+      try {
+        yield { ok: true, line, item: toItem(text.split("\t"), index, provider) };
+      } catch (err) {
+        if (!(err instanceof ShelfError)) throw err;
+        yield { ok: false, line, reason: err.message };
+      }
+    }
+  } finally {
+    lines.close();
+    input.destroy(); // also stops the file stream when the caller stops early
+  }
+  if (index === undefined) throw badFile(path, "the file is empty (no header line)");
+}
+
+function toItem(cells: string[], index: Map<string, number>, provider: string): WriteItem {
+  if (cells.length !== index.size) {
+    throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `expected ${index.size} tab-separated columns, got ${cells.length}`);
+  }
+  const cell = (column: string) => (index.has(column) ? cells[index.get(column)!] : undefined);
+  const name = cell("name") ?? "";
+  const id = `${provider}:${name}`;
+  validateId(id);
+  const patch: RecordPatch = { name };
+  const version = cell("version");
+  const summary = cell("summary");
+  const downloads = cell("downloads_a_month");
+  if (version !== undefined) patch.version = version;
+  if (summary !== undefined) patch.summary = summary;
+  if (downloads) {
+    if (!/^[0-9]+$/.test(downloads) || !Number.isSafeInteger(Number(downloads))) {
+      throw new ShelfError("SHELF_E_INVALID_FIELD", `downloads_a_month must be a non-negative integer, got ${JSON.stringify(downloads)}`);
+    }
+    patch.meta = { downloadsAMonth: Number(downloads) };
+  }
+  return { id, patch: validatePatch(patch) };
+}
