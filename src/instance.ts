@@ -11,6 +11,8 @@ import { ShelfError } from "./errors.js";
 import { openDb, type Db } from "./store/db.js";
 
 export const DB_FILE = "shelf.db";
+/** How long automerge-repo waits to coalesce saves of a changed document. */
+const SAVE_DEBOUNCE_MS = 50;
 
 export interface CatalogRow {
   catId: number;
@@ -64,7 +66,7 @@ export class Instance {
   async repo(): Promise<Repo> {
     if (!this.#repo) {
       const { createRepo } = await import("./store/crdt-store.js");
-      this.#repo = createRepo(this.db, { instanceId: this.id });
+      this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS });
     }
     return this.#repo;
   }
@@ -76,7 +78,10 @@ export class Instance {
   async recycleRepo(): Promise<void> {
     const repo = this.#repo;
     this.#repo = undefined;
-    if (repo) await repo.shutdown();
+    if (!repo) return;
+    // Its documents are freed by the garbage collector once nothing holds them; freeing them here
+    // would race automerge-repo's throttled saves, which still hold them for a while.
+    await repo.shutdown();
   }
 
   catalogs(): CatalogRow[] {

@@ -331,7 +331,7 @@ describe("queries", () => {
 describe("known bugs (reported; `fails` until fixed)", () => {
   // CatalogStore.writeMany never calls validatePatch (write does), so an import can put control
   // characters, invalid tags and unknown fields into the CRDT, from where they sync everywhere.
-  it.fails("writeMany validates its patches like write does", async () => {
+  it("writeMany validates its patches like write does", async () => {
     const { instance, store } = await tempCatalog(2);
     await expect(store.writeMany([{ id: "npm:bad", patch: { name: "bad\nname", addTags: ["two words"] } }], "import")).rejects.toMatchObject({
       code: "SHELF_E_INVALID_FIELD",
@@ -344,7 +344,7 @@ describe("known bugs (reported; `fails` until fixed)", () => {
   // other process next writes the same shard, the materializer sees stored heads it does not have,
   // rewrites the whole shard from its stale document and drops the first process's record from the
   // view (the CRDT chunks still hold it; only a fresh process's rebuild brings it back).
-  it.fails("a write by another process on the same home is not dropped from the view", async () => {
+  it("a write by another process on the same home is not dropped from the view", async () => {
     const { home, instance, store } = await tempCatalog(1);
     const db = instance.db;
     const catId = store.catalog.catId;

@@ -181,9 +181,9 @@ describe("writeRecord / readRecord", () => {
   });
 
   it("stores scalars as ImmutableStrings, not collaborative text", () => {
-    const { doc } = write(emptyShard(), "npm:react", { name: "react", version: "1.0.0", meta: { homepage: "https://react.dev" } }, T1);
+    const { doc } = write(emptyShard(), "npm:react", { kind: "file", name: "react", version: "1.0.0", meta: { homepage: "https://react.dev" } }, T1);
     const stored = doc.records["npm:react"]!;
-    for (const value of [stored.name, stored.version, stored.summary, stored.provider, stored.kind, stored.updatedAt, stored.meta.homepage]) {
+    for (const value of [stored.name, stored.version, stored.summary, stored.kind, stored.updatedAt, stored.meta.homepage]) {
       expect(A.isImmutableString(value)).toBe(true);
     }
   });

@@ -11,6 +11,7 @@ import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, shardIndex, type RootDoc } from ".
 import { writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
 import { validatePatch, type RecordPatch } from "../model/record.js";
 import { Materializer } from "../view/materializer.js";
+import { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
 
 export interface WriteItem {
   id: string;
@@ -88,6 +89,7 @@ export class CatalogStore {
     const counts: WriteCounts = { created: 0, updated: 0, unchanged: 0 };
     const byShard = new Map<number, WriteItem[]>();
     for (const item of items) {
+      validatePatch(item.patch);
       const shard = shardIndex(item.id, this.catalog.shardUrls.length);
       let list = byShard.get(shard);
       if (!list) byShard.set(shard, (list = []));
@@ -192,7 +194,21 @@ export class CatalogStore {
   async #shard(index: number): Promise<DocHandle<ShardDoc>> {
     const url = this.catalog.shardUrls[index];
     if (url === undefined) throw new ShelfError("SHELF_E_INTERNAL", `shard ${index} is out of range`);
-    return this.#find<ShardDoc>(url);
+    const handle = await this.#find<ShardDoc>(url);
+    await this.#takeStoredChanges(handle);
+    return handle;
+  }
+
+  /**
+   * Another process on this home (the daemon beside a CLI command) may have saved changes this
+   * process's copy of the document lacks; the view's heads then name changes it has not seen.
+   * Loading the stored chunks into the handle brings it level before anything reads or writes it.
+   */
+  async #takeStoredChanges(handle: DocHandle<ShardDoc>): Promise<void> {
+    const viewHeads = this.#materializer.storedHeads(handle.documentId);
+    if (!viewHeads || A.hasHeads(handle.doc(), viewHeads)) return;
+    const chunks = await new SqliteStorageAdapter(this.instance.db).loadRange([handle.documentId]);
+    handle.update((doc) => chunks.reduce((merged, chunk) => (chunk.data ? A.loadIncremental(merged, chunk.data) : merged), doc));
   }
 
   async #find<T>(url: string): Promise<DocHandle<T>> {

@@ -14,8 +14,8 @@ import { validateId } from "./record.js";
 import { ShelfError } from "../errors.js";
 
 export interface StoredRecord {
-  kind: ImmutableString;
-  provider: ImmutableString;
+  /** absent while it is the provider's default (`file` for file:, else `package`) */
+  kind?: ImmutableString;
   name: ImmutableString;
   version: ImmutableString;
   summary: ImmutableString;
@@ -77,9 +77,10 @@ export function writeRecord(
     throw new ShelfError("SHELF_E_RECORD_EXISTS", `record ${id} already exists${existing.deleted ? " (deleted)" : ""}`, existing.deleted ? `run \`shelf restore ${id}\`` : `run \`shelf set ${id} field=value\` to edit it`);
   }
   let changed = false;
+  const current = { kind: kindOf(id, existing), name: plain(existing.name), version: plain(existing.version), summary: plain(existing.summary) };
   for (const field of ["kind", "name", "version", "summary"] as const) {
     const value = patch[field];
-    if (value !== undefined && plain(existing[field]) !== value) {
+    if (value !== undefined && current[field] !== value) {
       existing[field] = imm(value);
       changed = true;
     }
@@ -139,9 +140,9 @@ function newStoredRecord(id: string, patch: RecordPatch, stamp: EditStamp): Stor
     if (value !== undefined) meta[key] = imm(JSON.stringify(value));
   }
   const asSet = (items: string[] | undefined) => Object.fromEntries((items ?? []).map((t) => [t, true as const]));
+  // Fields derivable from the id are not stored: fewer operations per record on bulk imports.
   const record: StoredRecord = {
-    kind: imm(patch.kind ?? (provider === "file" ? "file" : "package")),
-    provider: imm(provider),
+    ...(patch.kind !== undefined && patch.kind !== defaultKind(provider) ? { kind: imm(patch.kind) } : {}),
     name: imm(patch.name),
     version: imm(patch.version ?? ""),
     summary: imm(patch.summary ?? ""),
@@ -155,6 +156,18 @@ function newStoredRecord(id: string, patch: RecordPatch, stamp: EditStamp): Stor
   return record;
 }
 
+function defaultKind(provider: string): RecordKind {
+  return provider === "file" ? "file" : "package";
+}
+
+function providerOf(id: string): string {
+  return id.slice(0, id.indexOf(":"));
+}
+
+function kindOf(id: string, stored: StoredRecord): RecordKind {
+  return stored.kind === undefined ? defaultKind(providerOf(id)) : (plain(stored.kind) as RecordKind);
+}
+
 /** The stored record as a plain CatalogRecord, with sets sorted so output is deterministic. */
 export function readRecord(id: string, stored: StoredRecord): CatalogRecord {
   const meta: Record<string, JsonValue> = {};
@@ -165,8 +178,8 @@ export function readRecord(id: string, stored: StoredRecord): CatalogRecord {
   const deletedBy = plain(stored.deletedBy);
   return {
     id,
-    kind: plain(stored.kind) as RecordKind,
-    provider: plain(stored.provider),
+    kind: kindOf(id, stored),
+    provider: providerOf(id),
     name: plain(stored.name),
     version: plain(stored.version),
     summary: plain(stored.summary),

@@ -11,6 +11,7 @@ import { SqliteStorageAdapter } from "./sqlite-storage-adapter.js";
 export interface CrdtStoreOptions {
   instanceId: string;
   network?: NetworkAdapterInterface[];
+  saveDebounceMs?: number;
 }
 
 export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
@@ -22,5 +23,6 @@ export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
     // Each process gets its own peer id: a CLI command and the daemon may run side by side.
     peerId: `shelf-${options.instanceId}-${randomBytes(4).toString("hex")}` as PeerId,
     sharePolicy: async () => false,
+    saveDebounceRate: options.saveDebounceMs,
   });
 }

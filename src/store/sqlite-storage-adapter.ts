@@ -32,7 +32,7 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
       load: db.prepare<[string], { data: Buffer }>("SELECT data FROM crdt_chunks WHERE key = ?"),
       save: db.prepare<[string, Uint8Array]>("INSERT INTO crdt_chunks (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data"),
       remove: db.prepare<[string]>("DELETE FROM crdt_chunks WHERE key = ?"),
-      loadRange: db.prepare<[string, string], { key: string; data: Buffer }>("SELECT key, data FROM crdt_chunks WHERE key >= ? AND key < ? ORDER BY key"),
+      loadRange: db.prepare<[string, string], { key: string; data: Buffer }>("SELECT key, data FROM crdt_chunks WHERE key >= ? AND key < ? ORDER BY rowid"),
       removeRange: db.prepare<[string, string]>("DELETE FROM crdt_chunks WHERE key >= ? AND key < ?"),
     };
   }

@@ -9,6 +9,7 @@ import type { Db } from "../store/db.js";
 import type { ShardDoc } from "../model/crdt-record.js";
 import { readRecord } from "../model/crdt-record.js";
 import type { CatalogRecord } from "../model/record.js";
+import { ShelfError } from "../errors.js";
 
 export interface MaterializeResult {
   /** ids whose rows were written (created, updated or deleted) */
@@ -48,10 +49,10 @@ export class Materializer {
     };
   }
 
-  /** True when the view already reflects `doc` exactly. */
-  isCurrent(documentId: string, doc: A.Doc<unknown>): boolean {
+  /** The heads the view of this document was last materialized at, if ever. */
+  storedHeads(documentId: string): A.Heads | undefined {
     const row = this.#stmts.heads.get(documentId);
-    return row !== undefined && sameHeads(JSON.parse(row.heads) as string[], A.getHeads(doc));
+    return row ? (JSON.parse(row.heads) as A.Heads) : undefined;
   }
 
   /** Brings the rows of one shard document up to `doc`'s heads. */
@@ -64,7 +65,11 @@ export class Materializer {
       this.#stmts.clearDirty.run(documentId, dirtySeq);
       return { changedIds: 0, full: false };
     }
-    const touched = fromHeads.length > 0 && A.hasHeads(doc, fromHeads) ? touchedRecordIds(doc, fromHeads, heads) : "all";
+    if (fromHeads.length > 0 && !A.hasHeads(doc, fromHeads)) {
+      // The view is ahead of this copy of the document: never rewrite it from an older state.
+      throw new ShelfError("SHELF_E_INTERNAL", `document ${documentId} is older than the view materialized from it`);
+    }
+    const touched = fromHeads.length > 0 ? touchedRecordIds(doc, fromHeads, heads) : "all";
     let changedIds = 0;
     this.#db.transaction(() => {
       const records = doc.records ?? {};

@@ -1,0 +1,334 @@
+/**
+ * Figures 1-5: import, search latency, cold start, edit cost and rebuild, all on one catalog that
+ * the real CLI imported. Each figure returns its numbers (for --json) and the lines to print.
+ */
+import { performance } from "node:perf_hooks";
+import type { WriteItem } from "../src/catalog/catalog-store.js";
+import type { ImportResult } from "../src/commands/import.js";
+import { Instance } from "../src/instance.js";
+import { searchRecords } from "../src/view/queries.js";
+import { expectExit, parseJsonOutput, runChild, type ChildRun } from "./proc.js";
+import { chunkStats, dbFileBytes, fmtBytes, fmtInt, fmtMs, mean, median, pick, quantile, round, seededRandom } from "./util.js";
+
+export interface Figure {
+  key: string;
+  title: string;
+  /** label / value pairs */
+  lines: [string, string][];
+  /** an optional table under the lines */
+  table?: { head: string[]; rows: string[][] };
+  notes: string[];
+  data: Record<string, unknown>;
+}
+
+export interface BenchContext {
+  /** the project root (where dist/ is) */
+  root: string;
+  /** dist/src/cli/main.js */
+  cli: string;
+  /** scratch directory for GNU time's reports and the like */
+  scratch: string;
+  /** the instance home the CLI imports into */
+  home: string;
+  /** the TSV the CLI imports (the dataset, or its first --records rows) */
+  datasetFile: string;
+  /** the accepted rows of datasetFile, read on first use */
+  rows: () => Promise<WriteItem[]>;
+  log: (message: string) => void;
+}
+
+const shelf = (ctx: BenchContext, ...args: string[]): string[] => [process.execPath, ctx.cli, "--home", ctx.home, ...args];
+
+// ---------------------------------------------------------------------------------------------
+// 1. import
+
+export interface ImportFigureData {
+  initMs: number;
+  wallMs: number;
+  records: number;
+  recordsPerSecond: number;
+  result: Omit<ImportResult, "rejects">;
+  peakRssBytes?: number;
+  rssMethod?: string;
+  dbBytes: number;
+  crdt: ReturnType<typeof chunkStats>;
+}
+
+export async function runImport(ctx: BenchContext): Promise<ImportFigureData> {
+  ctx.log(`init: ${ctx.home}`);
+  const init = expectExit(await runChild(shelf(ctx, "init", "--json"), { scratch: ctx.scratch }));
+  ctx.log(`import tsv ${ctx.datasetFile} (the whole dataset takes minutes)`);
+  const run = await runChild(shelf(ctx, "import", "tsv", ctx.datasetFile, "--json"), { scratch: ctx.scratch, rss: true });
+  // exit 1 with a result means some rows were rejected: still a completed import
+  expectExit(run, [0, 1]);
+  const { import: result } = parseJsonOutput<{ import: ImportResult }>(run);
+  const { rejects: _rejects, ...rest } = result;
+  const records = result.created + result.updated + result.unchanged;
+  return {
+    initMs: init.wallMs,
+    wallMs: run.wallMs,
+    records,
+    recordsPerSecond: records / (run.wallMs / 1000),
+    result: rest,
+    peakRssBytes: run.peakRssBytes,
+    rssMethod: run.rssMethod,
+    dbBytes: dbFileBytes(ctx.home),
+    crdt: chunkStats(ctx.home),
+  };
+}
+
+export function importFigure(d: ImportFigureData): Figure {
+  const notes: string[] = [];
+  if (d.result.rejected > 0) notes.push(`${d.result.rejected} rows were rejected by the importer and are not in the catalog`);
+  return {
+    key: "import",
+    title: "1. import (CLI: shelf import tsv, fresh process, empty catalog)",
+    lines: [
+      ["records imported", `${fmtInt(d.records)} (created ${fmtInt(d.result.created)}, rejected ${fmtInt(d.result.rejected)})`],
+      ["wall time", fmtMs(d.wallMs)],
+      ["  of which inside the command (its own ms)", fmtMs(d.result.ms)],
+      ["records/s (wall)", fmtInt(d.recordsPerSecond)],
+      ["peak RSS of the import process", `${fmtBytes(d.peakRssBytes)} (${d.rssMethod})`],
+      ["database after import (shelf.db + -wal)", fmtBytes(d.dbBytes)],
+      ["  CRDT chunks", `${fmtBytes(d.crdt.bytes)} in ${fmtInt(d.crdt.chunks)} chunks (${d.crdt.snapshots} snapshots, ${d.crdt.incrementals} incrementals)`],
+      ["  view and the rest", fmtBytes(d.dbBytes - d.crdt.bytes)],
+      ["shelf init (for reference)", fmtMs(d.initMs)],
+    ],
+    notes,
+    data: { ...d },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. search latency, in-process
+
+type QueryKind = "1-word" | "2-word" | "prefix";
+const QUERY_KINDS: QueryKind[] = ["1-word", "2-word", "prefix"];
+
+interface Query {
+  kind: QueryKind;
+  text: string;
+}
+
+const words = (text: string | undefined): string[] => (text ?? "").normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+
+/**
+ * `count` queries drawn from random rows with a fixed seed, the kinds in turn:
+ * 1-word: a whole word of the name or summary; 2-word: two neighbouring words of the summary
+ * (or a name word and a summary word); prefix: the first 2-6 letters of a word of 4+ letters.
+ */
+export function makeQueries(items: readonly WriteItem[], count: number, seed: number): Query[] {
+  const rand = seededRandom(seed);
+  const queries: Query[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = QUERY_KINDS[i % QUERY_KINDS.length]!;
+    let text: string | undefined;
+    for (let attempt = 0; attempt < 10_000 && text === undefined; attempt++) {
+      const item = pick(rand, items);
+      const name = words(item.patch.name);
+      const summary = words(item.patch.summary);
+      if (kind === "1-word") {
+        const pool = [...name, ...summary].filter((w) => w.length >= 2);
+        if (pool.length > 0) text = pick(rand, pool);
+      } else if (kind === "2-word") {
+        if (summary.length >= 2 && rand() < 0.75) {
+          const j = Math.floor(rand() * (summary.length - 1));
+          text = `${summary[j]} ${summary[j + 1]}`;
+        } else if (name.length > 0 && summary.length > 0) {
+          text = `${pick(rand, name)} ${pick(rand, summary)}`;
+        }
+      } else {
+        const pool = [...name, ...summary].filter((w) => w.length >= 4);
+        if (pool.length > 0) {
+          const w = pick(rand, pool);
+          const longest = Math.min(w.length - 1, 6);
+          text = w.slice(0, 2 + Math.floor(rand() * (longest - 1)));
+        }
+      }
+    }
+    if (text === undefined) throw new Error(`could not draw a ${kind} query from the dataset`);
+    queries.push({ kind, text });
+  }
+  return queries;
+}
+
+interface LatencySummary {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+  meanHits: number;
+  zeroHits: number;
+}
+
+const summarize = (ms: number[], hits: number[]): LatencySummary => ({
+  n: ms.length,
+  p50: round(quantile(ms, 0.5), 3),
+  p95: round(quantile(ms, 0.95), 3),
+  p99: round(quantile(ms, 0.99), 3),
+  max: round(Math.max(...ms), 3),
+  mean: round(mean(ms), 3),
+  meanHits: round(mean(hits), 1),
+  zeroHits: hits.filter((h) => h === 0).length,
+});
+
+export async function searchFigure(ctx: BenchContext, count = 1000): Promise<Figure> {
+  const items = await ctx.rows();
+  const queries = makeQueries(items, count, 0x5eed);
+  const warmups = makeQueries(items, 30, 0xbeef);
+  ctx.log(`search: ${queries.length} queries in-process`);
+  const instance = Instance.open(ctx.home);
+  try {
+    const catId = instance.catalog().catId;
+    const time = (q: Query) => {
+      const t = performance.now();
+      const hits = searchRecords(instance.db, catId, q.text).length;
+      return { ms: performance.now() - t, hits };
+    };
+    const first = time(warmups[0]!);
+    for (const q of warmups.slice(1)) time(q);
+    const ms: number[] = [];
+    const hits: number[] = [];
+    const byKind = new Map<QueryKind, { ms: number[]; hits: number[] }>(QUERY_KINDS.map((k) => [k, { ms: [], hits: [] }]));
+    const slowest: { text: string; kind: QueryKind; ms: number; hits: number }[] = [];
+    for (const q of queries) {
+      const r = time(q);
+      ms.push(r.ms);
+      hits.push(r.hits);
+      byKind.get(q.kind)!.ms.push(r.ms);
+      byKind.get(q.kind)!.hits.push(r.hits);
+      slowest.push({ text: q.text, kind: q.kind, ms: round(r.ms, 3), hits: r.hits });
+    }
+    slowest.sort((a, b) => b.ms - a.ms);
+    const all = summarize(ms, hits);
+    const kinds = Object.fromEntries(QUERY_KINDS.map((k) => [k, summarize(byKind.get(k)!.ms, byKind.get(k)!.hits)]));
+    const row = (label: string, s: LatencySummary) => [label, String(s.n), fmtMs(s.p50), fmtMs(s.p95), fmtMs(s.p99), fmtMs(s.max), String(s.meanHits), String(s.zeroHits)];
+    return {
+      key: "search",
+      title: `2. search latency (in-process searchRecords, limit 20, ${count} queries)`,
+      lines: [
+        ["p50 / p95 / p99 / max", `${fmtMs(all.p50)} / ${fmtMs(all.p95)} / ${fmtMs(all.p99)} / ${fmtMs(all.max)}`],
+        ["first query after open (not counted)", fmtMs(first.ms)],
+        ["slowest queries", slowest.slice(0, 3).map((s) => `${JSON.stringify(s.text)} ${fmtMs(s.ms)}`).join(", ")],
+      ],
+      table: { head: ["queries", "n", "p50", "p95", "p99", "max", "mean hits", "no hits"], rows: [...QUERY_KINDS.map((k) => row(k, kinds[k]!)), row("all", all)] },
+      notes: [
+        "every query goes through toFtsQuery, which makes the last word a prefix match: 1-word and 2-word queries are whole words typed in full, prefix queries are a word's first 2-6 letters",
+        `${warmups.length} warm-up queries (another seed) ran first; times include statement preparation and row decoding`,
+      ],
+      data: { all, byKind: kinds, firstQueryMs: round(first.ms, 3), slowest: slowest.slice(0, 10), sample: QUERY_KINDS.map((k) => queries.filter((q) => q.kind === k).slice(0, 5)) },
+    };
+  } finally {
+    await instance.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. cold start
+
+export async function coldStartFigure(ctx: BenchContext, runs = 5): Promise<Figure> {
+  ctx.log(`cold start: ${runs} runs each of shelf search and node -e 0`);
+  const search = shelf(ctx, "search", "react", "--json");
+  const bare = [process.execPath, "-e", "0"];
+  // one unreported run each first, so the OS file cache is equally warm for all measured runs
+  expectExit(await runChild(search, { scratch: ctx.scratch }));
+  expectExit(await runChild(bare, { scratch: ctx.scratch }));
+  const searchMs: number[] = [];
+  const bareMs: number[] = [];
+  let results = 0;
+  for (let i = 0; i < runs; i++) {
+    const s = expectExit(await runChild(search, { scratch: ctx.scratch }));
+    results = parseJsonOutput<{ count: number }>(s).count;
+    searchMs.push(s.wallMs);
+    bareMs.push(expectExit(await runChild(bare, { scratch: ctx.scratch })).wallMs);
+  }
+  const rss = await runChild(search, { scratch: ctx.scratch, rss: true });
+  const m = median(searchMs);
+  const b = median(bareMs);
+  return {
+    key: "coldstart",
+    title: `3. cold start (fresh process, median of ${runs})`,
+    lines: [
+      ["shelf search react --json", `${fmtMs(m)} (min ${fmtMs(Math.min(...searchMs))}, max ${fmtMs(Math.max(...searchMs))}; ${results} results)`],
+      ["node -e 0", `${fmtMs(b)} (min ${fmtMs(Math.min(...bareMs))}, max ${fmtMs(Math.max(...bareMs))})`],
+      ["shelf's own share", fmtMs(m - b)],
+      ["peak RSS of shelf search", `${fmtBytes(rss.peakRssBytes)} (${rss.rssMethod})`],
+    ],
+    notes: ["runs alternate between the two commands; one unreported run of each came first"],
+    data: { searchMs: searchMs.map((v) => round(v)), nodeMs: bareMs.map((v) => round(v)), searchMedianMs: round(m), nodeMedianMs: round(b), results, searchPeakRssBytes: rss.peakRssBytes },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. edit cost
+
+export async function editFigure(ctx: BenchContext, edits = 5): Promise<Figure> {
+  const items = await ctx.rows();
+  const rand = seededRandom(0xed17);
+  const chosen = new Set<WriteItem>();
+  while (chosen.size < Math.min(edits, items.length)) chosen.add(pick(rand, items));
+  ctx.log(`edit: shelf set on ${chosen.size} records`);
+  const rows: { id: string; wallMs: number; crdtBytesAdded: number; chunksAdded: number; fileBytesAdded: number; outcome: string }[] = [];
+  let i = 0;
+  for (const item of chosen) {
+    const before = chunkStats(ctx.home);
+    const fileBefore = dbFileBytes(ctx.home);
+    const run: ChildRun = expectExit(await runChild(shelf(ctx, "set", item.id, `summary=shelf bench edit ${i++} (${item.id})`, "--json"), { scratch: ctx.scratch }));
+    const { outcome } = parseJsonOutput<{ outcome: string }>(run);
+    const after = chunkStats(ctx.home);
+    rows.push({ id: item.id, wallMs: round(run.wallMs), crdtBytesAdded: after.bytes - before.bytes, chunksAdded: after.chunks - before.chunks, fileBytesAdded: dbFileBytes(ctx.home) - fileBefore, outcome });
+  }
+  const notes: string[] = [];
+  const notUpdated = rows.filter((r) => r.outcome !== "updated");
+  if (notUpdated.length > 0) notes.push(`unexpected outcomes: ${notUpdated.map((r) => `${r.id}: ${r.outcome}`).join(", ")}`);
+  notes.push("the database grows in whole pages and WAL checkpoints, so file growth per edit is lumpy; CRDT bytes are the edit's own cost");
+  return {
+    key: "edit",
+    title: `4. edit cost (CLI: shelf set ID summary=..., ${rows.length} different records)`,
+    lines: [
+      ["wall time, median", fmtMs(median(rows.map((r) => r.wallMs)))],
+      ["CRDT bytes added, median", fmtBytes(median(rows.map((r) => r.crdtBytesAdded)))],
+      ["database file bytes added, median", fmtBytes(median(rows.map((r) => r.fileBytesAdded)))],
+    ],
+    table: { head: ["record", "wall", "CRDT +bytes", "chunks +", "file +bytes"], rows: rows.map((r) => [r.id, fmtMs(r.wallMs), fmtInt(r.crdtBytesAdded), String(r.chunksAdded), fmtInt(r.fileBytesAdded)]) },
+    notes,
+    data: {
+      edits: rows,
+      medianWallMs: median(rows.map((r) => r.wallMs)),
+      medianCrdtBytesAdded: median(rows.map((r) => r.crdtBytesAdded)),
+      medianFileBytesAdded: median(rows.map((r) => r.fileBytesAdded)),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. rebuild
+
+export async function rebuildFigure(ctx: BenchContext): Promise<Figure> {
+  ctx.log("rebuild");
+  const crdtBefore = chunkStats(ctx.home);
+  const fileBefore = dbFileBytes(ctx.home);
+  const run = expectExit(await runChild(shelf(ctx, "rebuild", "--json"), { scratch: ctx.scratch, rss: true }));
+  const { rebuild } = parseJsonOutput<{ rebuild: { ms: number; records: number; deleted: number } }>(run);
+  const crdtAfter = chunkStats(ctx.home);
+  const notes: string[] = [];
+  if (crdtAfter.bytes !== crdtBefore.bytes || crdtAfter.chunks !== crdtBefore.chunks) {
+    notes.push(`rebuild changed the CRDT chunks (${fmtBytes(crdtBefore.bytes)} in ${crdtBefore.chunks} -> ${fmtBytes(crdtAfter.bytes)} in ${crdtAfter.chunks}); it should only read them`);
+  }
+  return {
+    key: "rebuild",
+    title: "5. rebuild (CLI: shelf rebuild)",
+    lines: [
+      ["wall time", fmtMs(run.wallMs)],
+      ["  of which the rebuild itself (its own ms)", fmtMs(rebuild.ms)],
+      ["records", fmtInt(rebuild.records)],
+      ["records/s (wall)", fmtInt(rebuild.records / (run.wallMs / 1000))],
+      ["peak RSS", `${fmtBytes(run.peakRssBytes)} (${run.rssMethod})`],
+      ["database file change", fmtBytes(dbFileBytes(ctx.home) - fileBefore)],
+    ],
+    notes,
+    data: { wallMs: round(run.wallMs), ms: rebuild.ms, records: rebuild.records, peakRssBytes: run.peakRssBytes, crdtBefore, crdtAfter, fileBytesBefore: fileBefore, fileBytesAfter: dbFileBytes(ctx.home) },
+  };
+}

@@ -1,0 +1,274 @@
+/**
+ * shelf's benchmark: prints figures, not pass/fail.
+ *
+ *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards]
+ *                    [--shard-records N] [--dataset FILE] [--json] [--keep]
+ *
+ * Reads /work/shared/datasets/npm-packages.tsv.gz (about 227,000 rows) when present, else
+ * fixtures/npm-sample.tsv. Figures 1-5 run on one catalog imported by the real CLI; figure 6
+ * compares shard counts in-process. Progress goes to stderr; stdout holds the table, or with
+ * --json one JSON document.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, platform, release, tmpdir, totalmem, arch } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { WriteItem } from "../src/catalog/catalog-store.js";
+import { chooseDataset, cutDataset, readItems } from "./dataset.js";
+import { coldStartFigure, editFigure, importFigure, rebuildFigure, runImport, searchFigure, type BenchContext, type Figure } from "./figures.js";
+import { shardsFigure } from "./shards.js";
+import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
+
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards"] as const;
+type FigureName = (typeof FIGURES)[number];
+const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards" };
+const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild"];
+const DEFAULT_SHARD_RECORDS = 50_000;
+
+const USAGE = `usage: node dist/bench/run.js [options]
+  --records N        use only the first N rows of the dataset (default: all)
+  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-6)
+  --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
+  --dataset FILE     a TSV (plain or gzip) instead of the shared npm dataset
+  --json             print one JSON document on stdout instead of the table
+  --keep             keep the temporary directory (its path is printed on stderr)`;
+
+class UsageError extends Error {}
+
+interface Options {
+  records?: number;
+  only: FigureName[];
+  shardRecords: number;
+  dataset?: string;
+  json: boolean;
+  keep: boolean;
+}
+
+function positiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function parseOptions(argv: string[]): Options | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        records: { type: "string" },
+        only: { type: "string" },
+        "shard-records": { type: "string" },
+        dataset: { type: "string" },
+        json: { type: "boolean", default: false },
+        keep: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return "help";
+  let only: FigureName[] = [...FIGURES];
+  if (v.only !== undefined) {
+    only = v.only
+      .split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s.length > 0)
+      .map((s) => {
+        const byNumber = /^[1-6]$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
+        const name = byNumber ?? ALIASES[s] ?? (FIGURES as readonly string[]).find((f) => f === s);
+        if (!name) throw new UsageError(`--only: unknown figure ${JSON.stringify(s)} (figures: ${FIGURES.join(", ")})`);
+        return name as FigureName;
+      });
+    if (only.length === 0) throw new UsageError("--only: name at least one figure");
+  }
+  const records = positiveInt("--records", v.records);
+  return {
+    records,
+    only: FIGURES.filter((f) => only.includes(f)),
+    shardRecords: positiveInt("--shard-records", v["shard-records"]) ?? DEFAULT_SHARD_RECORDS,
+    dataset: v.dataset,
+    json: v.json === true,
+    keep: v.keep === true,
+  };
+}
+
+function machineInfo() {
+  const cpu = cpus();
+  return {
+    cpuModel: cpu[0]?.model ?? "unknown",
+    cores: cpu.length,
+    totalMemoryBytes: totalmem(),
+    node: process.version,
+    platform: `${platform()} ${release()} ${arch()}`,
+    loadAverageAtStart: loadavg().map((l) => round(l)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// output
+
+function renderFigure(f: Figure): string {
+  const out: string[] = [f.title, "-".repeat(Math.min(100, f.title.length))];
+  const width = Math.max(0, ...f.lines.map(([label]) => label.length));
+  for (const [label, value] of f.lines) out.push(`  ${label.padEnd(width)}  ${value}`);
+  if (f.table) {
+    if (f.lines.length > 0) out.push("");
+    const all = [f.table.head, ...f.table.rows];
+    const widths = f.table.head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+    const line = (r: string[]) => "  " + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+    out.push(line(f.table.head));
+    out.push("  " + widths.map((w) => "-".repeat(w)).join("  "));
+    for (const r of f.table.rows) out.push(line(r));
+  }
+  for (const note of f.notes) out.push(`  note: ${note}`);
+  return out.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(argv: string[]): Promise<number> {
+  let options: Options | "help";
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bench: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (options === "help") {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  const opts = options;
+  const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
+  const started = Date.now();
+
+  // dist/bench/run.js -> the project root
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const cli = join(root, "dist", "src", "cli", "main.js");
+  const childScript = join(root, "dist", "bench", "shards-child.js");
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
+
+  const machine = machineInfo();
+  const dataset = chooseDataset(root, opts.dataset);
+  if (!existsSync(dataset.path)) throw new Error(`dataset ${dataset.path} does not exist`);
+
+  const scratch = mkdtempSync(join(tmpdir(), "shelf-bench-"));
+  const cleanup = () => {
+    if (!opts.keep) rmSync(scratch, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanup();
+    process.stderr.write(`bench: stopped by ${signal}${opts.keep ? `; kept ${scratch}` : ""}\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const figures: Figure[] = [];
+  let datasetRows: number | undefined;
+  let setupImport: Record<string, unknown> | undefined;
+  try {
+    log(`dataset: ${dataset.path} (${dataset.note})`);
+    log(`temporary directory: ${scratch}`);
+    let datasetFile = dataset.path;
+    if (opts.records !== undefined) {
+      datasetFile = join(scratch, `dataset-first-${opts.records}.tsv`);
+      datasetRows = await cutDataset(dataset.path, datasetFile, opts.records);
+      log(`cut to the first ${datasetRows} rows: ${datasetFile}`);
+    }
+
+    let rows: Promise<WriteItem[]> | undefined;
+    const ctx: BenchContext = {
+      root,
+      cli,
+      scratch,
+      home: join(scratch, "home"),
+      datasetFile,
+      rows: () => (rows ??= readItems(datasetFile).then((r) => r.items)),
+      log,
+    };
+
+    if (opts.only.some((f) => NEEDS_IMPORT.includes(f))) {
+      const imported = await runImport(ctx);
+      datasetRows ??= imported.records + imported.result.rejected;
+      if (opts.only.includes("import")) figures.push(importFigure(imported));
+      else {
+        setupImport = { wallMs: round(imported.wallMs), records: imported.records };
+        log(`setup import (not a figure): ${imported.records} records in ${fmtMs(imported.wallMs)}`);
+      }
+    }
+    if (opts.only.includes("search")) figures.push(await searchFigure(ctx));
+    if (opts.only.includes("coldstart")) figures.push(await coldStartFigure(ctx));
+    if (opts.only.includes("edit")) figures.push(await editFigure(ctx));
+    if (opts.only.includes("rebuild")) figures.push(await rebuildFigure(ctx));
+    if (opts.only.includes("shards")) {
+      const records = Math.min(opts.shardRecords, opts.records ?? Infinity);
+      figures.push(await shardsFigure({ childScript, cli, file: datasetFile, records, scratch, keep: opts.keep, log }));
+    }
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    cleanup();
+    if (opts.keep) log(`kept ${scratch}`);
+  }
+
+  const loadAtEnd = loadavg().map((l) => round(l));
+  const warnings: string[] = [];
+  const busiest = Math.max(machine.loadAverageAtStart[0]!, loadAtEnd[0]!);
+  if (busiest > machine.cores * 0.5) {
+    warnings.push(`the 1-minute load average reached ${busiest} on ${machine.cores} cores (start ${machine.loadAverageAtStart[0]}, end ${loadAtEnd[0]}): something else was running, so times are inflated`);
+  }
+  const datasetInfo = {
+    path: dataset.path,
+    kind: dataset.kind,
+    note: dataset.note,
+    firstRows: opts.records ?? null,
+    rows: datasetRows ?? null,
+  };
+
+  if (opts.json) {
+    const doc = {
+      schemaVersion: 1,
+      startedAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      machine: { ...machine, loadAverageAtEnd: loadAtEnd },
+      dataset: datasetInfo,
+      options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords },
+      ...(setupImport ? { setupImport } : {}),
+      figures: Object.fromEntries(figures.map((f) => [f.key, f.data])),
+      warnings,
+    };
+    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+  } else {
+    const head = [
+      "shelf benchmark",
+      "===============",
+      `machine   ${machine.cpuModel}, ${machine.cores} cores, ${fmtBytes(machine.totalMemoryBytes)} RAM, node ${machine.node}, ${machine.platform}`,
+      `load avg  ${machine.loadAverageAtStart.join(" ")} at start, ${loadAtEnd.join(" ")} at end`,
+      `dataset   ${dataset.path} (${dataset.kind}: ${dataset.note})`,
+      `rows      ${datasetRows === undefined ? "all" : fmtInt(datasetRows)}${opts.records !== undefined ? ` (first ${fmtInt(opts.records)} asked)` : ""}`,
+      `figures   ${opts.only.join(", ")}   (total ${fmtMs(Date.now() - started)})`,
+      ...(setupImport ? [`setup     import of ${fmtInt(setupImport.records as number)} records took ${fmtMs(setupImport.wallMs as number)} (not a figure)`] : []),
+      ...warnings.map((w) => `WARNING   ${w}`),
+    ];
+    process.stdout.write([head.join("\n"), ...figures.map(renderFigure)].join("\n\n") + "\n");
+  }
+  return 0;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exitCode = 1;
+}
