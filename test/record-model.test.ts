@@ -153,7 +153,7 @@ function write(doc: A.Doc<ShardDoc>, id: string, patch: RecordPatch, at: EditSta
   return { doc: next, outcome: outcome! };
 }
 
-const read = (doc: A.Doc<ShardDoc>, id: string) => readRecord(id, doc.records[id]!);
+const read = (doc: A.Doc<ShardDoc>, id: string) => readRecord(doc, id)!;
 
 describe("writeRecord / readRecord", () => {
   it("creates a record with defaults derived from its id", () => {
@@ -182,8 +182,8 @@ describe("writeRecord / readRecord", () => {
 
   it("stores scalars as ImmutableStrings, not collaborative text", () => {
     const { doc } = write(emptyShard(), "npm:react", { kind: "file", name: "react", version: "1.0.0", meta: { homepage: "https://react.dev" } }, T1);
-    const stored = doc.records["npm:react"]!;
-    for (const value of [stored.name, stored.version, stored.summary, stored.kind, stored.updatedAt, stored.meta.homepage]) {
+    for (const field of ["name", "version", "kind", "updatedAt", "meta.homepage"]) {
+      const value = doc.records[`npm:react ${field}`];
       expect(A.isImmutableString(value)).toBe(true);
     }
   });
@@ -273,7 +273,7 @@ describe("writeRecord / readRecord", () => {
     const del = write(doc, "npm:react", { deleted: true }, stamp("2024-02-01T00:00:00.000Z", "inst-b"));
     expect(del.outcome).toBe("updated");
     doc = del.doc;
-    expect(doc.records["npm:react"]).toBeDefined(); // never a removed map key
+    expect(doc.records["npm:react name"]).toBeDefined(); // never a removed map key
     expect(read(doc, "npm:react")).toMatchObject({
       deleted: true,
       deletedAt: "2024-02-01T00:00:00.000Z",
@@ -346,7 +346,7 @@ describe("concurrent edits (two forks merged)", () => {
     const merged = mergeBoth(left, right);
     expect(read(merged, ID)).toMatchObject({ deleted: true, deletedBy: "bob", deletedAt: "2024-05-02T00:00:00.000Z", summary: "new summary" });
     // Both sides stamped updatedAt/updatedBy: that is a conflict, not a lost write.
-    expect(Object.keys(A.getConflicts(merged.records[ID]!, "updatedBy") ?? {})).toHaveLength(2);
+    expect(Object.keys(A.getConflicts(merged.records, `${ID} updatedBy`) ?? {})).toHaveLength(2);
   });
 
   it("two concurrent values of one field are both kept as a conflict", () => {
@@ -354,13 +354,13 @@ describe("concurrent edits (two forks merged)", () => {
     left = write(left, ID, { version: "2.0.0" }, T2).doc;
     right = write(right, ID, { version: "3.0.0" }, T3).doc;
     const merged = mergeBoth(left, right);
-    const conflicts = A.getConflicts(merged.records[ID]!, "version");
+    const conflicts = A.getConflicts(merged.records, `${ID} version`);
     expect(conflicts).toBeDefined();
     const values = Object.values(conflicts!).map((v) => (A.isImmutableString(v) ? v.val : v));
     expect(values.sort()).toStrictEqual(["2.0.0", "3.0.0"]);
     expect(["2.0.0", "3.0.0"]).toContain(read(merged, ID).version);
     // Fields nobody touched have no conflict.
-    expect(A.getConflicts(merged.records[ID]!, "name")).toBeUndefined();
+    expect(A.getConflicts(merged.records, `${ID} name`)).toBeUndefined();
   });
 
   it("concurrent meta edits of different keys both survive", () => {
@@ -370,11 +370,9 @@ describe("concurrent edits (two forks merged)", () => {
     expect(read(mergeBoth(left, right), ID).meta).toStrictEqual({ homepage: "https://react.dev", size: 10 });
   });
 
-  // BUG (reported): writeRecord creates a record by assigning a whole new map at records[id], so
-  // two instances that create the same id while apart (two `shelf add`s, or two imports of the same
-  // packages on a fleet) produce a conflict on the map key itself: one side's record wins whole, and
-  // the other side's fields, tags and meta vanish from the record. Marked `fails` until fixed.
-  it.fails("KNOWN BUG: concurrent creation of the same id keeps both sides' tags", () => {
+  // Two instances that create the same id while apart (two `shelf add`s, or a fleet importing the
+  // same packages) merge into one record, field by field.
+  it("concurrent creation of the same id merges both sides' fields, tags and meta", () => {
     const base = emptyShard();
     const left = write(A.clone(base), ID, { name: "react", addTags: ["from-left"], meta: { left: 1 } }, T2).doc;
     const right = write(A.clone(base), ID, { name: "react", addTags: ["from-right"], meta: { right: 2 } }, T3).doc;

@@ -1,38 +1,34 @@
 /**
- * How a record is laid out inside an Automerge shard document, and the two ways across:
+ * How records are laid out inside an Automerge shard document, and the two ways across:
  * `writeRecord` applies a patch inside a change callback (touching only what differs), and
- * `readRecord` turns the stored form back into a plain CatalogRecord.
+ * `readRecords` turns the stored form back into plain CatalogRecords.
  *
- * Every string is an ImmutableString: a scalar whose concurrent writes are kept side by side as
- * a conflict, rather than collaborative text that would interleave two people's characters.
- * Tags and collections are maps used as sets (key -> true): a concurrent add and remove of the
- * same key leaves the key present, which is add-wins.
+ * A shard is one flat map, `records`, with one key per field of each record: `"<id> <field>"`
+ * (ids and field names never contain spaces). Flat keys, rather than a map per record, mean that
+ * two instances creating the same id while apart merge field by field into one record, with a
+ * conflict only where they wrote different values; they also make a record cheaper to write and a
+ * shard several times faster to load.
+ *
+ *   "<id> name" | "version" | "summary" | "kind"   ImmutableString
+ *   "<id> meta.<key>"                              ImmutableString holding JSON
+ *   "<id> tag.<tag>", "<id> coll.<collection>"     true while a member (removal deletes the key)
+ *   "<id> deleted"                                 boolean, with "deletedAt" / "deletedBy"
+ *   "<id> updatedAt" | "updatedBy"                 ImmutableString
+ *
+ * Strings are ImmutableStrings: scalars whose concurrent writes are kept side by side as a
+ * conflict, rather than collaborative text that would interleave two people's characters. A
+ * concurrent put and delete of one key leaves the key present, so tags and collections are
+ * add-wins sets. A record exists while its "name" key does; deletion is the "deleted" tombstone.
  */
 import { ImmutableString } from "@automerge/automerge";
 import type { CatalogRecord, JsonValue, RecordKind, RecordPatch } from "./record.js";
 import { validateId } from "./record.js";
 import { ShelfError } from "../errors.js";
 
-export interface StoredRecord {
-  /** absent while it is the provider's default (`file` for file:, else `package`) */
-  kind?: ImmutableString;
-  name: ImmutableString;
-  version: ImmutableString;
-  summary: ImmutableString;
-  tags: Record<string, true>;
-  collections: Record<string, true>;
-  /** JSON-encoded values, so that every meta key is one scalar with one conflict set */
-  meta: Record<string, ImmutableString>;
-  /** absent until the record is first deleted (fewer operations per record on bulk imports) */
-  deleted?: boolean;
-  deletedAt?: ImmutableString | null;
-  deletedBy?: ImmutableString | null;
-  updatedAt: ImmutableString;
-  updatedBy: ImmutableString;
-}
+export type StoredValue = ImmutableString | boolean | null;
 
 export interface ShardDoc {
-  records: Record<string, StoredRecord>;
+  records: Record<string, StoredValue>;
 }
 
 export interface EditStamp {
@@ -44,9 +40,21 @@ export interface EditStamp {
 
 export type WriteOutcome = "created" | "updated" | "unchanged";
 
+const SCALAR_FIELDS = ["kind", "name", "version", "summary"] as const;
+const PREFIX = { meta: "meta.", tag: "tag.", collection: "coll." } as const;
+
 const imm = (s: string) => new ImmutableString(s);
 
-/** The plain string behind a stored scalar (ImmutableString, or a plain string from older writers). */
+/** The key of one field of one record. */
+export const fieldKey = (id: string, field: string): string => `${id} ${field}`;
+
+/** The record id and field a key belongs to. */
+export function splitKey(key: string): { id: string; field: string } {
+  const space = key.indexOf(" ");
+  return space < 0 ? { id: key, field: "" } : { id: key.slice(0, space), field: key.slice(space + 1) };
+}
+
+/** The plain string behind a stored scalar. */
 export function plain(value: unknown): string {
   if (value instanceof ImmutableString) return value.val;
   if (typeof value === "string") return value;
@@ -54,143 +62,131 @@ export function plain(value: unknown): string {
   return String(value);
 }
 
+export function recordExists(doc: ShardDoc, id: string): boolean {
+  return fieldKey(id, "name") in doc.records;
+}
+
 /**
  * Applies `patch` to record `id` of a shard document inside an Automerge change callback.
- * `create` says what to do when the record does not exist yet.
+ * `mode` says whether the record may be created ("allow"), must exist ("forbid"), or must not
+ * exist yet ("require").
  */
-export function writeRecord(
-  doc: ShardDoc,
-  id: string,
-  patch: RecordPatch,
-  stamp: EditStamp,
-  create: "allow" | "forbid" | "require",
-): WriteOutcome {
-  const existing = doc.records[id];
-  if (!existing) {
-    if (create === "forbid") {
-      throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${id} in this catalog`, "run `shelf add` to create it, or `shelf search` to find the right id");
-    }
-    doc.records[id] = newStoredRecord(id, patch, stamp);
-    return "created";
+export function writeRecord(doc: ShardDoc, id: string, patch: RecordPatch, stamp: EditStamp, mode: "allow" | "forbid" | "require"): WriteOutcome {
+  const records = doc.records;
+  const key = (field: string) => fieldKey(id, field);
+  const exists = recordExists(doc, id);
+  if (!exists && mode === "forbid") {
+    throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${id} in this catalog`, "run `shelf add` to create it, or `shelf search` to find the right id");
   }
-  if (create === "require") {
-    throw new ShelfError("SHELF_E_RECORD_EXISTS", `record ${id} already exists${existing.deleted ? " (deleted)" : ""}`, existing.deleted ? `run \`shelf restore ${id}\`` : `run \`shelf set ${id} field=value\` to edit it`);
+  if (exists && mode === "require") {
+    const deleted = records[key("deleted")] === true;
+    throw new ShelfError("SHELF_E_RECORD_EXISTS", `record ${id} already exists${deleted ? " (deleted)" : ""}`, deleted ? `run \`shelf restore ${id}\`` : `run \`shelf set ${id} field=value\` to edit it`);
   }
-  let changed = false;
-  const current = { kind: kindOf(id, existing), name: plain(existing.name), version: plain(existing.version), summary: plain(existing.summary) };
-  for (const field of ["kind", "name", "version", "summary"] as const) {
-    const value = patch[field];
-    if (value !== undefined && current[field] !== value) {
-      existing[field] = imm(value);
-      changed = true;
-    }
-  }
-  for (const [key, value] of Object.entries(patch.meta ?? {})) {
-    if (value === undefined) {
-      if (key in existing.meta) {
-        delete existing.meta[key];
-        changed = true;
-      }
-      continue;
-    }
-    const encoded = JSON.stringify(value);
-    if (plain(existing.meta[key]) !== encoded || !(key in existing.meta)) {
-      existing.meta[key] = imm(encoded);
-      changed = true;
-    }
-  }
-  changed = updateSet(existing.tags, patch.addTags, patch.removeTags) || changed;
-  changed = updateSet(existing.collections, patch.addCollections, patch.removeCollections) || changed;
-  if (patch.deleted !== undefined && (existing.deleted === true) !== patch.deleted) {
-    existing.deleted = patch.deleted;
-    existing.deletedAt = patch.deleted ? imm(stamp.at) : null;
-    existing.deletedBy = patch.deleted ? imm(stamp.by) : null;
-    changed = true;
-  }
-  if (!changed) return "unchanged";
-  existing.updatedAt = imm(stamp.at);
-  existing.updatedBy = imm(stamp.by);
-  return "updated";
-}
-
-function updateSet(set: Record<string, true>, add: string[] | undefined, remove: string[] | undefined): boolean {
-  let changed = false;
-  for (const item of add ?? []) {
-    if (set[item] !== true) {
-      set[item] = true;
-      changed = true;
-    }
-  }
-  for (const item of remove ?? []) {
-    if (item in set) {
-      delete set[item];
-      changed = true;
-    }
-  }
-  return changed;
-}
-
-function newStoredRecord(id: string, patch: RecordPatch, stamp: EditStamp): StoredRecord {
   const { provider } = validateId(id);
-  if (patch.name === undefined) {
+  if (!exists && patch.name === undefined) {
     throw new ShelfError("SHELF_E_INVALID_FIELD", `a new record needs a name (${id})`, "pass --name NAME");
   }
-  const meta: Record<string, ImmutableString> = {};
-  for (const [key, value] of Object.entries(patch.meta ?? {})) {
-    if (value !== undefined) meta[key] = imm(JSON.stringify(value));
-  }
-  const asSet = (items: string[] | undefined) => Object.fromEntries((items ?? []).map((t) => [t, true as const]));
-  // Fields derivable from the id are not stored: fewer operations per record on bulk imports.
-  const record: StoredRecord = {
-    ...(patch.kind !== undefined && patch.kind !== defaultKind(provider) ? { kind: imm(patch.kind) } : {}),
-    name: imm(patch.name),
-    version: imm(patch.version ?? ""),
-    summary: imm(patch.summary ?? ""),
-    tags: asSet(patch.addTags),
-    collections: asSet(patch.addCollections),
-    meta,
-    updatedAt: imm(stamp.at),
-    updatedBy: imm(stamp.by),
+
+  let changed = false;
+  const put = (k: string, value: StoredValue) => {
+    records[k] = value;
+    changed = true;
   };
-  if (patch.deleted === true) Object.assign(record, { deleted: true, deletedAt: imm(stamp.at), deletedBy: imm(stamp.by) });
-  return record;
+  const putText = (k: string, value: string) => {
+    if (!(k in records) || plain(records[k]) !== value) put(k, imm(value));
+  };
+  const remove = (k: string) => {
+    if (k in records) {
+      delete records[k];
+      changed = true;
+    }
+  };
+
+  for (const field of SCALAR_FIELDS) {
+    const value = patch[field];
+    if (value === undefined) continue;
+    // The provider's default kind is not stored: one operation fewer per record on imports.
+    if (field === "kind" && !(key("kind") in records) && value === defaultKind(provider)) continue;
+    putText(key(field), value);
+  }
+  for (const [metaKey, value] of Object.entries(patch.meta ?? {})) {
+    if (value === undefined) remove(key(PREFIX.meta + metaKey));
+    else putText(key(PREFIX.meta + metaKey), JSON.stringify(value));
+  }
+  for (const tag of patch.addTags ?? []) if (records[key(PREFIX.tag + tag)] !== true) put(key(PREFIX.tag + tag), true);
+  for (const tag of patch.removeTags ?? []) remove(key(PREFIX.tag + tag));
+  for (const c of patch.addCollections ?? []) if (records[key(PREFIX.collection + c)] !== true) put(key(PREFIX.collection + c), true);
+  for (const c of patch.removeCollections ?? []) remove(key(PREFIX.collection + c));
+  if (patch.deleted !== undefined && (records[key("deleted")] === true) !== patch.deleted) {
+    put(key("deleted"), patch.deleted);
+    put(key("deletedAt"), patch.deleted ? imm(stamp.at) : null);
+    put(key("deletedBy"), patch.deleted ? imm(stamp.by) : null);
+  }
+  if (!changed) return "unchanged";
+  put(key("updatedAt"), imm(stamp.at));
+  put(key("updatedBy"), imm(stamp.by));
+  return exists ? "updated" : "created";
 }
 
 function defaultKind(provider: string): RecordKind {
   return provider === "file" ? "file" : "package";
 }
 
-function providerOf(id: string): string {
-  return id.slice(0, id.indexOf(":"));
-}
-
-function kindOf(id: string, stored: StoredRecord): RecordKind {
-  return stored.kind === undefined ? defaultKind(providerOf(id)) : (plain(stored.kind) as RecordKind);
-}
-
-/** The stored record as a plain CatalogRecord, with sets sorted so output is deterministic. */
-export function readRecord(id: string, stored: StoredRecord): CatalogRecord {
-  const meta: Record<string, JsonValue> = {};
-  for (const key of Object.keys(stored.meta ?? {}).sort()) {
-    meta[key] = decodeMeta(plain(stored.meta[key]));
+/**
+ * Reads the records of a shard, all of them or only `ids`, in one pass over its keys.
+ * Sets come out sorted, so output is deterministic.
+ */
+export function readRecords(doc: ShardDoc, ids?: ReadonlySet<string>): Map<string, CatalogRecord> {
+  const records = doc.records ?? {};
+  const fieldsById = new Map<string, Map<string, StoredValue>>();
+  for (const key of Object.keys(records)) {
+    const { id, field } = splitKey(key);
+    if (ids && !ids.has(id)) continue;
+    let fields = fieldsById.get(id);
+    if (!fields) fieldsById.set(id, (fields = new Map()));
+    fields.set(field, records[key] as StoredValue);
   }
-  const deletedAt = plain(stored.deletedAt);
-  const deletedBy = plain(stored.deletedBy);
+  const out = new Map<string, CatalogRecord>();
+  for (const [id, fields] of fieldsById) {
+    if (fields.has("name")) out.set(id, toRecord(id, fields));
+  }
+  return out;
+}
+
+/** One record of a shard, or undefined if it does not exist. */
+export function readRecord(doc: ShardDoc, id: string): CatalogRecord | undefined {
+  return readRecords(doc, new Set([id])).get(id);
+}
+
+function toRecord(id: string, fields: Map<string, StoredValue>): CatalogRecord {
+  const provider = id.slice(0, id.indexOf(":"));
+  const text = (field: string) => plain(fields.get(field));
+  const meta: Record<string, JsonValue> = {};
+  const tags: string[] = [];
+  const collections: string[] = [];
+  for (const [field, value] of fields) {
+    if (field.startsWith(PREFIX.meta)) meta[field.slice(PREFIX.meta.length)] = decodeMeta(plain(value));
+    else if (field.startsWith(PREFIX.tag) && value === true) tags.push(field.slice(PREFIX.tag.length));
+    else if (field.startsWith(PREFIX.collection) && value === true) collections.push(field.slice(PREFIX.collection.length));
+  }
+  const sortedMeta: Record<string, JsonValue> = {};
+  for (const key of Object.keys(meta).sort()) sortedMeta[key] = meta[key]!;
+  const deleted = fields.get("deleted") === true;
   return {
     id,
-    kind: kindOf(id, stored),
-    provider: providerOf(id),
-    name: plain(stored.name),
-    version: plain(stored.version),
-    summary: plain(stored.summary),
-    tags: Object.keys(stored.tags ?? {}).sort(),
-    collections: Object.keys(stored.collections ?? {}).sort(),
-    meta,
-    deleted: stored.deleted === true,
-    deletedAt: deletedAt === "" ? null : deletedAt,
-    deletedBy: deletedBy === "" ? null : deletedBy,
-    updatedAt: plain(stored.updatedAt),
-    updatedBy: plain(stored.updatedBy),
+    kind: fields.has("kind") ? (text("kind") as RecordKind) : defaultKind(provider),
+    provider,
+    name: text("name"),
+    version: text("version"),
+    summary: text("summary"),
+    tags: tags.sort(),
+    collections: collections.sort(),
+    meta: sortedMeta,
+    deleted,
+    deletedAt: deleted ? text("deletedAt") || null : null,
+    deletedBy: deleted ? text("deletedBy") || null : null,
+    updatedAt: text("updatedAt"),
+    updatedBy: text("updatedBy"),
   };
 }
 

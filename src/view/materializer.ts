@@ -7,7 +7,7 @@
 import * as A from "@automerge/automerge";
 import type { Db } from "../store/db.js";
 import type { ShardDoc } from "../model/crdt-record.js";
-import { readRecord } from "../model/crdt-record.js";
+import { readRecords, splitKey } from "../model/crdt-record.js";
 import type { CatalogRecord } from "../model/record.js";
 import { ShelfError } from "../errors.js";
 
@@ -71,17 +71,14 @@ export class Materializer {
     }
     const touched = fromHeads.length > 0 ? touchedRecordIds(doc, fromHeads, heads) : "all";
     let changedIds = 0;
+    const records = readRecords(doc, touched === "all" ? undefined : touched);
     this.#db.transaction(() => {
-      const records = doc.records ?? {};
       if (touched === "all") {
         this.#clearShard(catId, shard);
-        for (const id of Object.keys(records)) this.#insert(catId, shard, readRecord(id, records[id]!));
-        changedIds = Object.keys(records).length;
+        for (const record of records.values()) this.#insert(catId, shard, record);
+        changedIds = records.size;
       } else {
-        for (const id of touched) {
-          const stored = records[id];
-          this.#upsert(catId, shard, id, stored ? readRecord(id, stored) : undefined);
-        }
+        for (const id of touched) this.#upsert(catId, shard, id, records.get(id));
         changedIds = touched.size;
       }
       this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(heads));
@@ -165,9 +162,9 @@ function touchedRecordIds(doc: A.Doc<ShardDoc>, from: A.Heads, to: A.Heads): Set
   const ids = new Set<string>();
   for (const patch of A.diff(doc, from, to)) {
     if (patch.path[0] !== "records") continue;
-    const id = patch.path[1];
-    if (typeof id !== "string") return "all";
-    ids.add(id);
+    const key = patch.path[1];
+    if (typeof key !== "string") return "all";
+    ids.add(splitKey(key).id);
   }
   return ids;
 }
