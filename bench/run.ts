@@ -9,7 +9,8 @@
  * compares shard counts in-process. Progress goes to stderr; stdout holds the table, or with
  * --json one JSON document.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { cpus, loadavg, platform, release, tmpdir, totalmem, arch } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,6 +100,31 @@ function parseOptions(argv: string[]): Options | "help" {
   };
 }
 
+/**
+ * Other people rebuild dist/ while a long run is under way (`npm test` builds first). So the
+ * processes this benchmark starts run a private copy of dist/ taken at the start, beside the
+ * project's package.json and a link to its node_modules.
+ */
+function snapshotDist(root: string, scratch: string): string {
+  const app = join(scratch, "app");
+  mkdirSync(app, { recursive: true });
+  cpSync(join(root, "dist"), join(app, "dist"), { recursive: true });
+  cpSync(join(root, "package.json"), join(app, "package.json"));
+  symlinkSync(join(root, "node_modules"), join(app, "node_modules"), "dir");
+  return app;
+}
+
+/** The commit the code was built from, and whether src/ had uncommitted changes. */
+function gitRevision(root: string): string {
+  try {
+    const head = execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["-C", root, "status", "--porcelain", "--", "src"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return dirty ? `${head} + uncommitted changes in src/` : head;
+  } catch {
+    return "unknown";
+  }
+}
+
 function machineInfo() {
   const cpu = cpus();
   return {
@@ -154,9 +180,8 @@ async function main(argv: string[]): Promise<number> {
 
   // dist/bench/run.js -> the project root
   const root = fileURLToPath(new URL("../../", import.meta.url));
-  const cli = join(root, "dist", "src", "cli", "main.js");
-  const childScript = join(root, "dist", "bench", "shards-child.js");
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
+  if (!existsSync(join(root, "dist", "src", "cli", "main.js"))) throw new Error(`${root}dist/src/cli/main.js is missing: run \`npm run build\` first`);
+  const revision = gitRevision(root);
 
   const machine = machineInfo();
   const dataset = chooseDataset(root, opts.dataset);
@@ -175,11 +200,15 @@ async function main(argv: string[]): Promise<number> {
   process.once("SIGTERM", onSignal);
 
   const figures: Figure[] = [];
+  const failures: FigureName[] = [];
   let datasetRows: number | undefined;
   let setupImport: Record<string, unknown> | undefined;
   try {
     log(`dataset: ${dataset.path} (${dataset.note})`);
     log(`temporary directory: ${scratch}`);
+    const app = snapshotDist(root, scratch);
+    const cli = join(app, "dist", "src", "cli", "main.js");
+    const childScript = join(app, "dist", "bench", "shards-child.js");
     let datasetFile = dataset.path;
     if (opts.records !== undefined) {
       datasetFile = join(scratch, `dataset-first-${opts.records}.tsv`);
@@ -198,22 +227,40 @@ async function main(argv: string[]): Promise<number> {
       log,
     };
 
-    if (opts.only.some((f) => NEEDS_IMPORT.includes(f))) {
-      const imported = await runImport(ctx);
-      datasetRows ??= imported.records + imported.result.rejected;
-      if (opts.only.includes("import")) figures.push(importFigure(imported));
-      else {
-        setupImport = { wallMs: round(imported.wallMs), records: imported.records };
-        log(`setup import (not a figure): ${imported.records} records in ${fmtMs(imported.wallMs)}`);
+    // A figure that fails is reported as failed; the others still run (unless they need the import).
+    const attempt = async (name: FigureName, fn: () => Promise<Figure>) => {
+      try {
+        figures.push(await fn());
+      } catch (err) {
+        const message = (err as Error)?.message ?? String(err);
+        log(`${name} FAILED: ${(err as Error)?.stack ?? message}`);
+        failures.push(name);
+        figures.push({ key: name, title: `${FIGURES.indexOf(name) + 1}. ${name}: FAILED`, lines: [["error", message.split("\n")[0]!]], notes: message.split("\n").slice(1, 6), data: { error: message } });
       }
+    };
+    let imported = false;
+    if (opts.only.some((f) => NEEDS_IMPORT.includes(f))) {
+      await attempt("import", async () => {
+        const result = await runImport(ctx);
+        imported = true;
+        datasetRows ??= result.records + result.result.rejected;
+        if (!opts.only.includes("import")) {
+          setupImport = { wallMs: round(result.wallMs), records: result.records };
+          log(`setup import (not a figure): ${result.records} records in ${fmtMs(result.wallMs)}`);
+        }
+        return importFigure(result);
+      });
+      if (!opts.only.includes("import") && imported) figures.pop();
     }
-    if (opts.only.includes("search")) figures.push(await searchFigure(ctx));
-    if (opts.only.includes("coldstart")) figures.push(await coldStartFigure(ctx));
-    if (opts.only.includes("edit")) figures.push(await editFigure(ctx));
-    if (opts.only.includes("rebuild")) figures.push(await rebuildFigure(ctx));
+    if (imported) {
+      if (opts.only.includes("search")) await attempt("search", () => searchFigure(ctx));
+      if (opts.only.includes("coldstart")) await attempt("coldstart", () => coldStartFigure(ctx));
+      if (opts.only.includes("edit")) await attempt("edit", () => editFigure(ctx));
+      if (opts.only.includes("rebuild")) await attempt("rebuild", () => rebuildFigure(ctx));
+    }
     if (opts.only.includes("shards")) {
       const records = Math.min(opts.shardRecords, opts.records ?? Infinity);
-      figures.push(await shardsFigure({ childScript, cli, file: datasetFile, records, scratch, keep: opts.keep, log }));
+      await attempt("shards", () => shardsFigure({ childScript, cli, file: datasetFile, records, scratch, keep: opts.keep, log }));
     }
   } finally {
     process.removeListener("SIGINT", onSignal);
@@ -240,12 +287,14 @@ async function main(argv: string[]): Promise<number> {
     const doc = {
       schemaVersion: 1,
       startedAt: new Date(started).toISOString(),
+      revision,
       durationMs: Date.now() - started,
       machine: { ...machine, loadAverageAtEnd: loadAtEnd },
       dataset: datasetInfo,
       options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords },
       ...(setupImport ? { setupImport } : {}),
       figures: Object.fromEntries(figures.map((f) => [f.key, f.data])),
+      failed: failures,
       warnings,
     };
     process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
@@ -255,15 +304,17 @@ async function main(argv: string[]): Promise<number> {
       "===============",
       `machine   ${machine.cpuModel}, ${machine.cores} cores, ${fmtBytes(machine.totalMemoryBytes)} RAM, node ${machine.node}, ${machine.platform}`,
       `load avg  ${machine.loadAverageAtStart.join(" ")} at start, ${loadAtEnd.join(" ")} at end`,
+      `code      ${revision} (processes run a copy of dist/ taken at the start)`,
       `dataset   ${dataset.path} (${dataset.kind}: ${dataset.note})`,
-      `rows      ${datasetRows === undefined ? "all" : fmtInt(datasetRows)}${opts.records !== undefined ? ` (first ${fmtInt(opts.records)} asked)` : ""}`,
+      `rows      ${datasetRows === undefined ? "all" : fmtInt(datasetRows)}${opts.records !== undefined ? ` (first ${fmtInt(opts.records)} asked; the file is in name order, so a cut is not a random sample)` : ""}`,
       `figures   ${opts.only.join(", ")}   (total ${fmtMs(Date.now() - started)})`,
       ...(setupImport ? [`setup     import of ${fmtInt(setupImport.records as number)} records took ${fmtMs(setupImport.wallMs as number)} (not a figure)`] : []),
       ...warnings.map((w) => `WARNING   ${w}`),
+      ...(failures.length > 0 ? [`FAILED    ${failures.join(", ")} (details on stderr)`] : []),
     ];
     process.stdout.write([head.join("\n"), ...figures.map(renderFigure)].join("\n\n") + "\n");
   }
-  return 0;
+  return failures.length > 0 ? 1 : 0;
 }
 
 try {

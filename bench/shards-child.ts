@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import { CatalogStore, documentIdOf } from "../src/catalog/catalog-store.js";
 import { Instance } from "../src/instance.js";
 import { shardIndex } from "../src/model/catalog-doc.js";
-import type { ShardDoc } from "../src/model/crdt-record.js";
+import { recordFields, type ShardDoc } from "../src/model/crdt-record.js";
 import { readItems } from "./dataset.js";
 import { chunkStatsOf, dbFileBytes, dbPathOf, median, type ChunkStats } from "./util.js";
 
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     let doc = A.init<ShardDoc>();
     for (const chunk of chunksOf.all(prefix, prefix.slice(0, -1) + "0")) doc = A.loadIncremental(doc, chunk.data);
     const saved = A.save(doc);
-    const records = Object.keys(doc.records ?? {}).length;
+    const records = recordFields(doc).size;
     totalBytes += saved.length;
     totalRecords += records;
     maxRecords = Math.max(maxRecords, records);

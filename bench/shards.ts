@@ -29,7 +29,7 @@ export async function shardsFigure(options: ShardOptions): Promise<Figure> {
   for (const shards of SHARD_COUNTS) {
     const home = join(options.scratch, `shards-${shards}`);
     mkdirSync(home, { recursive: true });
-    options.log(`shards: ${shards} shards, ${options.records} records (fresh process)`);
+    options.log(`shards: ${shards} shards, up to ${options.records} records (fresh process)`);
     const run = expectExit(
       await runChild([process.execPath, options.childScript, "--file", options.file, "--records", String(options.records), "--shards", String(shards), "--home", home], { scratch: options.scratch }),
     );

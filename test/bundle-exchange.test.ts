@@ -163,4 +163,35 @@ describe("exchanging bundles between two instances", () => {
     expectExit(await shelf(fresh, "import-bundle", truncated), 1);
     expect(existsSync(join(fresh, "shelf.db"))).toBe(false);
   });
+
+  describe("into a third instance that has its own catalog called main", () => {
+    let C: string;
+    beforeAll(async () => {
+      C = join(tmp.dir, "c");
+      expectExit(await shelf(C, "init"), 0); // a different catalog, also named main
+    });
+
+    // KNOWN BUG: import-bundle imports every document of the bundle into the CRDT store before it
+    // checks the catalog name, so the refused import leaves 257 orphan documents in crdt_chunks,
+    // and `status` reports "pending 257 documents not yet materialized" for ever after (no command,
+    // not even rebuild, clears them). Expected: nothing written, pendingDocuments 0.
+    it.fails("a bundle whose catalog name is taken is refused, and writes nothing", async () => {
+      const sizeBefore = crdtSize(C);
+      const error = expectJsonError(await shelf(C, "import-bundle", bundle("a2.bundle"), "--json"), 1, "SHELF_E_CATALOG_EXISTS");
+      expect(error.hint).toContain("--name");
+      expect(crdtSize(C)).toEqual(sizeBefore);
+      const { status } = await shelfJson<{ status: { pendingDocuments: number } }>(C, "status");
+      expect(status.pendingDocuments).toBe(0);
+    });
+
+    it("--name takes the bundle's catalog in under another name, beside the default one", async () => {
+      // a2.bundle is A after its own edits, before B's came back
+      const imported = await shelfJson<ImportBundleJson>(C, "import-bundle", bundle("a2.bundle"), "--name", "from-a");
+      expect(imported.importBundle).toMatchObject({ catalog: "from-a", newCatalog: true, records: SAMPLE_ROWS });
+      const [own, fromA] = await Promise.all([shelfJson<ListJson>(C, "list"), shelfJson<ListJson>(C, "list", "--catalog", "from-a")]);
+      expect(own.count).toBe(0); // the default catalog is still C's own
+      expect(fromA.count).toBe(SAMPLE_ROWS);
+      expect(fromA.records.find((r) => r.id === "npm:react")).toMatchObject({ version: "99.0.0", summary: expect.not.stringContaining("Edited on B") });
+    });
+  });
 });

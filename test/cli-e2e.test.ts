@@ -237,6 +237,7 @@ describe("one instance, from init to record edits", () => {
       { args: ["set", ID, "deleted=true"], exit: 2, code: "SHELF_E_INVALID_FIELD" },
       { args: ["set", ID, "meta.bad:={not json"], exit: 2, code: "SHELF_E_INVALID_FIELD" },
       { args: ["set", ID, "kind=folder"], exit: 2, code: "SHELF_E_INVALID_FIELD" },
+      { args: ["tag", ID, "+has space"], exit: 2, code: "SHELF_E_INVALID_FIELD" },
     ];
     const results = await Promise.all(failures.map(({ args }) => shelf(home(), ...args, "--json")));
     results.forEach((result, i) => expectJsonError(result, failures[i]!.exit, failures[i]!.code));

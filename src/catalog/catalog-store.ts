@@ -8,8 +8,8 @@ import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, shardIndex, type RootDoc } from "../model/catalog-doc.js";
-import { writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
-import { validatePatch, type RecordPatch } from "../model/record.js";
+import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
+import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
 import { Materializer } from "../view/materializer.js";
 import { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
 
@@ -73,15 +73,29 @@ export class CatalogStore {
   /** One record write; `mode` says whether the record must, may, or must not exist already. */
   async write(id: string, patch: RecordPatch, mode: "allow" | "forbid" | "require", op: string): Promise<WriteOutcome> {
     validatePatch(patch);
+    return this.#changeRecord(id, op, (doc, stamp) => writeRecord(doc, id, patch, stamp, mode));
+  }
+
+  /** Writes `value` to `field` so that it supersedes every competing value (see resolveField). */
+  async resolve(id: string, field: string, value: JsonValue): Promise<void> {
+    await this.#changeRecord(id, "resolve", (doc, stamp) => resolveField(doc, id, field, value, stamp));
+  }
+
+  /** The shard document holding record `id` (for history). */
+  async shardOf(id: string): Promise<A.Doc<ShardDoc>> {
+    return (await this.#shard(shardIndex(id, this.catalog.shardUrls.length))).doc();
+  }
+
+  async #changeRecord<T>(id: string, op: string, fn: (doc: ShardDoc, stamp: EditStamp) => T): Promise<T> {
     const shard = shardIndex(id, this.catalog.shardUrls.length);
     const handle = await this.#shard(shard);
-    let outcome: WriteOutcome = "unchanged";
     const stamp = this.stamp();
+    let result: T | undefined;
     handle.change((doc) => {
-      outcome = writeRecord(doc, id, patch, stamp, mode);
-    }, this.#changeOptions(op));
+      result = fn(doc, stamp);
+    }, this.#changeOptions(op, stamp));
     await this.#settle(shard, handle);
-    return outcome;
+    return result as T;
   }
 
   /** Many writes, grouped by shard: one Automerge change and one transaction per shard. */
@@ -102,7 +116,7 @@ export class CatalogStore {
       const handle = await this.#shard(shard);
       handle.change((doc) => {
         for (const item of list) counts[writeRecord(doc, item.id, item.patch, stamp, "allow")]++;
-      }, this.#changeOptions(op));
+      }, this.#changeOptions(op, stamp));
       await this.#settle(shard, handle);
       await this.#bound(++batches);
       done += list.length;
@@ -143,6 +157,7 @@ export class CatalogStore {
       db.prepare("DELETE FROM records_fts WHERE rowid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
       db.prepare("DELETE FROM record_tags WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
       db.prepare("DELETE FROM record_collections WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
+      db.prepare("DELETE FROM record_conflicts WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
       db.prepare("DELETE FROM records WHERE cat_id = ?").run(catId);
       db.prepare("DELETE FROM view_heads WHERE cat_id = ?").run(catId);
       const mark = db.prepare("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
@@ -186,9 +201,9 @@ export class CatalogStore {
     this.#materializer.materializeShard(this.catalog.catId, shard, handle.documentId, handle.doc());
   }
 
-  #changeOptions(op: string): A.ChangeOptions<ShardDoc> {
-    // The message names the instance and the command, for `shelf history`.
-    return { message: JSON.stringify({ by: this.instance.id, op }) };
+  #changeOptions(op: string, stamp: EditStamp): A.ChangeOptions<ShardDoc> {
+    // Who, which command and when, for `shelf history` and `shelf conflicts` (see ChangeMessage).
+    return { message: JSON.stringify({ by: stamp.by, op, at: stamp.at }) };
   }
 
   async #shard(index: number): Promise<DocHandle<ShardDoc>> {

@@ -4,6 +4,8 @@
  */
 import type { CatalogRecord } from "../model/record.js";
 import type { InstanceStatus } from "../commands/read.js";
+import type { RecordConflicts } from "../model/conflicts.js";
+import type { HistoryEntry } from "../model/history.js";
 
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -67,4 +69,27 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+const show = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
+
+export function formatConflicts(c: RecordConflicts): string {
+  const lines: string[] = [];
+  if (c.editedWhileDeleted) lines.push("  edited while deleted: `shelf resolve ID --restore` brings it back, `shelf resolve ID deleted --value true` keeps it deleted");
+  for (const f of c.fields) {
+    lines.push(`  conflict on ${f.field}:`);
+    for (const v of f.values) lines.push(`    ${v.n}. ${show(v.value)}${v.winner ? "  (shown)" : ""}  by ${v.by ?? "?"} at ${v.at ?? "?"}`);
+  }
+  if (c.fields.length > 0) lines.push("  settle with `shelf resolve ID FIELD --pick N` or `--value V`");
+  return lines.join("\n");
+}
+
+export function formatHistory(entries: HistoryEntry[]): string {
+  return entries
+    .map((e) => {
+      const head = `${e.at}  ${e.by ?? "?"}  ${e.op ?? ""}`.trimEnd();
+      const fields = e.fields.map((f) => `    ${f.field}: ${show(f.old)} -> ${show(f.new)}`);
+      return [head, ...fields].join("\n");
+    })
+    .join("\n");
 }

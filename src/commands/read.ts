@@ -2,16 +2,17 @@
 import { statSync } from "node:fs";
 import { ShelfError } from "../errors.js";
 import { validateId, type CatalogRecord } from "../model/record.js";
-import { countRecords, getRecord, listRecords, searchRecords, type CatalogCounts, type RecordFilter } from "../view/queries.js";
+import { countRecords, getRecord, getRecordConflicts, listRecords, searchRecords, type CatalogCounts, type RecordFilter } from "../view/queries.js";
+import type { RecordConflicts } from "../model/conflicts.js";
 import { Instance, resolveHome } from "../instance.js";
 import { withCatalog, type GlobalOptions } from "./context.js";
 
-export async function showRecord(id: string, options: GlobalOptions): Promise<CatalogRecord> {
+export async function showRecord(id: string, options: GlobalOptions): Promise<{ record: CatalogRecord; conflicts: RecordConflicts | null }> {
   validateId(id);
   return withCatalog(options, ({ instance, catalog }) => {
     const record = getRecord(instance.db, catalog.catId, id);
     if (!record) throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${id} in catalog ${catalog.name}`, "`shelf search WORDS` finds records by name and summary");
-    return record;
+    return { record, conflicts: getRecordConflicts(instance.db, catalog.catId, id) ?? null };
   });
 }
 

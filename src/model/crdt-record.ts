@@ -137,6 +137,13 @@ function defaultKind(provider: string): RecordKind {
  * Sets come out sorted, so output is deterministic.
  */
 export function readRecords(doc: ShardDoc, ids?: ReadonlySet<string>): Map<string, CatalogRecord> {
+  const out = new Map<string, CatalogRecord>();
+  for (const [id, fields] of recordFields(doc, ids)) out.set(id, toRecord(id, fields));
+  return out;
+}
+
+/** The stored fields of each existing record (all, or only `ids`), from one pass over the keys. */
+export function recordFields(doc: ShardDoc, ids?: ReadonlySet<string>): Map<string, Map<string, StoredValue>> {
   const records = doc.records ?? {};
   const fieldsById = new Map<string, Map<string, StoredValue>>();
   for (const key of Object.keys(records)) {
@@ -146,11 +153,8 @@ export function readRecords(doc: ShardDoc, ids?: ReadonlySet<string>): Map<strin
     if (!fields) fieldsById.set(id, (fields = new Map()));
     fields.set(field, records[key] as StoredValue);
   }
-  const out = new Map<string, CatalogRecord>();
-  for (const [id, fields] of fieldsById) {
-    if (fields.has("name")) out.set(id, toRecord(id, fields));
-  }
-  return out;
+  for (const [id, fields] of fieldsById) if (!fields.has("name")) fieldsById.delete(id);
+  return fieldsById;
 }
 
 /** One record of a shard, or undefined if it does not exist. */
@@ -158,7 +162,7 @@ export function readRecord(doc: ShardDoc, id: string): CatalogRecord | undefined
   return readRecords(doc, new Set([id])).get(id);
 }
 
-function toRecord(id: string, fields: Map<string, StoredValue>): CatalogRecord {
+export function toRecord(id: string, fields: Map<string, StoredValue>): CatalogRecord {
   const provider = id.slice(0, id.indexOf(":"));
   const text = (field: string) => plain(fields.get(field));
   const meta: Record<string, JsonValue> = {};
@@ -197,4 +201,28 @@ function decodeMeta(encoded: string): JsonValue {
     // A peer that stored a raw string: show it as it is rather than hide it.
     return encoded;
   }
+}
+
+/**
+ * Settles a field: writes `value` even when it equals the value shown, because a write that has
+ * seen every competing value supersedes them all. `deleted` settles an edited-while-deleted record.
+ */
+export function resolveField(doc: ShardDoc, id: string, field: string, value: JsonValue, stamp: EditStamp): void {
+  if (!recordExists(doc, id)) {
+    throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${id} in this catalog`, "`shelf conflicts` lists the records with conflicts");
+  }
+  const records = doc.records;
+  const key = (f: string) => fieldKey(id, f);
+  if (field === "deleted") {
+    const deleted = value === true;
+    records[key("deleted")] = deleted;
+    records[key("deletedAt")] = deleted ? imm(stamp.at) : null;
+    records[key("deletedBy")] = deleted ? imm(stamp.by) : null;
+  } else if (field.startsWith(PREFIX.meta)) {
+    records[key(field)] = imm(JSON.stringify(value));
+  } else {
+    records[key(field)] = imm(String(value));
+  }
+  records[key("updatedAt")] = imm(stamp.at);
+  records[key("updatedBy")] = imm(stamp.by);
 }

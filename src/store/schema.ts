@@ -3,7 +3,7 @@
  *
  * Three groups of tables share the file:
  * - crdt_*: the source of truth, Automerge chunks written by the storage adapter;
- * - records, record_tags, record_collections, records_fts, view_heads: the materialized view,
+ * - records, record_tags, record_collections, record_conflicts, records_fts, view_heads: the view,
  *   rebuildable from crdt_* at any time;
  * - settings and catalogs: the instance's own configuration.
  */
@@ -42,6 +42,7 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
     deleted_by TEXT,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL,
+    edited_while_deleted INTEGER NOT NULL DEFAULT 0,
     UNIQUE (cat_id, id)
   );
   CREATE INDEX records_by_shard ON records (cat_id, shard);
@@ -51,6 +52,18 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   CREATE INDEX record_tags_by_tag ON record_tags (tag);
   CREATE TABLE record_collections (rid INTEGER NOT NULL REFERENCES records(rid) ON DELETE CASCADE, collection TEXT NOT NULL, PRIMARY KEY (rid, collection)) WITHOUT ROWID;
   CREATE INDEX record_collections_by_collection ON record_collections (collection);
+
+  -- every competing value of every conflicted field; n orders them the same on every replica
+  CREATE TABLE record_conflicts (
+    rid INTEGER NOT NULL REFERENCES records(rid) ON DELETE CASCADE,
+    field TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    winner INTEGER NOT NULL,
+    written_by TEXT,
+    written_at TEXT,
+    PRIMARY KEY (rid, field, n)
+  ) WITHOUT ROWID;
 
   -- rowid = records.rid; contentless, since records already holds the text
   CREATE VIRTUAL TABLE records_fts USING fts5(

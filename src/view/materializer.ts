@@ -7,7 +7,8 @@
 import * as A from "@automerge/automerge";
 import type { Db } from "../store/db.js";
 import type { ShardDoc } from "../model/crdt-record.js";
-import { readRecords, splitKey } from "../model/crdt-record.js";
+import { recordFields, splitKey, toRecord } from "../model/crdt-record.js";
+import { findConflicts, type RecordConflicts } from "../model/conflicts.js";
 import type { CatalogRecord } from "../model/record.js";
 import { ShelfError } from "../errors.js";
 
@@ -30,12 +31,13 @@ export class Materializer {
       clearDirty: db.prepare<[string, number]>("DELETE FROM crdt_dirty WHERE doc_id = ? AND seq <= ?"),
       rid: db.prepare<[number, string], { rid: number }>("SELECT rid FROM records WHERE cat_id = ? AND id = ?"),
       insert: db.prepare(
-        `INSERT INTO records (cat_id, id, shard, kind, provider, name, version, summary, meta, deleted, deleted_at, deleted_by, updated_at, updated_by)
-         VALUES (@catId, @id, @shard, @kind, @provider, @name, @version, @summary, @meta, @deleted, @deletedAt, @deletedBy, @updatedAt, @updatedBy)`,
+        `INSERT INTO records (cat_id, id, shard, kind, provider, name, version, summary, meta, deleted, deleted_at, deleted_by, updated_at, updated_by, edited_while_deleted)
+         VALUES (@catId, @id, @shard, @kind, @provider, @name, @version, @summary, @meta, @deleted, @deletedAt, @deletedBy, @updatedAt, @updatedBy, @editedWhileDeleted)`,
       ),
       update: db.prepare(
         `UPDATE records SET shard = @shard, kind = @kind, provider = @provider, name = @name, version = @version, summary = @summary,
-           meta = @meta, deleted = @deleted, deleted_at = @deletedAt, deleted_by = @deletedBy, updated_at = @updatedAt, updated_by = @updatedBy
+           meta = @meta, deleted = @deleted, deleted_at = @deletedAt, deleted_by = @deletedBy, updated_at = @updatedAt, updated_by = @updatedBy,
+           edited_while_deleted = @editedWhileDeleted
          WHERE rid = @rid`,
       ),
       deleteRecord: db.prepare<[number]>("DELETE FROM records WHERE rid = ?"),
@@ -43,6 +45,10 @@ export class Materializer {
       deleteCollections: db.prepare<[number]>("DELETE FROM record_collections WHERE rid = ?"),
       insertTag: db.prepare<[number, string]>("INSERT INTO record_tags (rid, tag) VALUES (?, ?)"),
       insertCollection: db.prepare<[number, string]>("INSERT INTO record_collections (rid, collection) VALUES (?, ?)"),
+      deleteConflicts: db.prepare<[number]>("DELETE FROM record_conflicts WHERE rid = ?"),
+      insertConflict: db.prepare<[number, string, number, string, number, string | null, string | null]>(
+        "INSERT INTO record_conflicts (rid, field, n, value, winner, written_by, written_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
       deleteFts: db.prepare<[number]>("DELETE FROM records_fts WHERE rowid = ?"),
       insertFts: db.prepare<[number, string, string, string]>("INSERT INTO records_fts (rowid, name, summary, tags) VALUES (?, ?, ?, ?)"),
       shardRids: db.prepare<[number, number], { rid: number }>("SELECT rid FROM records WHERE cat_id = ? AND shard = ?"),
@@ -71,14 +77,19 @@ export class Materializer {
     }
     const touched = fromHeads.length > 0 ? touchedRecordIds(doc, fromHeads, heads) : "all";
     let changedIds = 0;
-    const records = readRecords(doc, touched === "all" ? undefined : touched);
+    const fields = recordFields(doc, touched === "all" ? undefined : touched);
+    const conflicts = findConflicts(doc, new Map([...fields].map(([id, f]) => [id, f.keys()])));
+    const view = (id: string): MaterializedRecord | undefined => {
+      const f = fields.get(id);
+      return f && { record: toRecord(id, f), conflicts: conflicts.get(id) };
+    };
     this.#db.transaction(() => {
       if (touched === "all") {
         this.#clearShard(catId, shard);
-        for (const record of records.values()) this.#insert(catId, shard, record);
-        changedIds = records.size;
+        for (const id of fields.keys()) this.#insert(catId, shard, view(id)!);
+        changedIds = fields.size;
       } else {
-        for (const id of touched) this.#upsert(catId, shard, id, records.get(id));
+        for (const id of touched) this.#upsert(catId, shard, id, view(id));
         changedIds = touched.size;
       }
       this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(heads));
@@ -101,45 +112,57 @@ export class Materializer {
   }
 
   #delete(rid: number): void {
-    this.#stmts.deleteFts.run(rid);
-    this.#stmts.deleteTags.run(rid);
-    this.#stmts.deleteCollections.run(rid);
+    this.#deleteChildren(rid);
     this.#stmts.deleteRecord.run(rid);
   }
 
-  #upsert(catId: number, shard: number, id: string, record: CatalogRecord | undefined): void {
+  #upsert(catId: number, shard: number, id: string, view: MaterializedRecord | undefined): void {
     const existing = this.#stmts.rid.get(catId, id);
-    if (!record) {
+    if (!view) {
       // Records are tombstoned, never removed; a missing key means the shard was reset.
       if (existing) this.#delete(existing.rid);
       return;
     }
     if (!existing) {
-      this.#insert(catId, shard, record);
+      this.#insert(catId, shard, view);
       return;
     }
     const rid = existing.rid;
-    this.#stmts.update.run({ ...rowValues(catId, shard, record), rid });
+    this.#stmts.update.run({ ...rowValues(catId, shard, view), rid });
+    this.#deleteChildren(rid);
+    this.#writeChildren(rid, view);
+  }
+
+  #insert(catId: number, shard: number, view: MaterializedRecord): void {
+    const rid = Number(this.#stmts.insert.run(rowValues(catId, shard, view)).lastInsertRowid);
+    this.#writeChildren(rid, view);
+  }
+
+  #deleteChildren(rid: number): void {
+    this.#stmts.deleteFts.run(rid);
     this.#stmts.deleteTags.run(rid);
     this.#stmts.deleteCollections.run(rid);
-    this.#stmts.deleteFts.run(rid);
-    this.#writeChildren(rid, record);
+    this.#stmts.deleteConflicts.run(rid);
   }
 
-  #insert(catId: number, shard: number, record: CatalogRecord): void {
-    const rid = Number(this.#stmts.insert.run(rowValues(catId, shard, record)).lastInsertRowid);
-    this.#writeChildren(rid, record);
-  }
-
-  #writeChildren(rid: number, record: CatalogRecord): void {
+  #writeChildren(rid: number, { record, conflicts }: MaterializedRecord): void {
     for (const tag of record.tags) this.#stmts.insertTag.run(rid, tag);
     for (const collection of record.collections) this.#stmts.insertCollection.run(rid, collection);
+    for (const { field, values } of conflicts?.fields ?? []) {
+      for (const v of values) this.#stmts.insertConflict.run(rid, field, v.n, JSON.stringify(v.value), v.winner ? 1 : 0, v.by, v.at);
+    }
     this.#stmts.insertFts.run(rid, record.name, record.summary, record.tags.join(" "));
   }
 }
 
-function rowValues(catId: number, shard: number, r: CatalogRecord) {
+interface MaterializedRecord {
+  record: CatalogRecord;
+  conflicts: RecordConflicts | undefined;
+}
+
+function rowValues(catId: number, shard: number, { record: r, conflicts }: MaterializedRecord) {
   return {
+    editedWhileDeleted: conflicts?.editedWhileDeleted ? 1 : 0,
     catId,
     id: r.id,
     shard,

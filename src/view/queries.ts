@@ -3,6 +3,7 @@
  */
 import type { Db } from "../store/db.js";
 import type { CatalogRecord, JsonValue, RecordKind } from "../model/record.js";
+import type { FieldConflict, RecordConflicts } from "../model/conflicts.js";
 
 export interface RecordFilter {
   provider?: string;
@@ -131,4 +132,39 @@ function toRecord(row: RecordRow): CatalogRecord {
     updatedAt: row.updated_at,
     updatedBy: row.updated_by,
   };
+}
+
+export interface ConflictedRecord extends RecordConflicts {
+  id: string;
+  name: string;
+  deleted: boolean;
+}
+
+/** The conflicts of one record as the view holds them, or undefined when it has none. */
+export function getRecordConflicts(db: Db, catId: number, id: string): RecordConflicts | undefined {
+  return listConflicts(db, catId, id)[0];
+}
+
+/** Every record with a conflicted field or an edit made while it was deleted, ordered by id. */
+export function listConflicts(db: Db, catId: number, onlyId?: string): ConflictedRecord[] {
+  const records = db
+    .prepare<unknown[], { rid: number; id: string; name: string; deleted: number; edited_while_deleted: number }>(
+      `SELECT rid, id, name, deleted, edited_while_deleted FROM records r
+       WHERE cat_id = ? ${onlyId !== undefined ? "AND id = ?" : ""}
+         AND (edited_while_deleted = 1 OR EXISTS (SELECT 1 FROM record_conflicts c WHERE c.rid = r.rid))
+       ORDER BY id`,
+    )
+    .all(...(onlyId !== undefined ? [catId, onlyId] : [catId]));
+  const valuesOf = db.prepare<[number], { field: string; n: number; value: string; winner: number; written_by: string | null; written_at: string | null }>(
+    "SELECT field, n, value, winner, written_by, written_at FROM record_conflicts WHERE rid = ? ORDER BY field, n",
+  );
+  return records.map((r) => {
+    const fields: FieldConflict[] = [];
+    for (const v of valuesOf.all(r.rid)) {
+      let field = fields.at(-1);
+      if (field?.field !== v.field) fields.push((field = { field: v.field, values: [] }));
+      field.values.push({ n: v.n, value: JSON.parse(v.value) as JsonValue, winner: v.winner === 1, by: v.written_by, at: v.written_at });
+    }
+    return { id: r.id, name: r.name, deleted: r.deleted === 1, editedWhileDeleted: r.edited_while_deleted === 1, fields };
+  });
 }

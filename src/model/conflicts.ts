@@ -1,0 +1,142 @@
+/**
+ * Conflicts as a person sees them: for each record, the fields that received different values
+ * concurrently, every competing value with the instance and time that wrote it, and whether the
+ * record was edited while (concurrently with, or after) being deleted. Read from an Automerge shard
+ * document; pure apart from asking Automerge.
+ */
+import * as A from "@automerge/automerge";
+import type { JsonValue } from "./record.js";
+import { fieldKey, plain, type ShardDoc } from "./crdt-record.js";
+
+export interface CompetingValue {
+  /** 1-based position among the field's values, the same on every replica */
+  n: number;
+  value: JsonValue;
+  /** the value the record shows */
+  winner: boolean;
+  /** instance that wrote it, and when (from the change's message), when known */
+  by: string | null;
+  at: string | null;
+}
+
+export interface FieldConflict {
+  field: string;
+  values: CompetingValue[];
+}
+
+export interface RecordConflicts {
+  fields: FieldConflict[];
+  /** tombstoned, with an edit the delete did not see (or made after it) */
+  editedWhileDeleted: boolean;
+}
+
+/** Fields whose concurrent values a person must see; bookkeeping fields and set members are not. */
+export function isConflictField(field: string): boolean {
+  return field === "name" || field === "version" || field === "summary" || field === "kind" || field === "deleted" || field.startsWith("meta.");
+}
+
+/** The message every shelf change carries: who, which command, when. */
+export interface ChangeMessage {
+  by: string;
+  op: string;
+  at: string;
+}
+
+export function parseChangeMessage(message: string | null): ChangeMessage | undefined {
+  if (!message) return undefined;
+  try {
+    const parsed = JSON.parse(message) as Partial<ChangeMessage>;
+    return typeof parsed.by === "string" ? { by: parsed.by, op: String(parsed.op ?? ""), at: String(parsed.at ?? "") } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Finds which change wrote an operation, from the document's change metadata. */
+class Authorship {
+  #byActor: Map<string, A.ChangeMetadata[]> | undefined;
+  constructor(private readonly doc: A.Doc<unknown>) {}
+
+  of(opId: string): { by: string | null; at: string | null } {
+    const [counterText, actor] = opId.split("@");
+    const counter = Number(counterText);
+    if (!this.#byActor) {
+      this.#byActor = new Map();
+      for (const meta of A.getChangesMetaSince(this.doc, [])) {
+        const list = this.#byActor.get(meta.actor) ?? [];
+        list.push(meta);
+        this.#byActor.set(meta.actor, list);
+      }
+    }
+    const change = this.#byActor.get(actor ?? "")?.find((m) => m.startOp <= counter && counter <= m.maxOp);
+    if (!change) return { by: null, at: null };
+    const message = parseChangeMessage(change.message);
+    return { by: message?.by ?? null, at: message?.at || new Date(change.time * 1000).toISOString() };
+  }
+}
+
+/** Automerge's order of operation ids: counter, then actor. The greatest is the value shown. */
+function compareOpIds(a: string, b: string): number {
+  const [ca, aa = ""] = a.split("@");
+  const [cb, ab = ""] = b.split("@");
+  return Number(ca) - Number(cb) || (aa < ab ? -1 : aa > ab ? 1 : 0);
+}
+
+function decode(field: string, raw: unknown): JsonValue {
+  if (typeof raw === "boolean" || raw === null) return raw;
+  const text = plain(raw);
+  if (!field.startsWith("meta.")) return text;
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The conflicts of the given records (ids with the fields each has) in one shard document.
+ * Records without conflicts are left out.
+ */
+export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Iterable<string>>): Map<string, RecordConflicts> {
+  const authorship = new Authorship(doc);
+  const out = new Map<string, RecordConflicts>();
+  for (const [id, fields] of fieldsById) {
+    const conflicts: FieldConflict[] = [];
+    for (const field of [...fields].filter(isConflictField).sort()) {
+      const competing = A.getConflicts(doc.records, fieldKey(id, field));
+      if (!competing || Object.keys(competing).length < 2) continue;
+      // Two sides that wrote the same value agree: one entry per distinct value, credited to the
+      // latest write of it.
+      const byValue = new Map<string, { opId: string; value: JsonValue }>();
+      for (const opId of Object.keys(competing).sort(compareOpIds)) {
+        const value = decode(field, competing[opId]);
+        byValue.set(JSON.stringify(value), { opId, value });
+      }
+      if (byValue.size < 2) continue;
+      const winnerOp = Object.keys(competing).sort(compareOpIds).at(-1);
+      const values = [...byValue.values()]
+        .sort((a, b) => compareOpIds(a.opId, b.opId))
+        .map(({ opId, value }, i) => ({ n: i + 1, value, winner: opId === winnerOp, ...authorship.of(opId) }));
+      conflicts.push({ field, values });
+    }
+    const editedWhileDeleted = isEditedWhileDeleted(doc, id);
+    if (conflicts.length > 0 || editedWhileDeleted) out.set(id, { fields: conflicts, editedWhileDeleted });
+  }
+  return out;
+}
+
+/**
+ * A delete stamps updatedAt with the same time as deletedAt. A deleted record with a last edit
+ * (or one of several concurrent last edits) that is not a delete was edited while deleted.
+ */
+function isEditedWhileDeleted(doc: A.Doc<ShardDoc>, id: string): boolean {
+  const records = doc.records;
+  if (records[fieldKey(id, "deleted")] !== true) return false;
+  const valuesOf = (field: string) => {
+    const key = fieldKey(id, field);
+    const competing = A.getConflicts(records, key);
+    return new Set(competing ? Object.values(competing).map(plain) : [plain(records[key])]);
+  };
+  const deletes = valuesOf("deletedAt");
+  return [...valuesOf("updatedAt")].some((at) => !deletes.has(at));
+}
