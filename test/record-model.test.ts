@@ -69,6 +69,12 @@ describe("validateId", () => {
     [`file:sha256:${HEX64}0`, /file ids are/],
     [`file:sha256:${HEX64.toUpperCase()}`, /file ids are/],
     [`file:md5:${HEX64}`, /file ids are/],
+    ["npm:/etc/passwd", /empty path segment/],
+    ["npm:a//b", /empty path segment/],
+    ["npm:a/", /empty path segment/],
+    ["npm:re\u202eact", /invisible formatting/],
+    ["npm:re\u200bact", /invisible formatting/],
+    ["npm:react\ufeff", /invisible formatting/],
   ])("rejects %j", (id, why) => {
     const err = shelfErrorOf(() => validateId(id));
     expect(err.code).toBe("SHELF_E_INVALID_ID");
@@ -120,6 +126,8 @@ describe("validatePatch", () => {
     ["a meta key starting with a digit", { meta: { "1x": "x" } }, /invalid meta key "1x"/],
     ["an empty meta key", { meta: { "": "x" } }, /invalid meta key ""/],
     ["a meta value that is not JSON", { meta: { f: () => 1 } }, /meta\.f is not a JSON value/],
+    ["a meta value that is NaN", { meta: { n: Number.NaN } }, /meta\.n is not a JSON value/],
+    ["a meta value holding Infinity deep inside", { meta: { n: { list: [1, Number.POSITIVE_INFINITY] } } }, /meta\.n is not a JSON value/],
     ["an oversized meta value", { meta: { big: "x".repeat(20_000) } }, /meta\.big is larger than/],
     ["a tag with a space", { addTags: ["two words"] }, /invalid tag "two words"/],
     ["a tag starting with punctuation", { addTags: ["-x"] }, /invalid tag "-x"/],

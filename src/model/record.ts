@@ -56,6 +56,9 @@ const LABEL_RE = /^[\p{L}\p{N}][\p{L}\p{N}._:+\/-]*$/u;
 const META_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 // C0/C1 control characters and Unicode line/paragraph separators.
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// Invisible format characters (zero-width, bidi overrides): allowed in text, never in ids, where
+// they would make two ids that look the same.
+const FORMAT_RE = /\p{Cf}/u;
 
 function invalidField(message: string, hint?: string): ShelfError {
   return new ShelfError("SHELF_E_INVALID_FIELD", message, hint);
@@ -72,6 +75,7 @@ export function validateId(id: string): { provider: string; localName: string } 
   if (typeof id !== "string" || id.length === 0) throw fail("it is empty");
   if (id.length > LIMITS.id) throw fail(`it is longer than ${LIMITS.id} characters`);
   if (CONTROL_RE.test(id) || /\s/u.test(id)) throw fail("it contains whitespace or control characters");
+  if (FORMAT_RE.test(id)) throw fail("it contains invisible formatting characters (zero-width or bidi controls)");
   const colon = id.indexOf(":");
   if (colon < 0) throw fail("it has no provider prefix");
   const provider = id.slice(0, colon);
@@ -81,6 +85,7 @@ export function validateId(id: string): { provider: string; localName: string } 
   if (localName.includes("\\")) throw fail("it contains a backslash");
   const segments = localName.split("/");
   if (segments.some((s) => s === "." || s === "..")) throw fail("it contains a '.' or '..' path segment");
+  if (segments.some((s) => s === "")) throw fail("it has an empty path segment (a leading, trailing or doubled '/')");
   if (provider === "file" && !/^sha256:[0-9a-f]{64}$/.test(localName)) {
     throw fail("file ids are file:sha256:<64 lowercase hex digits>");
   }
@@ -127,7 +132,7 @@ export function validateMetaValue(key: string, value: unknown): JsonValue {
   } catch {
     encoded = undefined;
   }
-  if (encoded === undefined) throw invalidField(`meta.${key} is not a JSON value`);
+  if (encoded === undefined || containsNonFinite(value)) throw invalidField(`meta.${key} is not a JSON value`, "numbers must be finite; undefined, functions and NaN have no JSON form");
   if (encoded.length > LIMITS.metaValue) throw invalidField(`meta.${key} is larger than ${LIMITS.metaValue} bytes of JSON`);
   return value as JsonValue;
 }
@@ -153,6 +158,13 @@ export function validatePatch(patch: RecordPatch): RecordPatch {
   for (const c of [...(patch.addCollections ?? []), ...(patch.removeCollections ?? [])]) validateLabel("collection", c);
   if (patch.deleted !== undefined && typeof patch.deleted !== "boolean") throw invalidField("deleted must be a boolean");
   return patch;
+}
+
+function containsNonFinite(value: unknown): boolean {
+  if (typeof value === "number") return !Number.isFinite(value);
+  if (Array.isArray(value)) return value.some(containsNonFinite);
+  if (value !== null && typeof value === "object") return Object.values(value).some(containsNonFinite);
+  return false;
 }
 
 function typeName(value: unknown): string {

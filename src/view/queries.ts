@@ -83,7 +83,7 @@ export function searchRecords(db: Db, catId: number, query: string, filter: Reco
        ORDER BY (lower(r.name) = lower(?)) DESC, bm25(records_fts, 10.0, 1.0, 4.0), r.id
        LIMIT ?`,
     )
-    .all(fts, ...params, query.trim(), filter.limit ?? 20);
+    .all(fts, ...params, query.normalize("NFKC").trim(), filter.limit ?? 20);
   return rows.map(toRecord);
 }
 
