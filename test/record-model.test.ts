@@ -74,7 +74,7 @@ describe("validateId", () => {
     ["npm:a/", /empty path segment/],
     ["npm:re\u202eact", /invisible formatting/],
     ["npm:re\u200bact", /invisible formatting/],
-    ["npm:react\ufeff", /invisible formatting/],
+    ["npm:react\ufeff", /whitespace or control/], // JavaScript counts U+FEFF as whitespace
   ])("rejects %j", (id, why) => {
     const err = shelfErrorOf(() => validateId(id));
     expect(err.code).toBe("SHELF_E_INVALID_ID");
