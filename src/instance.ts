@@ -104,11 +104,15 @@ export class Instance {
     return found;
   }
 
+  assertCatalogNameFree(name: string): void {
+    if (this.catalogs().some((c) => c.name === name)) {
+      throw new ShelfError("SHELF_E_CATALOG_EXISTS", `a catalog named ${JSON.stringify(name)} already exists here`, "choose another --name");
+    }
+  }
+
   addCatalog(row: Omit<CatalogRow, "catId" | "isDefault">): CatalogRow {
     return this.db.transaction(() => {
-      if (this.catalogs().some((c) => c.name === row.name)) {
-        throw new ShelfError("SHELF_E_CATALOG_EXISTS", `a catalog named ${JSON.stringify(row.name)} already exists here`, "choose another --name");
-      }
+      this.assertCatalogNameFree(row.name);
       const isDefault = this.catalogs().length === 0;
       const info = this.db
         .prepare("INSERT INTO catalogs (url, name, is_default, shard_urls, added_at) VALUES (?, ?, ?, ?, ?)")

@@ -253,6 +253,8 @@ describe("one instance, from init to record edits", () => {
 });
 
 describe("import, search and list over the npm sample", () => {
+  // The tests run in order on one catalog: dry run, import, re-import, bad rows, then searches
+  // and listings over the 305 records that leaves (plus the edits the filter tests make).
   const { home } = sharedHome();
   const search = (...args: string[]) => shelfJson<SearchJson>(home(), "search", ...args);
   const list = (...args: string[]) => shelfJson<ListJson>(home(), "list", ...args);

@@ -49,10 +49,13 @@ export async function importBundle(file: string, options: GlobalOptions & { name
     const newCatalog = catalog === undefined;
     let documentsChanged = 0;
     if (!catalog) {
+      const name = options.name ?? bundle.header.catalog.name;
+      // Checked before any document is stored, so a refused import leaves nothing behind.
+      instance.assertCatalogNameFree(name);
       const repo = await instance.repo();
       for (const doc of bundle.documents) repo.import(doc.data, { docId: doc.documentId as DocumentId });
       await repo.flush();
-      catalog = instance.addCatalog({ url: bundle.header.catalog.url, name: options.name ?? bundle.header.catalog.name, shardUrls: shardIds.map((id) => `automerge:${id}`) });
+      catalog = instance.addCatalog({ url: bundle.header.catalog.url, name, shardUrls: shardIds.map((id) => `automerge:${id}`) });
       documentsChanged = bundle.documents.length;
     } else {
       const store = await CatalogStore.open(instance, catalog);
