@@ -4,13 +4,13 @@
  * so when a command returns, its edit is durable and searchable.
  */
 import * as A from "@automerge/automerge";
-import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
+import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, shardIndex, type RootDoc } from "../model/catalog-doc.js";
 import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
 import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
-import { Materializer } from "../view/materializer.js";
+import { Materializer, sameHeads } from "../view/materializer.js";
 import { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
 
 export interface WriteItem {
@@ -24,7 +24,7 @@ export interface WriteCounts {
   unchanged: number;
 }
 
-/** How many shard documents bulk work keeps loaded at once (measured: ~2 MB each at 900 records). */
+/** How many shard documents bulk work (imports, rebuilds, exports) keeps loaded at once. */
 const SHARDS_IN_MEMORY = 32;
 
 export type Progress = (done: number, total: number) => void;
@@ -184,7 +184,7 @@ export class CatalogStore {
     const handle = await this.#find<unknown>(`automerge:${documentId}`);
     const before = A.getHeads(handle.doc());
     handle.update((doc) => A.loadIncremental(doc, data));
-    return !sameHeadSet(before, A.getHeads(handle.doc()));
+    return !sameHeads(before, A.getHeads(handle.doc()));
   }
 
   async flush(): Promise<void> {
@@ -237,8 +237,4 @@ export class CatalogStore {
       );
     }
   }
-}
-
-function sameHeadSet(a: A.Heads, b: A.Heads): boolean {
-  return a.length === b.length && a.every((h) => b.includes(h));
 }

@@ -192,7 +192,7 @@ function touchedRecordIds(doc: A.Doc<ShardDoc>, from: A.Heads, to: A.Heads): Set
   return ids;
 }
 
-function sameHeads(a: readonly string[], b: readonly string[]): boolean {
+export function sameHeads(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const sortedB = [...b].sort();
   return [...a].sort().every((h, i) => h === sortedB[i]);
