@@ -8,7 +8,13 @@ import { SCHEMA_MIGRATIONS } from "./schema.js";
 
 export type Db = Database.Database;
 
-export function openDb(path: string, options: { readonly?: boolean } = {}): Db {
+export interface OpenDbOptions {
+  readonly?: boolean;
+  /** the schema scripts, one per version (default: the instance schema) */
+  migrations?: readonly string[];
+}
+
+export function openDb(path: string, options: OpenDbOptions = {}): Db {
   let db: Db;
   try {
     db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -22,7 +28,7 @@ export function openDb(path: string, options: { readonly?: boolean } = {}): Db {
     db.pragma("synchronous = NORMAL");
     db.pragma("busy_timeout = 10000");
     db.pragma("foreign_keys = ON");
-    if (!options.readonly) migrate(db);
+    if (!options.readonly) migrate(db, options.migrations ?? SCHEMA_MIGRATIONS);
     return db;
   } catch (err) {
     db.close();
@@ -31,14 +37,14 @@ export function openDb(path: string, options: { readonly?: boolean } = {}): Db {
   }
 }
 
-function migrate(db: Db): void {
+function migrate(db: Db, migrations: readonly string[]): void {
   const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > SCHEMA_MIGRATIONS.length) {
-    throw new ShelfError("SHELF_E_DB", `this database was written by a newer shelf (schema ${current}, this shelf knows ${SCHEMA_MIGRATIONS.length})`, "upgrade shelf");
+  if (current > migrations.length) {
+    throw new ShelfError("SHELF_E_DB", `this database was written by a newer shelf (schema ${current}, this shelf knows ${migrations.length})`, "upgrade shelf");
   }
-  for (let version = current; version < SCHEMA_MIGRATIONS.length; version++) {
+  for (let version = current; version < migrations.length; version++) {
     db.transaction(() => {
-      db.exec(SCHEMA_MIGRATIONS[version]!);
+      db.exec(migrations[version]!);
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();
   }
