@@ -170,12 +170,7 @@ describe("concurrent writes of the same scalar field", () => {
     expect(recordOf(stores[0]!, ID).summary).toBe(values.find((v) => v.winner)!.value);
   });
 
-  // KNOWN BUG: writeRecord (src/model/crdt-record.ts) stamps every edit with updatedAt and updatedBy,
-  // but Automerge 3.5 writes nothing when a key is assigned the value it already holds. An instance
-  // that was already the last editor therefore writes only updatedAt, not updatedBy; when its edit
-  // is concurrent with another instance's, updatedAt can come from one edit and updatedBy from the
-  // other: `show` says "updated: <A's time> by <B>", a time at which B edited nothing.
-  it.fails("after concurrent edits, updatedAt and updatedBy name the same edit", async () => {
+  it("after concurrent edits, updatedAt and updatedBy name the same edit", async () => {
     const [a, b] = await replicas(2);
     await seeded([a!, b!], ID, { name: "left-pad", version: "1.0.0" }); // A is the last editor
     // A edits twice (its operations now count higher, so its updatedAt is the one shown)...
@@ -325,10 +320,7 @@ describe("delete vs edit", () => {
   // Edited-while-deleted is found by comparing the updatedAt stamps with the deletedAt stamps, both
   // taken from the wall clock at millisecond precision. An edit stamped with the same millisecond
   // as the delete is therefore not seen.
-  // KNOWN BUG: isEditedWhileDeleted (src/model/conflicts.ts) tells a delete from an edit by
-  // comparing time stamps only; an edit made after a delete in the same millisecond (or with a clock
-  // that reads the same time) is taken for the delete itself, so editedWhileDeleted stays false.
-  it.fails("an edit after a delete stamped with the same millisecond is still seen", async () => {
+  it("an edit after a delete stamped with the same millisecond is still seen", async () => {
     const [a] = await replicas(1);
     await edit(a!, ID, { name: "left-pad" }, "require", "add");
     const frozen = new Date("2030-01-01T00:00:00.000Z");
@@ -516,14 +508,7 @@ describe("a resolved conflict stays resolved", () => {
     await reopen("other");
   });
 
-  // KNOWN BUG: resolveField (src/model/crdt-record.ts) assigns the picked value to the key, but
-  // Automerge 3.5 does not write a new value when it equals the one shown: the change holds only a
-  // `del` of the other competing value(s), and the shown value keeps its old operation (and its
-  // original author). A later edit made concurrently with the resolution (by an instance that had
-  // seen the original conflict) supersedes that old operation, the `del` removes the rest, and the
-  // resolution vanishes without a conflict: B's 4.0.0 silently wins. `shelf resolve ID F --pick N`
-  // where N is the value shown (always the highest-numbered one) is this case.
-  it.fails("a resolution that keeps the value shown also reopens on a new concurrent edit", async () => {
+  it("a resolution that keeps the value shown also reopens on a new concurrent edit", async () => {
     await reopen("shown");
   });
 });
@@ -562,7 +547,7 @@ describe("history", () => {
     await edit(b!, ID, { version: "3.0.0" });
     await edit(b!, ID, { removeTags: ["util"] }, "forbid", "tag");
     await exchange(a!, b!);
-    // A keeps the value not shown (see the KNOWN BUG below for keeping the shown one)
+    // A keeps the value not shown (the next test keeps the shown one)
     const picked = conflictsOfRecord(a!, ID)!.fields[0]!.values.find((v) => !v.winner)!.value as string;
     await a!.resolve(ID, "version", picked);
     await edit(a!, ID, { deleted: true }, "forbid", "rm");
@@ -615,10 +600,7 @@ describe("history", () => {
     expect(rm.at).toBe(recordOf(a!, ID).deletedAt);
   });
 
-  // KNOWN BUG: same root cause as "a resolution that keeps the value shown also reopens": resolving
-  // with the value shown writes only a `del` of the other values, so history lists the resolution
-  // as `version: <other value> -> null` (the field looks removed) instead of `[both] -> picked`.
-  it.fails("a resolution that keeps the value shown is listed as old -> picked value", async () => {
+  it("a resolution that keeps the value shown is listed as old -> picked value", async () => {
     const [a, b] = await replicas(2);
     await seeded([a!, b!], ID, { name: "left-pad", version: "1.0.0" });
     await edit(a!, ID, { version: "2.0.0" });
@@ -722,13 +704,12 @@ describe("through the CLI", () => {
     expect(history.history[0].fields).toEqual(expect.arrayContaining([{ field: "name", old: null, new: "left-pad" }]));
     expect(history.history[3]).toMatchObject({ by: idA, op: "resolve" });
     expect(history.history[3].fields.map((f: { field: string }) => f.field)).toEqual(["version"]);
-    // (what the entry says the resolution wrote is wrong when the value picked is the one shown, as
-    // --pick 2 is here: see the KNOWN BUG "a resolution that keeps the value shown is listed as ...")
+    // --pick 2 kept the value shown, and the entry still says what the resolution wrote
 
     // the resolution travels: B sees no conflict once it takes A's bundle
     expectExit(await shelf(A, "export", bundle("a3.bundle")), 0);
     expectExit(await shelf(B, "import-bundle", bundle("a3.bundle")), 0);
     expect(await shelfJson(B, "conflicts")).toMatchObject({ count: 0 });
     expect((await shelf(B, "list", "--include-deleted", "--json")).stdout).toBe((await shelf(A, "list", "--include-deleted", "--json")).stdout);
-  });
+  }, 240_000);
 });

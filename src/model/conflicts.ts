@@ -58,6 +58,13 @@ class Authorship {
   constructor(private readonly doc: A.Doc<unknown>) {}
 
   of(opId: string): { by: string | null; at: string | null } {
+    const change = this.changeOf(opId);
+    if (!change) return { by: null, at: null };
+    const message = parseChangeMessage(change.message);
+    return { by: message?.by ?? null, at: message?.at || new Date(change.time * 1000).toISOString() };
+  }
+
+  changeOf(opId: string): A.ChangeMetadata | undefined {
     const [counterText, actor] = opId.split("@");
     const counter = Number(counterText);
     if (!this.#byActor) {
@@ -68,10 +75,7 @@ class Authorship {
         this.#byActor.set(meta.actor, list);
       }
     }
-    const change = this.#byActor.get(actor ?? "")?.find((m) => m.startOp <= counter && counter <= m.maxOp);
-    if (!change) return { by: null, at: null };
-    const message = parseChangeMessage(change.message);
-    return { by: message?.by ?? null, at: message?.at || new Date(change.time * 1000).toISOString() };
+    return this.#byActor.get(actor ?? "")?.find((m) => m.startOp <= counter && counter <= m.maxOp);
   }
 }
 
@@ -119,24 +123,26 @@ export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Iter
         .map(({ opId, value }, i) => ({ n: i + 1, value, winner: opId === winnerOp, ...authorship.of(opId) }));
       conflicts.push({ field, values });
     }
-    const editedWhileDeleted = isEditedWhileDeleted(doc, id);
+    const editedWhileDeleted = isEditedWhileDeleted(doc, id, authorship);
     if (conflicts.length > 0 || editedWhileDeleted) out.set(id, { fields: conflicts, editedWhileDeleted });
   }
   return out;
 }
 
 /**
- * A delete stamps updatedAt with the same time as deletedAt. A deleted record with a last edit
- * (or one of several concurrent last edits) that is not a delete was edited while deleted.
+ * A delete writes deletedAt and updatedAt in one change. A deleted record whose last edit (or one
+ * of several concurrent last edits) was made by another change was edited while deleted.
  */
-function isEditedWhileDeleted(doc: A.Doc<ShardDoc>, id: string): boolean {
+function isEditedWhileDeleted(doc: A.Doc<ShardDoc>, id: string, authorship: Authorship): boolean {
   const records = doc.records;
   if (records[fieldKey(id, "deleted")] !== true) return false;
-  const valuesOf = (field: string) => {
-    const key = fieldKey(id, field);
-    const competing = A.getConflicts(records, key);
-    return new Set(competing ? Object.values(competing).map(plain) : [plain(records[key])]);
-  };
-  const deletes = valuesOf("deletedAt");
-  return [...valuesOf("updatedAt")].some((at) => !deletes.has(at));
+  // getConflicts answers only when there are two values or more; getAll gives the operation id of
+  // every current value, one or many (the last element of each entry).
+  const recordsObj = A.getObjectId(doc, "records")!;
+  const changesOf = (field: string) =>
+    A.getBackend(doc)
+      .getAll(recordsObj, fieldKey(id, field))
+      .map((value) => authorship.changeOf(String(value.at(-1)))?.hash);
+  const deletes = new Set(changesOf("deletedAt"));
+  return changesOf("updatedAt").some((hash) => !deletes.has(hash));
 }

@@ -95,6 +95,10 @@ export function writeRecord(doc: ShardDoc, id: string, patch: RecordPatch, stamp
   const putText = (k: string, value: string) => {
     if (!(k in records) || plain(records[k]) !== value) put(k, imm(value));
   };
+  const stampText = (k: string, value: string) => {
+    forcePut(records, k, imm(value));
+    changed = true;
+  };
   const remove = (k: string) => {
     if (k in records) {
       delete records[k];
@@ -123,8 +127,9 @@ export function writeRecord(doc: ShardDoc, id: string, patch: RecordPatch, stamp
     put(key("deletedBy"), patch.deleted ? imm(stamp.by) : null);
   }
   if (!changed) return "unchanged";
-  put(key("updatedAt"), imm(stamp.at));
-  put(key("updatedBy"), imm(stamp.by));
+  // Forced, so that updatedAt and updatedBy always name the same edit.
+  stampText(key("updatedAt"), stamp.at);
+  stampText(key("updatedBy"), stamp.by);
   return exists ? "updated" : "created";
 }
 
@@ -207,6 +212,19 @@ function decodeMeta(encoded: string): JsonValue {
  * Settles a field: writes `value` even when it equals the value shown, because a write that has
  * seen every competing value supersedes them all. `deleted` settles an edited-while-deleted record.
  */
+/**
+ * Writes `value` to `key` as a new operation that supersedes every value the key holds. Automerge
+ * skips a write of the value a key already shows, which would leave competing values in place (and
+ * a concurrent write free to win later), so that case writes a placeholder first: the placeholder
+ * supersedes everything, and the value, written right after in the same change, supersedes it.
+ */
+export function forcePut(records: ShardDoc["records"], key: string, value: StoredValue): void {
+  const current = records[key];
+  const same = key in records && (value instanceof ImmutableString ? plain(current) === value.val && current instanceof ImmutableString : current === value);
+  if (same) records[key] = value === null ? false : null;
+  records[key] = value;
+}
+
 export function resolveField(doc: ShardDoc, id: string, field: string, value: JsonValue, stamp: EditStamp): void {
   if (!recordExists(doc, id)) {
     throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${id} in this catalog`, "`shelf conflicts` lists the records with conflicts");
@@ -215,14 +233,14 @@ export function resolveField(doc: ShardDoc, id: string, field: string, value: Js
   const key = (f: string) => fieldKey(id, f);
   if (field === "deleted") {
     const deleted = value === true;
-    records[key("deleted")] = deleted;
-    records[key("deletedAt")] = deleted ? imm(stamp.at) : null;
-    records[key("deletedBy")] = deleted ? imm(stamp.by) : null;
+    forcePut(records, key("deleted"), deleted);
+    forcePut(records, key("deletedAt"), deleted ? imm(stamp.at) : null);
+    forcePut(records, key("deletedBy"), deleted ? imm(stamp.by) : null);
   } else if (field.startsWith(PREFIX.meta)) {
-    records[key(field)] = imm(JSON.stringify(value));
+    forcePut(records, key(field), imm(JSON.stringify(value)));
   } else {
-    records[key(field)] = imm(String(value));
+    forcePut(records, key(field), imm(String(value)));
   }
-  records[key("updatedAt")] = imm(stamp.at);
-  records[key("updatedBy")] = imm(stamp.by);
+  forcePut(records, key("updatedAt"), imm(stamp.at));
+  forcePut(records, key("updatedBy"), imm(stamp.by));
 }

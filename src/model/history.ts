@@ -55,7 +55,10 @@ export function recordHistory(doc: A.Doc<ShardDoc>, id: string): HistoryEntry[] 
       const value = decodeValue(field, op);
       valueByOp.set(opId, value);
       const olds = op.pred.map((p) => valueByOp.get(p) ?? null);
-      fields.push({ field, old: olds.length === 1 ? olds[0]! : olds.length === 0 ? null : (olds as JsonValue), new: value });
+      const earlier = fields.find((f) => f.field === field);
+      // Two writes of one field in one change (a forced write, see forcePut): one entry, first old, last new.
+      if (earlier) earlier.new = value;
+      else fields.push({ field, old: olds.length === 1 ? olds[0]! : olds.length === 0 ? null : (olds as JsonValue), new: value });
     });
     if (fields.length === 0) continue;
     const message = parseChangeMessage(decoded.message);

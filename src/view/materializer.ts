@@ -75,7 +75,7 @@ export class Materializer {
       // The view is ahead of this copy of the document: never rewrite it from an older state.
       throw new ShelfError("SHELF_E_INTERNAL", `document ${documentId} is older than the view materialized from it`);
     }
-    const touched = fromHeads.length > 0 ? touchedRecordIds(doc, fromHeads, heads) : "all";
+    const touched = fromHeads.length > 0 ? touchedRecordIds(doc, fromHeads) : "all";
     let changedIds = 0;
     const fields = recordFields(doc, touched === "all" ? undefined : touched);
     const conflicts = findConflicts(doc, new Map([...fields].map(([id, f]) => [id, f.keys()])));
@@ -180,14 +180,20 @@ function rowValues(catId: number, shard: number, { record: r, conflicts }: Mater
   };
 }
 
-/** The record ids that changes between two sets of heads touched, or "all" if the map itself changed. */
-function touchedRecordIds(doc: A.Doc<ShardDoc>, from: A.Heads, to: A.Heads): Set<string> | "all" {
+/**
+ * The record ids that the changes made since `from` touched, or "all" if they touched the shard's
+ * root. Read from the changes' operations, not from a diff of what is shown: a write that loses
+ * to the value already shown changes nothing visible, yet adds a competing value to show as a
+ * conflict.
+ */
+function touchedRecordIds(doc: A.Doc<ShardDoc>, from: A.Heads): Set<string> | "all" {
+  const recordsObj = A.getObjectId(doc, "records");
   const ids = new Set<string>();
-  for (const patch of A.diff(doc, from, to)) {
-    if (patch.path[0] !== "records") continue;
-    const key = patch.path[1];
-    if (typeof key !== "string") return "all";
-    ids.add(splitKey(key).id);
+  for (const change of A.getChangesSince(doc, from)) {
+    for (const op of A.decodeChange(change).ops) {
+      if (op.obj !== recordsObj) return "all";
+      ids.add(splitKey(op.key).id);
+    }
   }
   return ids;
 }

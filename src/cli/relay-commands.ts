@@ -1,0 +1,83 @@
+/**
+ * `shelf relay` (run a relay) and `shelf relay token create` (give a client access to one catalog).
+ * The relay's code lives in relay/ and is imported only when one of these commands runs.
+ *
+ * Options of `relay` (--data) and the global --catalog are read with optsWithGlobals(): commander
+ * gives an option to the first command that declares it, wherever it is written.
+ */
+import { Option, type Command } from "commander";
+import { join } from "node:path";
+import { ShelfError } from "../errors.js";
+import { resolveHome } from "../instance.js";
+import type { CliIo } from "./program.js";
+import { printJson, say, type Output } from "./render.js";
+
+type Opts = Record<string, unknown> & { home?: string; data?: string; json?: boolean; catalog?: string };
+
+const DEFAULT_PORT = 3030;
+
+const integer = (name: string, min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ShelfError("SHELF_E_USAGE", `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+/** The relay's data directory: --data, else <home>/relay. */
+const dataDir = (opts: Opts): string => opts.data ?? join(resolveHome(opts.home), "relay");
+
+export function registerRelayCommands(program: Command, io: CliIo): void {
+  const out = (opts: Opts): Output => ({ json: opts.json === true, stdout: io.stdout, stderr: io.stderr });
+
+  const relay = program
+    .command("relay")
+    .description("run a relay that clients sync their catalogs through (see docs/relay.md)")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .addOption(new Option("--port <port>", "port to listen on (0: any free port)").argParser(integer("--port", 0, 65535)).default(DEFAULT_PORT))
+    .option("--data <dir>", "relay data directory (default: HOME/relay)")
+    .addOption(new Option("--max-message-bytes <n>", "largest message accepted").argParser(integer("--max-message-bytes", 1024, 1024 ** 3)))
+    .addOption(new Option("--max-connections-per-address <n>", "open connections allowed from one address").argParser(integer("--max-connections-per-address", 1, 1_000_000)))
+    .option("--allow-remote-without-tokens", "while the relay has no tokens, serve clients on other machines too (trusted networks only)")
+    .action(async function (this: Command) {
+      const opts = this.optsWithGlobals() as Opts;
+      const { startRelay } = await import("../../relay/server.js");
+      const running = await startRelay({
+        host: opts.host as string,
+        port: opts.port as number,
+        dataDir: dataDir(opts),
+        maxMessageBytes: opts.maxMessageBytes as number | undefined,
+        maxConnectionsPerAddress: opts.maxConnectionsPerAddress as number | undefined,
+        allowRemoteWithoutTokens: opts.allowRemoteWithoutTokens === true,
+        stdout: io.stdout,
+      });
+      await running.stopped;
+    });
+
+  const token = relay.command("token").description("manage the tokens that give clients access to one catalog each");
+  token
+    .command("create")
+    .description("create a token for one catalog and print it (it is shown only this once)")
+    .usage("--catalog URL [--read-only] [--data DIR] [--json]")
+    .option("--read-only", "the token may fetch the catalog but not change it")
+    .option("--json", "print JSON")
+    .action(async function (this: Command) {
+      const opts = this.optsWithGlobals() as Opts;
+      if (!opts.catalog) throw new ShelfError("SHELF_E_USAGE", "relay token create needs --catalog URL", "pass the catalog's URL (automerge:...), as `shelf init` or `shelf status` print it");
+      const { openRelayDb } = await import("../../relay/relay-db.js");
+      const { TokenStore, normalizeCatalogUrl } = await import("../../relay/token-store.js");
+      const catalog = normalizeCatalogUrl(opts.catalog);
+      const dir = dataDir(opts);
+      const db = openRelayDb(dir);
+      let created: string;
+      try {
+        created = new TokenStore(db).create(catalog, { readOnly: opts.readOnly === true });
+      } finally {
+        db.close();
+      }
+      const readOnly = opts.readOnly === true;
+      if (opts.json) printJson(out(opts), { token: created, catalog, readOnly });
+      else {
+        io.stdout.write(created + "\n");
+        say(out(opts), `created a ${readOnly ? "read-only" : "read-write"} token for ${catalog} in ${dir}; it is not stored and will not be shown again`);
+      }
+    });
+}
