@@ -1,19 +1,21 @@
 /**
- * `npm run demo`: two instances in temporary homes keep one catalog. Laptop A creates it and imports
- * the sample packages, laptop B takes a copy from a bundle, both edit offline (one of them the same
- * field), they exchange bundles, and end with identical catalogs, nothing lost. Every step is a
- * real `shelf` command, printed as it runs.
+ * `npm run demo`: a relay on loopback and three instances in temporary homes share one catalog.
+ * Laptop A creates it and imports the sample packages; B and C join through the relay; all three
+ * edit offline (A and B the same field), sync in turn, and end with identical catalogs, nothing
+ * lost, and the one real disagreement shown as a conflict. Every step is a real `shelf` command,
+ * printed as it runs.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const cli = fileURLToPath(new URL("./cli/main.js", import.meta.url));
 const sample = fileURLToPath(new URL("../../fixtures/npm-sample.tsv", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "shelf-demo-"));
-const homes = { A: join(work, "laptop-a"), B: join(work, "laptop-b") };
+const homes = { A: join(work, "laptop-a"), B: join(work, "laptop-b"), C: join(work, "desktop-c") };
 
 function shelf(who: keyof typeof homes, ...args: string[]): string {
   process.stdout.write(`\n[${who}] $ shelf ${args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(" ")}\n`);
@@ -22,33 +24,54 @@ function shelf(who: keyof typeof homes, ...args: string[]): string {
   return out;
 }
 
+/** Starts `shelf relay` on a free loopback port and resolves its URL once it listens. */
+async function startRelay(): Promise<{ url: string; stop(): void }> {
+  const relay = spawn(process.execPath, [cli, "relay", "--port", "0", "--data", join(work, "relay")], { stdio: ["ignore", "pipe", "ignore"] });
+  const lines = createInterface({ input: relay.stdout });
+  const url = await new Promise<string>((resolve, reject) => {
+    relay.once("exit", (code) => reject(new Error(`the relay exited with code ${code}`)));
+    lines.on("line", (line) => {
+      const match = /listening on (ws:\/\/\S+)/.exec(line);
+      if (match) resolve(match[1]!);
+    });
+  });
+  return { url, stop: () => relay.kill("SIGTERM") };
+}
+
+const relay = await startRelay();
 try {
-  console.log(`shelf demo: two instances under ${work}`);
-  shelf("A", "init", "--name", "team");
+  console.log(`shelf demo: a relay at ${relay.url} and three instances under ${work}`);
+  const catalog = shelf("A", "init", "--name", "team").trim();
   shelf("A", "import", "tsv", sample);
-  shelf("A", "search", "react", "--limit", "5");
-  shelf("A", "export", join(work, "team.bundle"));
-  shelf("B", "import-bundle", join(work, "team.bundle"));
+  shelf("A", "remote", "add", "team", relay.url);
+  shelf("A", "sync");
+  shelf("B", "join", catalog, "--relay", relay.url, "--name", "team");
+  shelf("C", "join", catalog, "--relay", relay.url, "--name", "team");
+  shelf("C", "search", "react", "--limit", "3");
 
-  console.log("\n-- both laptops go offline and edit --");
+  console.log("\n-- all three go offline and edit --");
   shelf("A", "set", "npm:react", "summary=The library for web and native user interfaces");
-  shelf("A", "tag", "npm:react", "+frontend");
+  shelf("A", "set", "npm:lodash", "version=5.0.0");
+  shelf("B", "set", "npm:lodash", "version=4.99.0");
   shelf("B", "tag", "npm:react", "+ui");
-  shelf("B", "rm", "npm:lodash");
-  shelf("B", "add", "npm:shelf-demo", "--name", "shelf-demo", "--version", "1.0.0", "--summary", "Added on laptop B while offline");
+  shelf("C", "tag", "npm:react", "+frontend");
+  shelf("C", "add", "npm:shelf-demo", "--name", "shelf-demo", "--version", "1.0.0", "--summary", "Added on desktop C while offline");
 
-  console.log("\n-- they meet again: exchange bundles --");
-  shelf("A", "export", join(work, "a.bundle"));
-  shelf("B", "export", join(work, "b.bundle"));
-  shelf("A", "import-bundle", join(work, "b.bundle"));
-  shelf("B", "import-bundle", join(work, "a.bundle"));
+  console.log("\n-- back online: each syncs through the relay (twice round, so every edit reaches everyone) --");
+  for (let round = 0; round < 2; round++) for (const who of ["A", "B", "C"] as const) shelf(who, "sync");
 
-  shelf("A", "show", "npm:react");
-  const listA = shelf("A", "list", "--include-deleted", "--json");
-  const listB = shelf("B", "list", "--include-deleted", "--json");
-  const count = (JSON.parse(listA) as { count: number }).count;
-  if (listA !== listB) throw new Error("the two instances disagree");
-  console.log(`\nBoth instances hold the same ${count} records (byte-identical \`shelf list --json\`): both tags on npm:react, A's summary, B's delete and B's new record.`);
+  shelf("B", "show", "npm:react");
+  shelf("C", "conflicts");
+  const lists = (["A", "B", "C"] as const).map((who) => shelf(who, "list", "--include-deleted", "--json"));
+  const conflicts = (["A", "B", "C"] as const).map((who) => shelf(who, "conflicts", "--json"));
+  if (new Set(lists).size !== 1 || new Set(conflicts).size !== 1) throw new Error("the instances disagree");
+  const count = (JSON.parse(lists[0]!) as { count: number }).count;
+  console.log(
+    `\nAll three instances hold the same ${count} records and the same conflicts (byte-identical ` +
+      "`shelf list --json` and `shelf conflicts --json`): A's summary and both tags on npm:react, C's new record, " +
+      "and lodash's two versions kept side by side until someone runs `shelf resolve npm:lodash version --pick N`.",
+  );
 } finally {
+  relay.stop();
   rmSync(work, { recursive: true, force: true });
 }

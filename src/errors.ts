@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   SHELF_E_DB: { exit: 1, summary: "The instance database could not be opened or is damaged." },
   SHELF_E_INTERNAL: { exit: 1, summary: "A bug in shelf: it should never happen." },
   // The relay (`shelf relay`): `http` is the status a refused WebSocket upgrade is answered with.
+  SHELF_E_REMOTE_UNREACHABLE: { exit: 1, summary: "A remote could not be reached, or the connection failed." },
+  SHELF_E_SYNC_TIMEOUT: { exit: 1, summary: "A sync did not finish within --timeout." },
   SHELF_E_RELAY_UNAUTHORIZED: { exit: 1, http: 401, summary: "The relay needs a valid token, and none (or an unknown one) was given." },
   SHELF_E_RELAY_FORBIDDEN: { exit: 1, http: 403, summary: "A relay without tokens serves only clients on the same machine." },
   SHELF_E_RELAY_BUSY: { exit: 1, http: 429, summary: "Too many open connections to the relay from one address." },

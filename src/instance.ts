@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import type { Repo } from "@automerge/automerge-repo";
+import type { DocumentId, NetworkAdapterInterface, Repo } from "@automerge/automerge-repo";
 import { ShelfError } from "./errors.js";
 import { openDb, type Db } from "./store/db.js";
 
@@ -62,12 +62,20 @@ export class Instance {
     return new Instance(home, db, id);
   }
 
-  /** The CRDT store, created on first use. */
+  /** The CRDT store, created on first use (offline unless connect() made it first). */
   async repo(): Promise<Repo> {
     if (!this.#repo) {
       const { createRepo } = await import("./store/crdt-store.js");
       this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS });
     }
+    return this.#repo;
+  }
+
+  /** Opens the CRDT store on the network, sharing only the documents `shares` accepts. */
+  async connect(network: NetworkAdapterInterface[], shares: (documentId: DocumentId) => boolean): Promise<Repo> {
+    if (this.#repo) throw new ShelfError("SHELF_E_INTERNAL", "the CRDT store is already open");
+    const { createRepo } = await import("./store/crdt-store.js");
+    this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, network, shares });
     return this.#repo;
   }
 

@@ -7,8 +7,9 @@ import { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { ShelfError } from "../errors.js";
 import type { RecordFilter } from "../view/queries.js";
-import { formatBytes, formatConflicts, formatHistory, formatRecord, formatRecordTable, formatStatus, printJson, say, type Output } from "./render.js";
+import { formatBytes, formatConflicts, formatHistory, formatRecord, formatRecordTable, formatStatus, formatSyncRun, formatSyncStatus, printJson, say, type Output } from "./render.js";
 import { progressBar } from "./progress.js";
+import { registerRelayCommands } from "./relay-commands.js";
 
 export interface CliIo {
   stdout: NodeJS.WriteStream;
@@ -311,6 +312,115 @@ export function buildProgram(io: CliIo): Command {
       }),
     );
 
+  const remote = program.command("remote").description("places to sync with: relays (ws:// or wss://)");
+  remote
+    .command("add")
+    .description("add a remote")
+    .argument("<name>", "a short name, e.g. team")
+    .argument("<url>", "the relay's URL, e.g. ws://relay.example:3030/sync")
+    .option("--token <token>", "the token the relay's admin created for this catalog")
+    .option("--json", "print JSON")
+    .action(
+      action(async (name: string, url: string, opts: Opts) => {
+        const { remoteAdd } = await import("../commands/sync.js");
+        const added = await remoteAdd(name, url, opts as never);
+        if (opts.json) printJson(out(opts), { remote: added });
+        else say(out(opts), `added remote ${added.name} ${added.url}${added.hasToken ? " (with token)" : ""}`);
+      }),
+    );
+  remote
+    .command("list")
+    .description("list remotes (tokens are never shown)")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { remoteList } = await import("../commands/sync.js");
+        const remotes = await remoteList(opts);
+        if (opts.json) printJson(out(opts), { remotes });
+        else io.stdout.write(remotes.map((r) => `${r.name}\t${r.url}${r.hasToken ? "\t(token)" : ""}\n`).join(""));
+      }),
+    );
+  remote
+    .command("rm")
+    .description("remove a remote")
+    .argument("<name>", "remote name")
+    .option("--json", "print JSON")
+    .action(
+      action(async (name: string, opts: Opts) => {
+        const { remoteRm } = await import("../commands/sync.js");
+        await remoteRm(name, opts);
+        if (opts.json) printJson(out(opts), { removed: name });
+        else say(out(opts), `removed remote ${name}`);
+      }),
+    );
+
+  const timeoutOption = () => new Option("--timeout <seconds>", "give up after this many seconds").argParser(positiveInt("--timeout")).default(300);
+  const syncCommand = program
+    .command("sync")
+    .description("sync the catalog once with one remote (or all), then exit")
+    .argument("[remote]", "remote name (default: every remote)")
+    .addOption(timeoutOption())
+    .option("--json", "print JSON")
+    .action(
+      action(async (remoteName: string | undefined, opts: Opts) => {
+        const { sync } = await import("../commands/sync.js");
+        const result = await withProgress("sync", opts, (bar) => sync(remoteName, { ...opts, timeoutMs: (opts.timeout as number) * 1000 }, bar));
+        if (opts.json) printJson(out(opts), { sync: result.reports, failures: result.failures });
+        else {
+          for (const r of result.reports) {
+            say(out(opts), `synced ${r.catalog} with ${r.remote}: ${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} records in conflict (${r.durationMs} ms)`);
+          }
+          for (const f of result.failures) say(out(opts), `shelf: sync with ${f.remote} failed: ${f.error.message}${f.error.hint ? `\nhint: ${f.error.hint}` : ""}`);
+        }
+        if (result.failures.length > 0) process.exitCode = 1;
+      }),
+    );
+  syncCommand
+    .command("status")
+    .description("per remote: last sync, last success, last error")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { status } = await import("../commands/sync.js");
+        const remotes = await status(opts);
+        if (opts.json) printJson(out(opts), { remotes });
+        else io.stdout.write(remotes.map(formatSyncStatus).join("\n") + (remotes.length ? "\n" : ""));
+      }),
+    );
+  syncCommand
+    .command("history")
+    .description("the most recent syncs, newest first")
+    .addOption(new Option("--limit <n>", "how many").argParser(positiveInt("--limit")).default(20))
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { history } = await import("../commands/sync.js");
+        const runs = await history(opts as never);
+        if (opts.json) printJson(out(opts), { count: runs.length, history: runs });
+        else io.stdout.write(runs.map(formatSyncRun).join("\n") + (runs.length ? "\n" : ""));
+      }),
+    );
+
+  program
+    .command("join")
+    .description("start holding an existing catalog, fetched whole from a relay")
+    .argument("<url>", "the catalog's URL (automerge:...)")
+    .requiredOption("--relay <url>", "the relay to fetch it from, e.g. ws://HOST:3030/sync")
+    .option("--token <token>", "the token for this catalog on that relay")
+    .option("--name <name>", "local name for the catalog", "main")
+    .option("--remote <name>", "name to keep the relay under as a remote", "origin")
+    .addOption(timeoutOption())
+    .option("--json", "print JSON")
+    .action(
+      action(async (url: string, opts: Opts) => {
+        const { join } = await import("../commands/sync.js");
+        const result = await withProgress("join", opts, (bar) => join(url, { ...(opts as Record<string, never>), timeoutMs: (opts.timeout as number) * 1000 }, bar));
+        if (opts.json) printJson(out(opts), { join: result });
+        else say(out(opts), `joined ${result.catalog} (${result.url}) from ${result.remote}: ${result.added} records (${result.durationMs} ms)`);
+      }),
+    );
+
+  registerRelayCommands(program, io);
   return program;
 }
 

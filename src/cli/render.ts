@@ -6,6 +6,7 @@ import type { CatalogRecord } from "../model/record.js";
 import type { InstanceStatus } from "../commands/read.js";
 import type { RecordConflicts } from "../model/conflicts.js";
 import type { HistoryEntry } from "../model/history.js";
+import type { RemoteSyncStatus, SyncRun } from "../sync/remotes.js";
 
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -92,4 +93,16 @@ export function formatHistory(entries: HistoryEntry[]): string {
       return [head, ...fields].join("\n");
     })
     .join("\n");
+}
+
+export function formatSyncRun(run: SyncRun): string {
+  const outcome = run.ok ? `ok: ${run.added} added, ${run.updated} updated, ${run.deleted} deleted, ${run.conflicts} in conflict` : `failed: ${run.error ?? "?"}`;
+  return `${run.startedAt}  ${run.remote}  ${run.durationMs} ms  ${outcome}`;
+}
+
+export function formatSyncStatus(s: RemoteSyncStatus): string {
+  const lines = [`${s.remote}  ${s.url}  (${s.runs} syncs)`];
+  lines.push(`  last success: ${s.lastSuccess ? formatSyncRun(s.lastSuccess) : "never"}`);
+  if (s.lastError) lines.push(`  last error:   ${formatSyncRun(s.lastError)}`);
+  return lines.join("\n");
 }

@@ -3,7 +3,7 @@
  * Saving a document's chunks marks it dirty in the same transaction (table crdt_dirty), so the
  * materializer always knows which documents the view has not caught up with, even after a crash.
  */
-import { Repo, type NetworkAdapterInterface, type PeerId } from "@automerge/automerge-repo";
+import { Repo, type DocumentId, type NetworkAdapterInterface, type PeerId } from "@automerge/automerge-repo";
 import { randomBytes } from "node:crypto";
 import type { Db } from "./db.js";
 import { SqliteStorageAdapter } from "./sqlite-storage-adapter.js";
@@ -11,6 +11,8 @@ import { SqliteStorageAdapter } from "./sqlite-storage-adapter.js";
 export interface CrdtStoreOptions {
   instanceId: string;
   network?: NetworkAdapterInterface[];
+  /** the documents peers may fetch and receive (default: none) */
+  shares?: (documentId: DocumentId) => boolean;
   saveDebounceMs?: number;
 }
 
@@ -22,7 +24,11 @@ export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
     network: options.network ?? [],
     // Each process gets its own peer id: a CLI command and the daemon may run side by side.
     peerId: `shelf-${options.instanceId}-${randomBytes(4).toString("hex")}` as PeerId,
-    sharePolicy: async () => false,
+    // Peers see only what this instance chose to share, and never learn other documents' ids.
+    shareConfig: {
+      announce: async (_peer, documentId) => documentId !== undefined && (options.shares?.(documentId) ?? false),
+      access: async (_peer, documentId) => options.shares?.(documentId) ?? false,
+    },
     saveDebounceRate: options.saveDebounceMs,
   });
 }

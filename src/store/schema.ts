@@ -73,4 +73,30 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
     prefix = '2 3'
   );
   `,
+  `
+  -- places to sync with: a relay (ws:// or wss://) or another instance serving directly
+  CREATE TABLE remotes (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    token TEXT,
+    added_at TEXT NOT NULL
+  );
+
+  -- one row per sync attempt, for \`shelf sync status\` and \`shelf sync history\`
+  CREATE TABLE sync_runs (
+    run_id INTEGER PRIMARY KEY,
+    remote TEXT NOT NULL,
+    catalog_url TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    error TEXT,
+    documents INTEGER NOT NULL DEFAULT 0,
+    added INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    conflicts INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX sync_runs_by_remote ON sync_runs (remote, run_id);
+  `,
 ];

@@ -1,0 +1,293 @@
+/**
+ * The relay as a fastify instance that is built but not listening (server.ts listens; tests use
+ * inject()). It holds one automerge-repo Repo for every catalog it serves, stored in
+ * `<dataDir>/relay.db`, and syncs it with clients over WebSocket at /sync.
+ *
+ *   GET /healthz   200 {"status":"ok"}
+ *   GET /metrics   Prometheus text
+ *   GET /          status page (HTML)
+ *   WS  /sync      automerge-repo sync protocol; token in ?token= (or Authorization: Bearer)
+ *
+ * See docs/relay.md for what a client may do, and what "acknowledged" means.
+ */
+import { randomBytes } from "node:crypto";
+import { Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
+import websocket from "@fastify/websocket";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type WebSocket from "ws";
+import { plain } from "../src/model/crdt-record.js";
+import type { Db } from "../src/store/db.js";
+import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
+import { admit, isLoopback, type RelayAuth } from "./admission.js";
+import { CatalogAccess, shardIdsOf } from "./catalog-access.js";
+import { GuardedServerAdapter } from "./guarded-adapter.js";
+import { createMetrics } from "./metrics.js";
+import { openRelayDb } from "./relay-db.js";
+import { renderStatusPage, type CatalogStatus } from "./status-page.js";
+import { TokenStore } from "./token-store.js";
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 32;
+/** How long an access check waits for a catalog's root document that the relay does not hold yet. */
+const ROOT_WAIT_MS = 5_000;
+/** How often automerge-repo writes a changed document; the relay also writes before acknowledging. */
+const SAVE_DEBOUNCE_MS = 10;
+
+export interface RelayOptions {
+  dataDir: string;
+  /** fastify's pino logger: false (default) for none, true for info on stderr */
+  logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
+  /** largest WebSocket message accepted; a larger one closes the connection (1009) */
+  maxMessageBytes?: number;
+  /** open sync connections allowed from one address; more are refused with 429 */
+  maxConnectionsPerAddress?: number;
+  /** let a relay without tokens serve clients that are not on its own machine */
+  allowRemoteWithoutTokens?: boolean;
+  /** WebSocket ping interval; a client that misses one is disconnected */
+  keepAliveMs?: number;
+}
+
+export interface Relay {
+  app: FastifyInstance;
+  repo: Repo;
+  tokens: TokenStore;
+  peerId: PeerId;
+  /** Stops accepting, closes every connection, writes every document, closes the database. */
+  close(): Promise<void>;
+}
+
+interface CatalogRootDoc {
+  shelf: "catalog";
+  name?: unknown;
+  shards?: unknown;
+}
+
+const isCatalogRoot = (doc: unknown): doc is CatalogRootDoc => typeof doc === "object" && doc !== null && (doc as { shelf?: unknown }).shelf === "catalog";
+
+export async function buildRelay(options: RelayOptions): Promise<Relay> {
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxConnectionsPerAddress = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+  const allowRemoteWithoutTokens = options.allowRemoteWithoutTokens ?? false;
+  const db = openRelayDb(options.dataDir);
+  const tokens = new TokenStore(db);
+  const startedAt = Date.now();
+  const activity = { last: undefined as number | undefined, byDocument: new Map<string, number>() };
+
+  const app = Fastify({ logger: loggerOptions(options.logger) });
+  // The pieces below refer to each other through callbacks that run only once the relay serves.
+  const metrics = createMetrics({ peers: () => adapter.peerCount(), catalogsLoaded: () => loadedRoots().length });
+
+  const adapter = new GuardedServerAdapter({
+    log: app.log,
+    keepAliveMs: options.keepAliveMs,
+    // A sync message tells the peer which heads the relay has: write them to disk first.
+    beforeSend: async (message) => {
+      if (message.type !== "sync") return;
+      const documentId = (message as { documentId: DocumentId }).documentId;
+      if (repo.handles[documentId]?.isReady()) await repo.flush([documentId]);
+    },
+    onTraffic: (direction, bytes, documentId) => {
+      const now = Date.now();
+      activity.last = now;
+      if (documentId !== undefined) activity.byDocument.set(documentId, now);
+      metrics.traffic(direction, bytes);
+    },
+    onMalformed: () => metrics.rejected("malformed"),
+  });
+
+  const access: CatalogAccess = new CatalogAccess(
+    db,
+    {
+      async load(rootId, onChange): Promise<unknown> {
+        try {
+          const signal = AbortSignal.timeout(ROOT_WAIT_MS);
+          const handle = await repo.find<unknown>(rootId, { allowableStates: ["ready", "requesting", "unavailable"], signal });
+          // "unavailable" is not final: while a client pushes a new catalog, the root is briefly
+          // unavailable before its first changes arrive, and its shards are asked for meanwhile.
+          if (!handle.isReady()) await handle.whenReady(["ready"], { signal });
+          handle.on("change", ({ doc }) => onChange(doc));
+          return handle.doc();
+        } catch {
+          return undefined; // no one has sent it within ROOT_WAIT_MS
+        }
+      },
+    },
+    app.log,
+  );
+
+  const peerId = `shelf-relay-${randomBytes(4).toString("hex")}` as PeerId;
+  const repo: Repo = new Repo({
+    storage: new SqliteStorageAdapter(db),
+    network: [adapter],
+    peerId,
+    saveDebounceRate: SAVE_DEBOUNCE_MS,
+    shareConfig: {
+      // Never offer a document to a peer that did not ask for it: that would leak its id and heads.
+      announce: async () => false,
+      access: async (peer, documentId): Promise<boolean> => {
+        const auth = adapter.authOf(peer);
+        if (!auth) return false;
+        if (auth.kind === "open") return true;
+        return access.allows(auth.catalogUrl, documentId);
+      },
+    },
+  });
+
+  const loadedRoots = (): [DocumentId, CatalogRootDoc][] => {
+    const roots: [DocumentId, CatalogRootDoc][] = [];
+    for (const [id, handle] of Object.entries(repo.handles)) {
+      if (!handle.isReady()) continue;
+      const doc = handle.doc();
+      if (isCatalogRoot(doc)) roots.push([id as DocumentId, doc]);
+    }
+    return roots;
+  };
+
+  const catalogStatuses = (): CatalogStatus[] => {
+    const byUrl = new Map<string, CatalogStatus>();
+    for (const t of tokens.catalogs()) {
+      const rootId = t.catalogUrl.slice("automerge:".length);
+      byUrl.set(t.catalogUrl, { url: t.catalogUrl, name: undefined, shards: undefined, tokens: t.tokens, lastActivity: activity.byDocument.get(rootId) });
+    }
+    for (const [rootId, doc] of loadedRoots()) {
+      const url = `automerge:${rootId}`;
+      const shards = shardIdsOf(doc);
+      const times = [rootId, ...shards].map((id) => activity.byDocument.get(id)).filter((t): t is number => t !== undefined);
+      const last = times.length > 0 ? Math.max(...times) : undefined;
+      const known = byUrl.get(url);
+      byUrl.set(url, { url, name: plain(doc.name), shards: shards.length, tokens: known?.tokens ?? 0, lastActivity: last });
+    }
+    return [...byUrl.values()].sort((a, b) => (a.name ?? "\uffff").localeCompare(b.name ?? "\uffff") || a.url.localeCompare(b.url));
+  };
+
+  await app.register(websocket, {
+    options: { maxPayload: maxMessageBytes },
+    // Protocol errors on an open connection (a message over maxPayload, an invalid frame): ws has
+    // already started closing it with the right code (1009, 1002...); count it, log it.
+    errorHandler(error, socket, request) {
+      const code = (error as { code?: string }).code ?? "";
+      if (code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+        metrics.rejected("oversized");
+        request.log.warn({ maxMessageBytes }, "a client sent a message larger than the limit; connection closed");
+      } else if (code.startsWith("WS_ERR_")) {
+        metrics.rejected("malformed");
+        request.log.warn({ code }, "a client broke the WebSocket protocol; connection closed");
+      } else {
+        request.log.info({ err: error }, "relay connection error");
+      }
+      if (socket.readyState === socket.OPEN) socket.terminate();
+    },
+  });
+
+  const authByRequest = new WeakMap<FastifyRequest, RelayAuth>();
+  const openByAddress = new Map<string, number>();
+
+  async function admitConnection(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const address = request.socket.remoteAddress ?? "";
+    const decision = admit(
+      {
+        token: tokenOf(request),
+        remoteAddress: address,
+        forwarded: request.headers.forwarded !== undefined || request.headers["x-forwarded-for"] !== undefined,
+        openConnections: openByAddress.get(address) ?? 0,
+      },
+      { tokenCount: () => tokens.count(), verify: (t) => tokens.verify(t), maxConnectionsPerAddress, allowRemoteWithoutTokens },
+    );
+    if (!decision.ok) {
+      metrics.rejected(decision.reason);
+      request.log.info({ reason: decision.reason, remoteAddress: address }, "sync connection refused");
+      await reply.code(decision.status).send({ error: decision.error });
+      return;
+    }
+    authByRequest.set(request, decision.auth);
+  }
+
+  app.get("/sync", { websocket: true, preValidation: admitConnection }, (socket: WebSocket, request) => {
+    const auth = authByRequest.get(request);
+    if (!auth) return socket.close(1008, "not admitted");
+    const address = request.socket.remoteAddress ?? "";
+    openByAddress.set(address, (openByAddress.get(address) ?? 0) + 1);
+    socket.on("close", () => {
+      const left = (openByAddress.get(address) ?? 1) - 1;
+      if (left > 0) openByAddress.set(address, left);
+      else openByAddress.delete(address);
+    });
+    // Synchronously: the client sends its join as soon as the socket is open.
+    adapter.accept(socket, auth);
+  });
+
+  app.get("/healthz", async (_request, reply) => {
+    if (!db.open) return reply.code(503).send({ status: "closing" });
+    return { status: "ok" };
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    reply.type(metrics.contentType);
+    return metrics.render();
+  });
+
+  app.get("/", async (request, reply) => {
+    const tokenCount = tokens.count();
+    const html = renderStatusPage({
+      peerId,
+      startedAt,
+      access: tokenCount > 0 ? "tokens" : allowRemoteWithoutTokens ? "anyone (no tokens, remote allowed)" : "loopback only (no tokens yet)",
+      peers: adapter.peerCount(),
+      lastActivity: activity.last,
+      catalogs: catalogStatuses(),
+      showCatalogs: isLoopback(request.socket.remoteAddress) && request.headers["x-forwarded-for"] === undefined && request.headers.forwarded === undefined,
+      now: Date.now(),
+    });
+    reply.type("text/html; charset=utf-8").header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'").header("x-content-type-options", "nosniff");
+    return html;
+  });
+
+  app.addHook("onClose", async () => adapter.stop());
+
+  if (tokens.count() === 0) {
+    if (allowRemoteWithoutTokens) app.log.warn("the relay has no tokens and accepts every client: anyone who can reach it can read and write every catalog it holds");
+    else app.log.warn("the relay has no tokens: it serves only clients on this machine (127.0.0.0/8, ::1). Create one with `shelf relay token create --catalog URL`");
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await app.close(); // stops accepting, closes the sockets, stops the keep-alive timer
+      await repo.shutdown(); // writes every document
+      closeDb(db);
+    })());
+
+  return { app, repo, tokens, peerId, close };
+}
+
+function closeDb(db: Db): void {
+  if (db.open) db.close();
+}
+
+/** The token from ?token= or an Authorization: Bearer header; undefined when none or empty. */
+function tokenOf(request: FastifyRequest): string | undefined {
+  const fromQuery = (request.query as Record<string, unknown> | undefined)?.token;
+  const fromHeader = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
+  const token = typeof fromQuery === "string" ? fromQuery : fromHeader;
+  return token ? token : undefined;
+}
+
+/** A URL without its query string, which may hold a token. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q) + "?[redacted]";
+}
+
+function loggerOptions(logger: RelayOptions["logger"]) {
+  if (!logger) return false;
+  const { level = "info", stream = process.stderr } = logger === true ? {} : logger;
+  return {
+    level,
+    stream,
+    // fastify's default request serializer logs the URL, query string (and so the token) included
+    serializers: {
+      req: (req: { method?: string; url?: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url ?? ""), remoteAddress: req.ip }),
+    },
+    redact: ["req.headers.authorization"],
+  };
+}

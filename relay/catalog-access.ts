@@ -1,0 +1,115 @@
+/**
+ * Which documents a token's catalog covers: its root document, and the shard documents that root
+ * lists, as the relay holds it. The shard list is read when first needed and re-read whenever the
+ * root changes.
+ *
+ * A shard belongs to the first catalog whose root listed it (recorded in relay_doc_owners), and a
+ * catalog's root belongs to itself. Without that, a writer of catalog A could put B's document ids
+ * into A's root and reach them with A's token.
+ */
+import { isValidAutomergeUrl, parseAutomergeUrl, type AutomergeUrl, type DocumentId } from "@automerge/automerge-repo/slim";
+import { plain } from "../src/model/crdt-record.js";
+import type { Db } from "../src/store/db.js";
+
+/** More shards than any catalog shelf creates (256) by far; a root listing more is not trusted further. */
+const MAX_SHARDS = 65_536;
+
+export interface RootSource {
+  /**
+   * The root document as the relay holds it, waiting while a peer is still sending it; undefined
+   * when no one has it. After a successful load, `onChange` gets the document whenever it changes.
+   */
+  load(rootId: DocumentId, onChange: (doc: unknown) => void): Promise<unknown>;
+}
+
+export interface AccessLog {
+  warn(obj: object, msg: string): void;
+}
+
+export class CatalogAccess {
+  readonly #db: Db;
+  readonly #source: RootSource;
+  readonly #log: AccessLog | undefined;
+  readonly #shards = new Map<DocumentId, Promise<ReadonlySet<DocumentId> | undefined>>();
+  readonly #stmts;
+
+  constructor(db: Db, source: RootSource, log?: AccessLog) {
+    this.#db = db;
+    this.#source = source;
+    this.#log = log;
+    this.#stmts = {
+      claim: db.prepare<[string, string]>("INSERT OR IGNORE INTO relay_doc_owners (doc_id, root_id) VALUES (?, ?)"),
+      owned: db.prepare<[string], { doc_id: string }>("SELECT doc_id FROM relay_doc_owners WHERE root_id = ?"),
+    };
+  }
+
+  /** May a peer holding a token for `catalogUrl` read and write `documentId`? */
+  async allows(catalogUrl: string, documentId: DocumentId): Promise<boolean> {
+    const rootId = rootIdOf(catalogUrl);
+    if (rootId === undefined) return false;
+    if (documentId === rootId) return true;
+    try {
+      const shards = await this.#shardsOf(rootId);
+      return shards?.has(documentId) ?? false;
+    } catch (err) {
+      this.#log?.warn({ err, catalog: rootId }, "could not read a catalog's shard list; access refused");
+      return false;
+    }
+  }
+
+  /** How many catalogs' shard lists are loaded. */
+  loadedCount(): number {
+    return this.#shards.size;
+  }
+
+  #shardsOf(rootId: DocumentId): Promise<ReadonlySet<DocumentId> | undefined> {
+    let entry = this.#shards.get(rootId);
+    if (!entry) {
+      entry = this.#source
+        .load(rootId, (doc) => this.#shards.set(rootId, Promise.resolve(this.#claim(rootId, doc))))
+        .then((doc) => (doc === undefined ? undefined : this.#claim(rootId, doc)));
+      this.#shards.set(rootId, entry);
+      // Not found now: ask again next time (a client may push the root later).
+      const loading = entry;
+      const forget = () => {
+        if (this.#shards.get(rootId) === loading) this.#shards.delete(rootId);
+      };
+      loading.then((shards) => {
+        if (!shards) forget();
+      }, forget);
+    }
+    return entry;
+  }
+
+  /** Records ownership of the shards `root` lists and returns those that belong to it. */
+  #claim(rootId: DocumentId, root: unknown): ReadonlySet<DocumentId> {
+    const listed = shardIdsOf(root).filter((id) => id !== rootId);
+    const owned = this.#db.transaction(() => {
+      this.#stmts.claim.run(rootId, rootId);
+      for (const id of listed) this.#stmts.claim.run(id, rootId);
+      return new Set(this.#stmts.owned.all(rootId).map((r) => r.doc_id));
+    })();
+    const allowed = new Set(listed.filter((id) => owned.has(id)));
+    if (allowed.size < listed.length) {
+      this.#log?.warn({ catalog: rootId, refused: listed.length - allowed.size }, "a catalog root lists documents that belong to another catalog; they stay out of its reach");
+    }
+    return allowed;
+  }
+}
+
+function rootIdOf(catalogUrl: string): DocumentId | undefined {
+  return isValidAutomergeUrl(catalogUrl) ? parseAutomergeUrl(catalogUrl as AutomergeUrl).documentId : undefined;
+}
+
+/** The document ids of the shards a catalog root lists; none when it is not a catalog root. */
+export function shardIdsOf(root: unknown): DocumentId[] {
+  if (typeof root !== "object" || root === null) return [];
+  const { shelf, shards } = root as { shelf?: unknown; shards?: unknown };
+  if (shelf !== "catalog" || !Array.isArray(shards)) return [];
+  const ids: DocumentId[] = [];
+  for (const value of shards.slice(0, MAX_SHARDS)) {
+    const url = plain(value);
+    if (isValidAutomergeUrl(url)) ids.push(parseAutomergeUrl(url as AutomergeUrl).documentId);
+  }
+  return ids;
+}

@@ -1,0 +1,67 @@
+/**
+ * The relay's Prometheus metrics, in a registry of its own (never the process-global one, so two
+ * relays in one process, as in tests, do not collide).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import type { RejectReason } from "./admission.js";
+
+export type Direction = "in" | "out";
+
+const REJECT_REASONS: readonly RejectReason[] = ["no_token", "bad_token", "not_loopback", "too_many", "malformed", "oversized"];
+
+export interface RelayMetrics {
+  registry: Registry;
+  traffic(direction: Direction, bytes: number): void;
+  rejected(reason: RejectReason): void;
+  /** Prometheus text exposition */
+  render(): Promise<string>;
+  contentType: string;
+}
+
+export function createMetrics(sources: { peers: () => number; catalogsLoaded: () => number }): RelayMetrics {
+  const registry = new Registry();
+  new Gauge({
+    name: "shelf_relay_peers",
+    help: "Peers connected to the relay now.",
+    registers: [registry],
+    collect() {
+      this.set(sources.peers());
+    },
+  });
+  new Gauge({
+    name: "shelf_relay_catalogs_loaded",
+    help: "Catalog root documents the relay holds in memory now.",
+    registers: [registry],
+    collect() {
+      this.set(sources.catalogsLoaded());
+    },
+  });
+  const messages = new Counter({ name: "shelf_relay_messages_total", help: "WebSocket messages received (in) and sent (out).", labelNames: ["direction"], registers: [registry] });
+  const bytes = new Counter({ name: "shelf_relay_bytes_total", help: "Bytes of WebSocket messages received (in) and sent (out).", labelNames: ["direction"], registers: [registry] });
+  const rejected = new Counter({
+    name: "shelf_relay_rejected_connections_total",
+    help: "Connections refused before the upgrade (no_token, bad_token, not_loopback, too_many) or closed for what they sent (malformed, oversized).",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  // Every series exists from the start, at 0, so rates and alerts work before the first event.
+  for (const direction of ["in", "out"] as const) {
+    messages.inc({ direction }, 0);
+    bytes.inc({ direction }, 0);
+  }
+  for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
+  collectDefaultMetrics({ register: registry, prefix: "shelf_relay_" });
+
+  return {
+    registry,
+    traffic(direction, size) {
+      messages.inc({ direction });
+      bytes.inc({ direction }, size);
+    },
+    rejected(reason) {
+      rejected.inc({ reason });
+    },
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}

@@ -1,0 +1,136 @@
+/** The remotes an instance syncs with, and the record of every sync, kept in the instance database. */
+import { ShelfError } from "../errors.js";
+import type { Db } from "../store/db.js";
+
+export interface Remote {
+  name: string;
+  url: string;
+  token: string | null;
+  addedAt: string;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Checks a remote URL and says what is wrong with it in terms a user can fix. */
+export function validateRemoteUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ShelfError("SHELF_E_USAGE", `${JSON.stringify(url)} is not a URL`, "a relay URL looks like ws://HOST:PORT/sync or wss://HOST/sync");
+  }
+  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
+    throw new ShelfError("SHELF_E_USAGE", `unsupported remote ${JSON.stringify(url)}: shelf syncs with relays over ws:// or wss://`, "a relay URL looks like ws://HOST:PORT/sync");
+  }
+  if (parsed.searchParams.has("token")) {
+    throw new ShelfError("SHELF_E_USAGE", "put the token in --token, not in the URL", "URLs end up in logs and `shelf remote list`; tokens must not");
+  }
+  return parsed;
+}
+
+export function addRemote(db: Db, name: string, url: string, token: string | undefined): Remote {
+  if (!NAME_RE.test(name)) throw new ShelfError("SHELF_E_USAGE", `invalid remote name ${JSON.stringify(name)}`, "a name is letters, digits, . _ - (at most 64)");
+  validateRemoteUrl(url);
+  const addedAt = new Date().toISOString();
+  const info = db.prepare("INSERT INTO remotes (name, url, token, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING").run(name, url, token ?? null, addedAt);
+  if (info.changes === 0) throw new ShelfError("SHELF_E_USAGE", `a remote named ${name} exists already`, `remove it first with \`shelf remote rm ${name}\``);
+  return { name, url, token: token ?? null, addedAt };
+}
+
+export function listRemotes(db: Db): Remote[] {
+  return db
+    .prepare<[], { name: string; url: string; token: string | null; added_at: string }>("SELECT name, url, token, added_at FROM remotes ORDER BY name")
+    .all()
+    .map((r) => ({ name: r.name, url: r.url, token: r.token, addedAt: r.added_at }));
+}
+
+export function removeRemote(db: Db, name: string): void {
+  if (db.prepare("DELETE FROM remotes WHERE name = ?").run(name).changes === 0) {
+    throw new ShelfError("SHELF_E_USAGE", `no remote named ${name}`, "`shelf remote list` shows the remotes");
+  }
+}
+
+/** The remote named `name`, or every remote when no name is given. */
+export function selectRemotes(db: Db, name: string | undefined): Remote[] {
+  const all = listRemotes(db);
+  if (name === undefined) {
+    if (all.length === 0) throw new ShelfError("SHELF_E_USAGE", "this instance has no remote to sync with", "add one with `shelf remote add NAME ws://HOST:PORT/sync [--token T]`");
+    return all;
+  }
+  const found = all.find((r) => r.name === name);
+  if (!found) throw new ShelfError("SHELF_E_USAGE", `no remote named ${name}`, `remotes: ${all.map((r) => r.name).join(", ") || "none"}`);
+  return [found];
+}
+
+export interface SyncRun {
+  remote: string;
+  catalogUrl: string;
+  startedAt: string;
+  durationMs: number;
+  ok: boolean;
+  error: string | null;
+  documents: number;
+  added: number;
+  updated: number;
+  deleted: number;
+  conflicts: number;
+}
+
+export function recordSyncRun(db: Db, run: SyncRun): void {
+  db.prepare(
+    `INSERT INTO sync_runs (remote, catalog_url, started_at, duration_ms, ok, error, documents, added, updated, deleted, conflicts)
+     VALUES (@remote, @catalogUrl, @startedAt, @durationMs, @ok, @error, @documents, @added, @updated, @deleted, @conflicts)`,
+  ).run({ ...run, ok: run.ok ? 1 : 0 });
+}
+
+interface SyncRunRow {
+  remote: string;
+  catalog_url: string;
+  started_at: string;
+  duration_ms: number;
+  ok: number;
+  error: string | null;
+  documents: number;
+  added: number;
+  updated: number;
+  deleted: number;
+  conflicts: number;
+}
+
+const toRun = (r: SyncRunRow): SyncRun => ({
+  remote: r.remote,
+  catalogUrl: r.catalog_url,
+  startedAt: r.started_at,
+  durationMs: r.duration_ms,
+  ok: r.ok === 1,
+  error: r.error,
+  documents: r.documents,
+  added: r.added,
+  updated: r.updated,
+  deleted: r.deleted,
+  conflicts: r.conflicts,
+});
+
+export function syncHistory(db: Db, limit: number): SyncRun[] {
+  return db.prepare<[number], SyncRunRow>("SELECT * FROM sync_runs ORDER BY run_id DESC LIMIT ?").all(limit).map(toRun);
+}
+
+export interface RemoteSyncStatus {
+  remote: string;
+  url: string;
+  lastRun: SyncRun | null;
+  lastSuccess: SyncRun | null;
+  lastError: SyncRun | null;
+  runs: number;
+}
+
+export function syncStatus(db: Db): RemoteSyncStatus[] {
+  const last = (name: string, where: string) => db.prepare<[string], SyncRunRow>(`SELECT * FROM sync_runs WHERE remote = ? ${where} ORDER BY run_id DESC LIMIT 1`).get(name);
+  return listRemotes(db).map((r) => {
+    const run = last(r.name, "");
+    const success = last(r.name, "AND ok = 1");
+    const failure = last(r.name, "AND ok = 0");
+    const runs = db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sync_runs WHERE remote = ?").get(r.name)!.n;
+    return { remote: r.name, url: r.url, lastRun: run ? toRun(run) : null, lastSuccess: success ? toRun(success) : null, lastError: failure ? toRun(failure) : null, runs };
+  });
+}

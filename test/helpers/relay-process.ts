@@ -1,0 +1,206 @@
+/**
+ * A real relay (`shelf relay`, the built CLI) in a child process, and automerge-repo clients that
+ * sync with it over real WebSockets. `npm test` builds dist/ first; by hand run `npm run build`.
+ *
+ * Every wait is bounded: a relay that does not start, a sync that does not finish, a socket that
+ * does not close fails the test with a message instead of hanging it.
+ */
+import type { ChildProcess } from "node:child_process";
+import * as A from "@automerge/automerge";
+import { Repo, type AnyDocumentId, type DocHandle, type PeerId } from "@automerge/automerge-repo";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import WebSocket from "ws";
+import { expectExit, finished, parseJson, runCli, startCli, type CliResult } from "./cli.js";
+
+const LISTENING = /^shelf relay listening on (ws:\/\/(\S+):(\d+)\/sync)$/m;
+
+export interface RelayProcess {
+  /** ws://127.0.0.1:PORT/sync */
+  url: string;
+  /** http://127.0.0.1:PORT */
+  http: string;
+  child: ChildProcess;
+  /** resolves when the process has ended, with its output */
+  exited: Promise<CliResult>;
+  /** sends `signal` and waits for the process to end (SIGKILL after timeoutMs) */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<CliResult>;
+}
+
+/** Starts `shelf relay --port 0 --data DIR ...args` and waits for its "listening" line. */
+export async function startRelayProcess(dataDir: string, args: string[] = [], timeoutMs = 15_000): Promise<RelayProcess> {
+  const child = startCli(["relay", "--port", "0", "--data", dataDir, ...args]);
+  const exited = finished(child);
+  let stdout = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`the relay did not print its listening line within ${timeoutMs} ms; stdout so far: ${stdout}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      const match = LISTENING.exec(stdout);
+      if (match) done(() => resolve(match[1]!));
+    };
+    const fail = (error: Error) => done(() => reject(error));
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      settle();
+    };
+    child.stdout?.on("data", onData);
+    void exited.then((result) => {
+      const hint = /unknown command 'relay'/.test(result.stderr) ? "\n`shelf relay` is not registered: src/cli/program.ts must call registerRelayCommands(program, io)" : "";
+      fail(new Error(`the relay exited (code ${result.code}, signal ${result.signal}) before listening\nstderr: ${result.stderr.slice(0, 2000)}${hint}`));
+    });
+  });
+  const port = LISTENING.exec(stdout)![3]!;
+  return {
+    url,
+    http: `http://127.0.0.1:${port}`,
+    child,
+    exited,
+    async stop(signal = "SIGTERM", stopTimeoutMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), stopTimeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** `shelf relay token create --catalog URL --data DIR --json [--read-only]`; returns the token. */
+export async function createToken(dataDir: string, catalogUrl: string, options: { readOnly?: boolean } = {}): Promise<string> {
+  const result = await runCli(["relay", "token", "create", "--catalog", catalogUrl, "--data", dataDir, "--json", ...(options.readOnly ? ["--read-only"] : [])]);
+  expectExit(result, 0);
+  const json = parseJson<{ schemaVersion: number; token: string; catalog: string; readOnly: boolean }>(result);
+  return json.token;
+}
+
+/**
+ * The stock client adapter, made safe for tests (as shelf's own client does): send() on a socket
+ * that is not open drops the message instead of throwing, a refused upgrade (401) is not thrown
+ * from an event listener, and after disconnect() no reconnect timer opens a new socket.
+ */
+export class TestClientAdapter extends WebSocketClientAdapter {
+  #stopped = false;
+
+  override connect(...args: Parameters<WebSocketClientAdapter["connect"]>): void {
+    if (!this.#stopped) super.connect(...args);
+  }
+
+  override disconnect(): void {
+    this.#stopped = true;
+    if (this.socket) super.disconnect();
+  }
+
+  override send(message: Parameters<WebSocketClientAdapter["send"]>[0]): void {
+    if (this.socket && this.socket.readyState !== WebSocket.OPEN) return;
+    super.send(message);
+  }
+
+  override onError = (): void => {
+    // the reconnect loop goes on from onClose; tests look at the outcome, not the event
+  };
+}
+
+export interface SyncClient {
+  repo: Repo;
+  /** the relay's peer id, once it answered the join */
+  relay: PeerId;
+  /** finds a document through the relay (rejects "unavailable" when the relay will not give it) */
+  find<T>(id: AnyDocumentId, timeoutMs?: number): Promise<DocHandle<T>>;
+  /** resolves once the relay has told us it holds exactly our heads of every handle */
+  waitForRelay(handles: DocHandle<unknown>[], timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A fresh in-memory client Repo connected to `url` (with ?token= when given). */
+export async function connectClient(url: string, token?: string, timeoutMs = 5_000): Promise<SyncClient> {
+  const adapter = new TestClientAdapter(token === undefined ? url : `${url}?token=${encodeURIComponent(token)}`, 60_000);
+  const repo = new Repo({ network: [adapter] });
+  const theirHeads = trackRelayHeads(repo);
+  const deadline = Date.now() + timeoutMs;
+  while (!adapter.remotePeerId && Date.now() < deadline) await sleep(20);
+  const relay = adapter.remotePeerId;
+  if (!relay) {
+    await repo.shutdown();
+    throw new Error(`the relay at ${url} did not accept the connection within ${timeoutMs} ms`);
+  }
+  return {
+    repo,
+    relay,
+    find: <T>(id: AnyDocumentId, findTimeoutMs = 5_000) => repo.find<T>(id, { signal: AbortSignal.timeout(findTimeoutMs) }),
+    waitForRelay: (handles, waitTimeoutMs = 5_000) => theirHeads.waitFor(relay, handles, waitTimeoutMs),
+    close: () => repo.shutdown(),
+  };
+}
+
+function trackRelayHeads(repo: Repo) {
+  const heads = new Map<string, A.Heads>();
+  const listeners = new Set<() => void>();
+  repo.synchronizer.on("sync-state", ({ peerId, documentId, syncState }) => {
+    if (!syncState.theirHeads) return;
+    heads.set(`${peerId} ${documentId}`, syncState.theirHeads);
+    for (const listener of listeners) listener();
+  });
+  const same = (a: A.Heads, b: A.Heads) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+  return {
+    waitFor(peer: PeerId, handles: DocHandle<unknown>[], timeoutMs: number): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const inSync = () => handles.every((h) => h.isReady() && same(heads.get(`${peer} ${h.documentId}`) ?? [], A.getHeads(h.doc() as A.Doc<unknown>)));
+        const check = () => {
+          if (inSync()) finish();
+        };
+        const timer = setTimeout(() => finish(new Error(`the relay did not confirm ${handles.length} documents within ${timeoutMs} ms`)), timeoutMs);
+        const finish = (error?: Error) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          for (const h of handles) h.off("heads-changed", check);
+          if (error) reject(error);
+          else resolve();
+        };
+        listeners.add(check);
+        for (const h of handles) h.on("heads-changed", check);
+        check();
+      });
+    },
+  };
+}
+
+/** A plain WebSocket to the relay, open (rejects with the HTTP status when the upgrade is refused). */
+export function rawSocket(url: string, timeoutMs = 5_000): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no answer from ${url} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    ws.once("open", () => {
+      clearTimeout(timer);
+      resolve(ws);
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      clearTimeout(timer);
+      ws.terminate();
+      reject(Object.assign(new Error(`upgrade refused: HTTP ${res.statusCode}`), { status: res.statusCode }));
+    });
+    ws.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Resolves with the close code once `ws` is closed (by either side). */
+export function closeCode(ws: WebSocket, timeoutMs = 5_000): Promise<number> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve(-1);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms`)), timeoutMs);
+    ws.once("close", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

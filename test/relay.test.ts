@@ -1,0 +1,439 @@
+/**
+ * The relay: real relay processes (`shelf relay`, the built CLI) and real automerge-repo clients
+ * over real WebSockets for what is the network's behaviour; fastify's inject() for the plain HTTP
+ * routes. Run by hand with: npm run build && npx vitest run test/relay.test.ts
+ */
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import * as A from "@automerge/automerge";
+import { cbor, Repo, type AutomergeUrl, type DocHandle } from "@automerge/automerge-repo";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import WebSocket from "ws";
+import { admit, isLoopback, type AdmissionPolicy } from "../relay/admission.js";
+import { buildRelay, type Relay } from "../relay/app.js";
+import { parseFrame } from "../relay/guarded-adapter.js";
+import { openRelayDb } from "../relay/relay-db.js";
+import { TokenStore } from "../relay/token-store.js";
+import { plain } from "../src/model/crdt-record.js";
+import { makeTempDir, runCli, expectExit, parseJson } from "./helpers/cli.js";
+import { closeCode, connectClient, createToken, rawSocket, sleep, startRelayProcess, type RelayProcess, type SyncClient } from "./helpers/relay-process.js";
+import { tempDir } from "./helpers/temp-home.js";
+
+interface ShardDoc {
+  records: Record<string, A.ImmutableString>;
+}
+interface RootDoc {
+  shelf: "catalog";
+  format: number;
+  name: A.ImmutableString;
+  shards: A.ImmutableString[];
+}
+interface TestCatalog {
+  url: AutomergeUrl;
+  root: DocHandle<RootDoc>;
+  shards: DocHandle<ShardDoc>[];
+  all: DocHandle<unknown>[];
+}
+
+const imm = (s: string) => new A.ImmutableString(s);
+
+/** A catalog-like root document naming two shard documents, made in `repo` (no network). */
+function makeCatalog(repo: Repo, name: string): TestCatalog {
+  const shards = [0, 1].map((i) => repo.create<ShardDoc>({ records: { [`npm:${name}-${i} name`]: imm(`${name}-${i}`) } }));
+  const root = repo.create<RootDoc>({ shelf: "catalog", format: 1, name: imm(name), shards: shards.map((h) => imm(h.url)) });
+  return { url: root.url, root, shards, all: [root, ...shards] as DocHandle<unknown>[] };
+}
+
+/** Puts copies of `catalog`'s documents (same ids) in the client's repo and waits until the relay has them. */
+async function push(client: SyncClient, catalog: TestCatalog): Promise<DocHandle<unknown>[]> {
+  const handles = catalog.all.map((h) => client.repo.import<unknown>(A.save(h.doc() as A.Doc<unknown>), { docId: h.documentId }));
+  await client.waitForRelay(handles);
+  return handles;
+}
+
+async function client(url: string, token?: string): Promise<SyncClient> {
+  const c = await connectClient(url, token);
+  onTestFinished(() => c.close());
+  return c;
+}
+
+/** Fetches a document through the relay and waits until we hold everything the relay has of it. */
+async function fetchAll<T>(c: SyncClient, url: string): Promise<DocHandle<T>> {
+  const handle = await c.find<T>(url as AutomergeUrl);
+  await c.waitForRelay([handle as DocHandle<unknown>]);
+  return handle;
+}
+
+/** A counter's value in Prometheus text, 0 when absent. */
+function metric(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(series + " "));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+async function getText(url: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  return { status: res.status, text: await res.text() };
+}
+
+/** The next binary message on a raw socket, decoded. */
+function nextMessage(ws: WebSocket, timeoutMs = 5_000): Promise<{ type: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no message")), timeoutMs);
+    ws.once("message", (data: Buffer) => {
+      clearTimeout(timer);
+      resolve(cbor.decode(new Uint8Array(data)) as { type: string });
+    });
+  });
+}
+
+const join = (senderId: string) => cbor.encode({ type: "join", senderId, peerMetadata: {}, supportedProtocolVersions: ["1"] });
+
+describe("a relay with tokens, over real sockets", () => {
+  const MAX_MESSAGE_BYTES = 256 * 1024;
+  let dir: ReturnType<typeof makeTempDir>;
+  let relay: RelayProcess;
+  const author = new Repo({ network: [] });
+  const catA = makeCatalog(author, "team-a");
+  const catB = makeCatalog(author, "team-b");
+  let tokenA: string;
+  let tokenAReadOnly: string;
+  let tokenB: string;
+
+  beforeAll(async () => {
+    dir = makeTempDir("shelf-relay-");
+    [tokenA, tokenAReadOnly, tokenB] = await Promise.all([createToken(dir.dir, catA.url), createToken(dir.dir, catA.url, { readOnly: true }), createToken(dir.dir, catB.url)]);
+    relay = await startRelayProcess(dir.dir, ["--max-message-bytes", String(MAX_MESSAGE_BYTES)]);
+    // Each catalog is pushed by a writer holding its token.
+    for (const [catalog, token] of [[catA, tokenA], [catB, tokenB]] as const) {
+      const writer = await connectClient(relay.url, token);
+      try {
+        await push(writer, catalog);
+      } finally {
+        await writer.close();
+      }
+    }
+  });
+
+  afterAll(async () => {
+    await relay?.stop();
+    dir?.remove();
+  });
+
+  it("(a) keeps a pushed catalog (root and shards) for a fresh client to fetch by id", async () => {
+    const reader = await client(relay.url, tokenA);
+    const root = await fetchAll<RootDoc>(reader, catA.url);
+    expect(plain(root.doc().name)).toBe("team-a");
+    const shardUrls = root.doc().shards.map((s) => plain(s));
+    expect(shardUrls).toEqual(catA.shards.map((h) => h.url));
+    const shards = await Promise.all(shardUrls.map((url) => fetchAll<ShardDoc>(reader, url)));
+    expect(shards.map((s) => Object.keys(s.doc().records))).toEqual([["npm:team-a-0 name"], ["npm:team-a-1 name"]]);
+  });
+
+  it("(b) gives a client of catalog A nothing of catalog B: not by id, not by writing, not by listing B's ids in A's root", async () => {
+    const intruder = await client(relay.url, tokenA);
+    for (const handle of catB.all) await expect(intruder.find(handle.url)).rejects.toThrow(/unavailable/);
+
+    // The intruder holds copies of B's documents (obtained elsewhere) and edits them.
+    const copies = catB.all.map((h) => intruder.repo.import<ShardDoc & RootDoc>(A.save(h.doc() as A.Doc<unknown>), { docId: h.documentId }));
+    for (const copy of copies) copy.change((d) => void (d.shards ? d.shards.push(imm("automerge:evil")) : (d.records["npm:evil name"] = imm("evil"))));
+    await expect(intruder.waitForRelay(copies, 1_000)).rejects.toThrow(/did not confirm/);
+
+    // A writer of A lists B's first shard in A's root: the shard still belongs to B.
+    const writerA = await client(relay.url, tokenA);
+    const rootA = await fetchAll<RootDoc>(writerA, catA.url);
+    rootA.change((d) => void d.shards.push(imm(catB.shards[0]!.url)));
+    await writerA.waitForRelay([rootA as DocHandle<unknown>]);
+    const intruder2 = await client(relay.url, tokenA);
+    await expect(intruder2.find(catB.shards[0]!.url)).rejects.toThrow(/unavailable/);
+
+    // B, seen by its own members, is untouched.
+    const memberB = await client(relay.url, tokenB);
+    const rootB = await fetchAll<RootDoc>(memberB, catB.url);
+    expect(rootB.doc().shards.map((s) => plain(s))).toEqual(catB.shards.map((h) => h.url));
+    for (const shard of catB.shards) {
+      const fetched = await fetchAll<ShardDoc>(memberB, shard.url);
+      expect(Object.keys(fetched.doc().records)).not.toContain("npm:evil name");
+    }
+  });
+
+  it("(c) lets a read-only token fetch, and never lets its changes reach the relay", async () => {
+    const reader = await client(relay.url, tokenAReadOnly);
+    const root = await fetchAll<RootDoc>(reader, catA.url);
+    expect(plain(root.doc().name)).toBe("team-a");
+    const shard = await fetchAll<ShardDoc>(reader, catA.shards[0]!.url);
+    shard.change((d) => void (d.records["npm:read-only name"] = imm("should not arrive")));
+    await expect(reader.waitForRelay([shard as DocHandle<unknown>], 1_000)).rejects.toThrow(/did not confirm/);
+
+    const writer = await client(relay.url, tokenA);
+    const seen = await fetchAll<ShardDoc>(writer, catA.shards[0]!.url);
+    expect(Object.keys(seen.doc().records)).toEqual(["npm:team-a-0 name"]);
+  });
+
+  it("(d) refuses a connection without a token, or with an unknown one, with 401, and counts it", async () => {
+    await expect(rawSocket(relay.url)).rejects.toMatchObject({ status: 401 });
+    await expect(rawSocket(`${relay.url}?token=shelf_${"A".repeat(43)}`)).rejects.toMatchObject({ status: 401 });
+    await expect(rawSocket(`${relay.url}?token=nonsense`)).rejects.toMatchObject({ status: 401 });
+    const { text } = await getText(`${relay.http}/metrics`);
+    expect(metric(text, 'shelf_relay_rejected_connections_total{reason="no_token"}')).toBe(1);
+    expect(metric(text, 'shelf_relay_rejected_connections_total{reason="bad_token"}')).toBe(2);
+  });
+
+  it("(e) closes a connection that sends garbage or an oversized message, and keeps serving the others", async () => {
+    const withToken = `${relay.url}?token=${tokenA}`;
+    const bystander = await rawSocket(withToken);
+    bystander.send(join("bystander"));
+    expect((await nextMessage(bystander)).type).toBe("peer");
+
+    const frames: [string, string | Uint8Array, number][] = [
+      ["text frame", "hello", 1003],
+      ["CBOR null", Buffer.from([0xf6]), 1003],
+      ["CBOR integer", Buffer.from([0x01]), 1003],
+      ["random bytes", randomBytes(512), 1003],
+      ["join without senderId", cbor.encode({ type: "join", supportedProtocolVersions: ["1"] }), 1003],
+      ["sync with junk data", cbor.encode({ type: "sync", senderId: "bystander-2", targetId: "x", documentId: catA.root.documentId, data: new Uint8Array([1, 2, 3]) }), 1003],
+      ["oversized message", Buffer.alloc(MAX_MESSAGE_BYTES + 1, 7), 1009],
+    ];
+    for (const [name, frame, expected] of frames) {
+      const ws = await rawSocket(withToken);
+      if (name === "sync with junk data") {
+        ws.send(join("bystander-2"));
+        await nextMessage(ws);
+      }
+      const closed = closeCode(ws);
+      ws.send(frame);
+      expect(await closed, name).toBe(expected);
+    }
+
+    expect(bystander.readyState).toBe(WebSocket.OPEN);
+    bystander.close();
+    expect((await getText(`${relay.http}/healthz`)).status).toBe(200);
+    const c = await client(relay.url, tokenA);
+    expect(plain((await fetchAll<RootDoc>(c, catA.url)).doc().name)).toBe("team-a");
+    const { text } = await getText(`${relay.http}/metrics`);
+    expect(metric(text, 'shelf_relay_rejected_connections_total{reason="malformed"}')).toBeGreaterThanOrEqual(6);
+    expect(metric(text, 'shelf_relay_rejected_connections_total{reason="oversized"}')).toBe(1);
+  });
+
+  it("refuses a join that takes the peer id of a client with another token", async () => {
+    const owner = await rawSocket(`${relay.url}?token=${tokenA}`);
+    owner.send(join("shared-peer-id"));
+    expect((await nextMessage(owner)).type).toBe("peer");
+    const thief = await rawSocket(`${relay.url}?token=${tokenB}`);
+    const closed = closeCode(thief);
+    thief.send(join("shared-peer-id"));
+    expect(await closed).toBe(1008);
+    await sleep(100);
+    expect(owner.readyState).toBe(WebSocket.OPEN);
+    owner.close();
+  });
+});
+
+describe("relay durability and shutdown", () => {
+  let dir: ReturnType<typeof makeTempDir>;
+  const running: RelayProcess[] = [];
+  const start = async (data: string) => {
+    const r = await startRelayProcess(data);
+    running.push(r);
+    return r;
+  };
+  beforeAll(() => void (dir = makeTempDir("shelf-relay-durable-")));
+  afterAll(async () => {
+    for (const r of running) await r.stop("SIGKILL");
+    dir?.remove();
+  });
+
+  it("(f) keeps an acknowledged change through a kill -9 of the relay", async () => {
+    const relay = await start(dir.dir + "/f");
+    const writer = await client(relay.url);
+    const doc = writer.repo.create<{ edits: string[] }>({ edits: [] });
+    for (let i = 0; i < 20; i++) doc.change((d) => void d.edits.push(`edit ${i}`));
+    await writer.waitForRelay([doc as DocHandle<unknown>]);
+    const killed = await relay.stop("SIGKILL");
+    expect(killed.signal).toBe("SIGKILL");
+
+    const restarted = await start(dir.dir + "/f");
+    const reader = await client(restarted.url);
+    const fetched = await fetchAll<{ edits: string[] }>(reader, doc.url);
+    expect(fetched.doc().edits).toHaveLength(20);
+    expect(A.getHeads(fetched.doc())).toEqual(A.getHeads(doc.doc()));
+  });
+
+  it("(g) shuts down on SIGTERM with exit code 0, one line on stdout, and the data kept", async () => {
+    const relay = await start(dir.dir + "/g");
+    const writer = await client(relay.url);
+    const doc = writer.repo.create<{ n: number }>({ n: 1 });
+    await writer.waitForRelay([doc as DocHandle<unknown>]);
+    const result = await relay.stop("SIGTERM");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`shelf relay listening on ${relay.url}\n`);
+
+    const restarted = await start(dir.dir + "/g");
+    const reader = await client(restarted.url);
+    expect((await fetchAll<{ n: number }>(reader, doc.url)).doc().n).toBe(1);
+    expect((await restarted.stop("SIGINT")).code).toBe(0);
+  });
+});
+
+describe("relay HTTP routes and limits (in process)", () => {
+  async function relayIn(options: Partial<Parameters<typeof buildRelay>[0]> = {}): Promise<Relay> {
+    const relay = await buildRelay({ dataDir: tempDir("shelf-relay-app-"), ...options });
+    onTestFinished(() => relay.close());
+    return relay;
+  }
+
+  it("(h) answers /healthz, /metrics and a status page that escapes what clients wrote", async () => {
+    const relay = await relayIn();
+    const health = await relay.app.inject({ method: "GET", url: "/healthz" });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: "ok" });
+
+    const root = relay.repo.create({ shelf: "catalog", format: 1, name: imm(`<script>alert("x")</script> & co`), shards: [] });
+    relay.tokens.create(root.url);
+
+    const metrics = await relay.app.inject({ method: "GET", url: "/metrics" });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.headers["content-type"]).toMatch(/^text\/plain/);
+    for (const name of ["shelf_relay_peers", "shelf_relay_catalogs_loaded", "shelf_relay_messages_total", "shelf_relay_bytes_total", "shelf_relay_rejected_connections_total"]) {
+      expect(metrics.body).toContain(`# TYPE ${name} `);
+    }
+    expect(metric(metrics.body, "shelf_relay_catalogs_loaded")).toBe(1);
+    expect(metric(metrics.body, 'shelf_relay_rejected_connections_total{reason="too_many"}')).toBe(0);
+
+    const page = await relay.app.inject({ method: "GET", url: "/" });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-type"]).toMatch(/^text\/html/);
+    expect(page.body).not.toContain("<script>");
+    expect(page.body).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co");
+    expect(page.body).toContain(root.url);
+    expect(page.body).toMatch(/peers connected: 0/);
+
+    // Catalog names are for the relay's own machine only.
+    const remote = await relay.app.inject({ method: "GET", url: "/", remoteAddress: "203.0.113.9" });
+    expect(remote.body).not.toContain("alert");
+    expect(remote.body).not.toContain(root.url);
+  });
+
+  it("without tokens, refuses other machines (403) before the upgrade, proxied requests included", async () => {
+    const relay = await relayIn();
+    const remote = await relay.app.inject({ method: "GET", url: "/sync", remoteAddress: "203.0.113.9" });
+    expect(remote.statusCode).toBe(403);
+    expect(remote.json().error.code).toBe("SHELF_E_RELAY_FORBIDDEN");
+    const proxied = await relay.app.inject({ method: "GET", url: "/sync", headers: { "x-forwarded-for": "203.0.113.9" } });
+    expect(proxied.statusCode).toBe(403);
+    const metrics = await relay.app.inject({ method: "GET", url: "/metrics" });
+    expect(metric(metrics.body, 'shelf_relay_rejected_connections_total{reason="not_loopback"}')).toBe(2);
+  });
+
+  it("with tokens, refuses a request without one (401) with the error code", async () => {
+    const relay = await relayIn();
+    relay.tokens.create(relay.repo.create({ shelf: "catalog" }).url);
+    const res = await relay.app.inject({ method: "GET", url: "/sync" });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe("SHELF_E_RELAY_UNAUTHORIZED");
+  });
+
+  it("refuses more than maxConnectionsPerAddress open connections with 429", async () => {
+    const relay = await relayIn({ maxConnectionsPerAddress: 2 });
+    await relay.app.listen({ host: "127.0.0.1", port: 0 });
+    const url = `ws://127.0.0.1:${(relay.app.server.address() as { port: number }).port}/sync`;
+    const first = await rawSocket(url);
+    const second = await rawSocket(url);
+    await expect(rawSocket(url)).rejects.toMatchObject({ status: 429 });
+    const closed = closeCode(first);
+    first.close();
+    await closed;
+    await sleep(50);
+    const third = await rawSocket(url);
+    second.close();
+    third.close();
+    const metrics = await relay.app.inject({ method: "GET", url: "/metrics" });
+    expect(metric(metrics.body, 'shelf_relay_rejected_connections_total{reason="too_many"}')).toBe(1);
+  });
+
+  it("never writes a token to its logs", async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) });
+    const relay = await relayIn({ logger: { level: "debug", stream } });
+    const root = relay.repo.create({ shelf: "catalog", format: 1, name: imm("logged"), shards: [] });
+    const token = relay.tokens.create(root.url);
+    await relay.app.listen({ host: "127.0.0.1", port: 0 });
+    const url = `ws://127.0.0.1:${(relay.app.server.address() as { port: number }).port}/sync`;
+    const c = await client(url, token);
+    await fetchAll(c, root.url);
+    await expect(rawSocket(`${url}?token=shelf_${"B".repeat(43)}`)).rejects.toMatchObject({ status: 401 });
+    const log = lines.join("");
+    expect(log).toContain("/sync?[redacted]");
+    expect(log).not.toContain(token);
+    expect(log).not.toContain("shelf_BBBB");
+  });
+});
+
+describe("relay parts", () => {
+  it("knows loopback addresses", () => {
+    for (const a of ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"]) expect(isLoopback(a), a).toBe(true);
+    for (const a of ["10.0.0.1", "::ffff:10.0.0.1", "203.0.113.9", "::", "0.0.0.0", "fe80::1", "", undefined, "127.0.0.1.evil"]) expect(isLoopback(a), String(a)).toBe(false);
+  });
+
+  it("admits by token when there are tokens, by address when there are none", () => {
+    const grant = { id: 7, catalogUrl: "automerge:x", readOnly: true };
+    const policy = (tokens: number, extra: Partial<AdmissionPolicy> = {}): AdmissionPolicy => ({
+      tokenCount: () => tokens,
+      verify: (t) => (t === "good" ? grant : undefined),
+      maxConnectionsPerAddress: 2,
+      allowRemoteWithoutTokens: false,
+      ...extra,
+    });
+    const req = (r: Partial<Parameters<typeof admit>[0]>) => ({ token: undefined, remoteAddress: "127.0.0.1", forwarded: false, openConnections: 0, ...r });
+    expect(admit(req({}), policy(0))).toEqual({ ok: true, auth: { kind: "open" } });
+    expect(admit(req({ remoteAddress: "10.1.1.1" }), policy(0))).toMatchObject({ ok: false, status: 403, reason: "not_loopback" });
+    expect(admit(req({ forwarded: true }), policy(0))).toMatchObject({ ok: false, status: 403 });
+    expect(admit(req({ remoteAddress: "10.1.1.1" }), policy(0, { allowRemoteWithoutTokens: true }))).toMatchObject({ ok: true });
+    expect(admit(req({}), policy(1))).toMatchObject({ ok: false, status: 401, reason: "no_token" });
+    expect(admit(req({ token: "bad" }), policy(1))).toMatchObject({ ok: false, status: 401, reason: "bad_token" });
+    expect(admit(req({ token: "bad" }), policy(0))).toMatchObject({ ok: false, status: 401, reason: "bad_token" });
+    expect(admit(req({ token: "good", remoteAddress: "10.1.1.1" }), policy(1))).toEqual({ ok: true, auth: { kind: "token", ...grant } });
+    expect(admit(req({ token: "good", openConnections: 2 }), policy(1))).toMatchObject({ ok: false, status: 429, reason: "too_many" });
+  });
+
+  it("stores only a token's hash, and knows its catalog and whether it is read-only", () => {
+    const db = openRelayDb(tempDir("shelf-relay-tokens-"));
+    onTestFinished(() => void db.close());
+    const tokens = new TokenStore(db);
+    const url = new Repo({ network: [] }).create({}).url;
+    const token = tokens.create(url, { readOnly: true });
+    expect(token).toMatch(/^shelf_[A-Za-z0-9_-]{43}$/);
+    expect(tokens.verify(token)).toEqual({ id: 1, catalogUrl: url, readOnly: true });
+    expect(tokens.verify(token.slice(0, -1) + (token.endsWith("A") ? "B" : "A"))).toBeUndefined();
+    expect(tokens.count()).toBe(1);
+    const stored = JSON.stringify(db.prepare("SELECT * FROM relay_tokens").all());
+    expect(stored).not.toContain(token);
+    expect(stored).not.toContain(token.slice(6));
+    expect(() => tokens.create("https://example.com/not-a-catalog")).toThrow(/not a catalog URL/);
+  });
+
+  it("tells automerge-repo messages from garbage", () => {
+    expect(parseFrame(cbor.encode(null))).toBe("not a message");
+    expect(parseFrame(cbor.encode([1, 2]))).toBe("not a message");
+    expect(parseFrame(cbor.encode({ type: "join" }))).toBe("message without a valid senderId");
+    expect(parseFrame(cbor.encode({ type: "join", senderId: "p", peerMetadata: { storageId: 5 } }))).toBe("join with invalid peerMetadata");
+    expect(parseFrame(cbor.encode({ type: "sync", senderId: "p", documentId: "../etc", data: new Uint8Array([1]) }))).toMatch(/invalid documentId/);
+    expect(parseFrame(join("p"))).toMatchObject({ kind: "join", senderId: "p" });
+    expect(parseFrame(cbor.encode({ type: "remote-heads-changed", senderId: "p" }))).toMatchObject({ kind: "ignored" });
+  });
+
+  it("`shelf relay token create` prints the token once, as JSON with --json", async () => {
+    const data = tempDir("shelf-relay-cli-");
+    const url = new Repo({ network: [] }).create({}).url;
+    const json = parseJson(await runCli(["relay", "token", "create", "--catalog", url, "--read-only", "--data", data, "--json"]));
+    expect(json).toEqual({ schemaVersion: 1, token: expect.stringMatching(/^shelf_/), catalog: url, readOnly: true });
+    const plainRun = await runCli(["relay", "token", "create", "--catalog", url, "--data", data]);
+    expectExit(plainRun, 0);
+    expect(plainRun.stdout).toMatch(/^shelf_[A-Za-z0-9_-]{43}\n$/);
+    const bad = await runCli(["relay", "token", "create", "--catalog", "nope", "--data", data, "--json"]);
+    expectExit(bad, 2);
+    const db = new Database(`${data}/relay.db`, { readonly: true });
+    onTestFinished(() => void db.close());
+    expect(db.prepare("SELECT count(*) AS n FROM relay_tokens").get()).toEqual({ n: 2 });
+  });
+});
