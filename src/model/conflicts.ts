@@ -67,6 +67,24 @@ class Authorship {
   changeOf(opId: string): A.ChangeMetadata | undefined {
     const [counterText, actor] = opId.split("@");
     const counter = Number(counterText);
+    return this.#index().get(actor ?? "")?.find((m) => m.startOp <= counter && counter <= m.maxOp);
+  }
+
+  /** True unless the changes form a single line, each depending on the one before. */
+  hasConcurrentChanges(): boolean {
+    const metas = [...this.#index().values()].flat();
+    const depended = new Set<string>();
+    for (const meta of metas) {
+      if (meta.deps.length > 1) return true;
+      for (const dep of meta.deps) {
+        if (depended.has(dep)) return true;
+        depended.add(dep);
+      }
+    }
+    return metas.filter((m) => m.deps.length === 0).length > 1;
+  }
+
+  #index(): Map<string, A.ChangeMetadata[]> {
     if (!this.#byActor) {
       this.#byActor = new Map();
       for (const meta of A.getChangesMetaSince(this.doc, [])) {
@@ -75,7 +93,7 @@ class Authorship {
         this.#byActor.set(meta.actor, list);
       }
     }
-    return this.#byActor.get(actor ?? "")?.find((m) => m.startOp <= counter && counter <= m.maxOp);
+    return this.#byActor;
   }
 }
 
@@ -101,12 +119,16 @@ function decode(field: string, raw: unknown): JsonValue {
  * The conflicts of the given records (ids with the fields each has) in one shard document.
  * Records without conflicts are left out.
  */
-export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Iterable<string>>): Map<string, RecordConflicts> {
+export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Map<string, unknown>>): Map<string, RecordConflicts> {
   const authorship = new Authorship(doc);
+  // A document whose changes form one line was never written concurrently: no field can hold two
+  // values, and only tombstones need a look (for edits made after the delete).
+  const concurrent = authorship.hasConcurrentChanges();
   const out = new Map<string, RecordConflicts>();
   for (const [id, fields] of fieldsById) {
+    if (!concurrent && fields.get("deleted") !== true) continue;
     const conflicts: FieldConflict[] = [];
-    for (const field of [...fields].filter(isConflictField).sort()) {
+    for (const field of concurrent ? [...fields.keys()].filter(isConflictField).sort() : []) {
       const competing = A.getConflicts(doc.records, fieldKey(id, field));
       if (!competing || Object.keys(competing).length < 2) continue;
       // Two sides that wrote the same value agree: one entry per distinct value, credited to the

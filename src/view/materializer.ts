@@ -78,7 +78,7 @@ export class Materializer {
     const touched = fromHeads.length > 0 ? touchedRecordIds(doc, fromHeads) : "all";
     let changedIds = 0;
     const fields = recordFields(doc, touched === "all" ? undefined : touched);
-    const conflicts = findConflicts(doc, new Map([...fields].map(([id, f]) => [id, f.keys()])));
+    const conflicts = findConflicts(doc, fields);
     const view = (id: string): MaterializedRecord | undefined => {
       const f = fields.get(id);
       return f && { record: toRecord(id, f), conflicts: conflicts.get(id) };
