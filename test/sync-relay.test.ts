@@ -1,0 +1,66 @@
+/**
+ * Syncing through a real relay process over real sockets, with a token for the catalog: the
+ * transport conformance scenarios, plus what only a relay does (refusing a client without a token).
+ */
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { expectExit, makeTempDir, shelf } from "./helpers/cli.js";
+import { createToken, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
+import { describeTransportConformance, type TransportServer } from "./helpers/transport-conformance.js";
+
+/** A loopback port free right now, so a restarted relay can listen where the first one did. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startRelay(dataDir: string, catalogUrl: string): Promise<TransportServer & { relay: () => RelayProcess; token: string }> {
+  const port = await freePort();
+  const token = await createToken(dataDir, catalogUrl);
+  let relay = await startRelayProcess(dataDir, ["--port", String(port)]);
+  return {
+    token,
+    relay: () => relay,
+    async addRemote(home, name) {
+      expectExit(await shelf(home, "remote", "add", name, relay.url, "--token", token), 0);
+    },
+    async join(home, url) {
+      expectExit(await shelf(home, "join", url, "--relay", relay.url, "--token", token, "--name", "team"), 0);
+    },
+    async crashAndRestart() {
+      await relay.stop("SIGKILL");
+      relay = await startRelayProcess(dataDir, ["--port", String(port)]);
+    },
+    async stop() {
+      await relay.stop("SIGTERM");
+    },
+  };
+}
+
+describeTransportConformance({ name: "relay", start: startRelay, deadUrl: "ws://127.0.0.1:1/sync" });
+
+describe("sync through a relay that has tokens", () => {
+  it("refuses a client without a token, and says how to get one", async () => {
+    const tmp = makeTempDir("shelf-relay-token-");
+    try {
+      const home = join(tmp.dir, "a");
+      const catalogUrl = (await shelf(home, "init")).stdout.trim();
+      const server = await startRelay(join(tmp.dir, "relay"), catalogUrl);
+      try {
+        expectExit(await shelf(home, "remote", "add", "team", server.relay().url), 0);
+        const result = await shelf(home, "sync", "team", "--json");
+        expect(result.code).toBe(1);
+        expect(JSON.parse(result.stdout).error).toMatchObject({ code: "SHELF_E_RELAY_UNAUTHORIZED" });
+        expect(result.stderr).toMatch(/--token/);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      tmp.remove();
+    }
+  }, 60_000);
+});
