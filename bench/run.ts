@@ -1,12 +1,13 @@
 /**
  * shelf's benchmark: prints figures, not pass/fail.
  *
- *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards]
+ *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts]
  *                    [--shard-records N] [--dataset FILE] [--json] [--keep]
  *
  * Reads /work/shared/datasets/npm-packages.tsv.gz (about 227,000 rows) when present, else
  * fixtures/npm-sample.tsv. Figures 1-5 run on one catalog imported by the real CLI; figure 6
- * compares shard counts in-process. Progress goes to stderr; stdout holds the table, or with
+ * compares shard counts in-process; figure 7 makes conflicts between two replicas of figure 1's
+ * catalog and times the commands that show them. Progress goes to stderr; stdout holds the table, or with
  * --json one JSON document.
  */
 import { execFileSync } from "node:child_process";
@@ -18,18 +19,19 @@ import { parseArgs } from "node:util";
 import type { WriteItem } from "../src/catalog/catalog-store.js";
 import { chooseDataset, cutDataset, readItems } from "./dataset.js";
 import { coldStartFigure, editFigure, importFigure, rebuildFigure, runImport, searchFigure, type BenchContext, type Figure } from "./figures.js";
+import { conflictsFigure } from "./conflicts.js";
 import { shardsFigure } from "./shards.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts"] as const;
 type FigureName = (typeof FIGURES)[number];
-const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards" };
-const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild"];
+const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts" };
+const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
-  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-6)
+  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-7)
   --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
   --dataset FILE     a TSV (plain or gzip) instead of the shared npm dataset
   --json             print one JSON document on stdout instead of the table
@@ -82,7 +84,7 @@ function parseOptions(argv: string[]): Options | "help" {
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0)
       .map((s) => {
-        const byNumber = /^[1-6]$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
+        const byNumber = /^[1-7]$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
         const name = byNumber ?? ALIASES[s] ?? (FIGURES as readonly string[]).find((f) => f === s);
         if (!name) throw new UsageError(`--only: unknown figure ${JSON.stringify(s)} (figures: ${FIGURES.join(", ")})`);
         return name as FigureName;
@@ -262,6 +264,8 @@ async function main(argv: string[]): Promise<number> {
       const records = Math.min(opts.shardRecords, opts.records ?? Infinity);
       await attempt("shards", () => shardsFigure({ childScript, cli, file: datasetFile, records, scratch, keep: opts.keep, log }));
     }
+    // Last, because it writes to the imported catalog (its replica A) and copies it.
+    if (imported && opts.only.includes("conflicts")) await attempt("conflicts", () => conflictsFigure(ctx));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
