@@ -15,8 +15,8 @@ import { Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type WebSocket from "ws";
+import { ShelfError } from "../src/errors.js";
 import { plain } from "../src/model/crdt-record.js";
-import type { Db } from "../src/store/db.js";
 import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
 import { admit, isLoopback, type RelayAuth } from "./admission.js";
 import { CatalogAccess, shardIdsOf } from "./catalog-access.js";
@@ -68,6 +68,9 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const maxConnectionsPerAddress = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const allowRemoteWithoutTokens = options.allowRemoteWithoutTokens ?? false;
+  for (const [name, value] of [["maxMessageBytes", maxMessageBytes], ["maxConnectionsPerAddress", maxConnectionsPerAddress]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new ShelfError("SHELF_E_USAGE", `relay option ${name} must be a positive integer, got ${value}`);
+  }
   const db = openRelayDb(options.dataDir);
   const tokens = new TokenStore(db);
   const startedAt = Date.now();
@@ -188,7 +191,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       {
         token: tokenOf(request),
         remoteAddress: address,
-        forwarded: request.headers.forwarded !== undefined || request.headers["x-forwarded-for"] !== undefined,
+        forwarded: viaProxy(request),
         openConnections: openByAddress.get(address) ?? 0,
       },
       { tokenCount: () => tokens.count(), verify: (t) => tokens.verify(t), maxConnectionsPerAddress, allowRemoteWithoutTokens },
@@ -235,7 +238,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       peers: adapter.peerCount(),
       lastActivity: activity.last,
       catalogs: catalogStatuses(),
-      showCatalogs: isLoopback(request.socket.remoteAddress) && request.headers["x-forwarded-for"] === undefined && request.headers.forwarded === undefined,
+      showCatalogs: isLoopback(request.socket.remoteAddress) && !viaProxy(request),
       now: Date.now(),
     });
     reply.type("text/html; charset=utf-8").header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'").header("x-content-type-options", "nosniff");
@@ -254,14 +257,15 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     (closing ??= (async () => {
       await app.close(); // stops accepting, closes the sockets, stops the keep-alive timer
       await repo.shutdown(); // writes every document
-      closeDb(db);
+      if (db.open) db.close();
     })());
 
   return { app, repo, tokens, peerId, close };
 }
 
-function closeDb(db: Db): void {
-  if (db.open) db.close();
+/** The request names a client behind a proxy: its socket address is not the client's. */
+function viaProxy(request: FastifyRequest): boolean {
+  return request.headers.forwarded !== undefined || request.headers["x-forwarded-for"] !== undefined;
 }
 
 /** The token from ?token= or an Authorization: Bearer header; undefined when none or empty. */

@@ -57,16 +57,11 @@ export class CatalogAccess {
     }
   }
 
-  /** How many catalogs' shard lists are loaded. */
-  loadedCount(): number {
-    return this.#shards.size;
-  }
-
   #shardsOf(rootId: DocumentId): Promise<ReadonlySet<DocumentId> | undefined> {
     let entry = this.#shards.get(rootId);
     if (!entry) {
       entry = this.#source
-        .load(rootId, (doc) => this.#shards.set(rootId, Promise.resolve(this.#claim(rootId, doc))))
+        .load(rootId, (doc) => this.#refresh(rootId, doc))
         .then((doc) => (doc === undefined ? undefined : this.#claim(rootId, doc)));
       this.#shards.set(rootId, entry);
       // Not found now: ask again next time (a client may push the root later).
@@ -79,6 +74,15 @@ export class CatalogAccess {
       }, forget);
     }
     return entry;
+  }
+
+  /** The root changed: its shard list is read again. */
+  #refresh(rootId: DocumentId, root: unknown): void {
+    try {
+      this.#shards.set(rootId, Promise.resolve(this.#claim(rootId, root)));
+    } catch (err) {
+      this.#log?.warn({ err, catalog: rootId }, "could not re-read a catalog's shard list; keeping the previous one");
+    }
   }
 
   /** Records ownership of the shards `root` lists and returns those that belong to it. */

@@ -19,13 +19,12 @@
 import { EventEmitter } from "node:events";
 import * as A from "@automerge/automerge";
 import { cbor, isValidDocumentId, type Message, type PeerId } from "@automerge/automerge-repo";
-import { WebSocketServerAdapter, type FromServerMessage } from "@automerge/automerge-repo-network-websocket";
+import { ProtocolV1, WebSocketServerAdapter, type FromServerMessage } from "@automerge/automerge-repo-network-websocket";
 import WebSocket from "ws";
 import { principalOf, type RelayAuth } from "./admission.js";
 
 export interface AdapterLog {
   warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
 }
 
 export interface GuardedAdapterOptions {
@@ -40,7 +39,7 @@ export interface GuardedAdapterOptions {
 }
 
 /** WebSocket close codes the relay uses. */
-export const CLOSE = { unsupportedData: 1003, policyViolation: 1008 } as const;
+export const CLOSE = { protocolError: 1002, unsupportedData: 1003, policyViolation: 1008 } as const;
 
 const MAX_PEER_ID_LENGTH = 256;
 
@@ -53,8 +52,6 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
   readonly #peerOfSocket = new WeakMap<WebSocket, PeerId>();
   readonly #peers = new Map<PeerId, { auth: RelayAuth; socket: WebSocket }>();
   readonly #outbox = new WeakMap<WebSocket, Promise<void>>();
-  /** sync/request messages with changes, and ephemeral messages, dropped from read-only peers */
-  droppedWrites = 0;
 
   constructor(options: GuardedAdapterOptions = {}) {
     const hub: Hub = Object.assign(new EventEmitter(), { clients: new Set<WebSocket>() });
@@ -104,6 +101,9 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     const { senderId } = frame;
 
     if (frame.kind === "join") {
+      if (frame.protocols !== undefined && !frame.protocols.includes(ProtocolV1)) {
+        return this.#reject(socket, CLOSE.protocolError, `unsupported protocol version; this relay speaks ${ProtocolV1}`);
+      }
       const own = this.#peerOfSocket.get(socket);
       if (own !== undefined && own !== senderId) return this.#reject(socket, CLOSE.policyViolation, "one peer id per connection");
       const holder = this.#peers.get(senderId);
@@ -118,10 +118,9 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     // Only the peer that joined on this socket may speak on it (the base adapter's rule too).
     if (this.sockets[senderId] !== socket) return;
     if (frame.kind === "ignored") return;
-    if (auth.kind === "token" && auth.readOnly && (frame.type === "ephemeral" || frame.changes > 0)) {
-      this.droppedWrites++;
-      return;
-    }
+    // A read-only peer's message that would change a document is dropped whole: with its changes
+    // stripped, the relay would ask for them again and again.
+    if (auth.kind === "token" && auth.readOnly && (frame.type === "ephemeral" || frame.changes > 0)) return;
     this.emit("message", frame.message);
   }
 
@@ -153,7 +152,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
 }
 
 type Frame =
-  | { kind: "join"; type: "join"; senderId: PeerId; documentId?: undefined }
+  | { kind: "join"; type: "join"; senderId: PeerId; protocols: string[] | undefined; documentId?: undefined }
   | { kind: "repo"; type: string; senderId: PeerId; documentId: string | undefined; changes: number; message: Message }
   | { kind: "ignored"; type: string; senderId: PeerId; documentId?: undefined };
 
@@ -177,7 +176,7 @@ export function parseFrame(bytes: Uint8Array): Frame | string {
         return "join with invalid supportedProtocolVersions";
       }
       if (peerMetadata !== undefined && !validPeerMetadata(peerMetadata)) return "join with invalid peerMetadata";
-      return { kind: "join", type, senderId: peer };
+      return { kind: "join", type, senderId: peer, protocols: supportedProtocolVersions as string[] | undefined };
     }
     case "sync":
     case "request":

@@ -10,24 +10,29 @@ import { openDb, type Db } from "../src/store/db.js";
 
 export const RELAY_DB_FILE = "relay.db";
 
-/** One SQL script per schema version. Never edit a shipped entry: append one. */
+/**
+ * One SQL script per schema version. Never edit a shipped entry: append one.
+ * "IF NOT EXISTS" everywhere: openDb reads the schema version before its migration transaction,
+ * so two processes creating the same relay.db at once (a relay starting while a token is created)
+ * may both run a script; the second run must then change nothing.
+ */
 export const RELAY_MIGRATIONS: readonly string[] = [
   `
-  CREATE TABLE crdt_chunks (key TEXT PRIMARY KEY, data BLOB NOT NULL);
+  CREATE TABLE IF NOT EXISTS crdt_chunks (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 
-  CREATE TABLE relay_tokens (
+  CREATE TABLE IF NOT EXISTS relay_tokens (
     id INTEGER PRIMARY KEY,
     token_hash TEXT NOT NULL UNIQUE,  -- hex SHA-256 of the token; the token itself is never stored
     catalog_url TEXT NOT NULL,        -- automerge:<root document id>
     read_only INTEGER NOT NULL,
     created_at TEXT NOT NULL
   );
-  CREATE INDEX relay_tokens_catalog ON relay_tokens (catalog_url);
+  CREATE INDEX IF NOT EXISTS relay_tokens_catalog ON relay_tokens (catalog_url);
 
   -- A document belongs to the first catalog whose root listed it (a root belongs to itself), so a
   -- writer cannot reach another catalog's documents by listing their ids in its own root.
-  CREATE TABLE relay_doc_owners (doc_id TEXT PRIMARY KEY, root_id TEXT NOT NULL);
-  CREATE INDEX relay_doc_owners_root ON relay_doc_owners (root_id);
+  CREATE TABLE IF NOT EXISTS relay_doc_owners (doc_id TEXT PRIMARY KEY, root_id TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS relay_doc_owners_root ON relay_doc_owners (root_id);
   `,
 ];
 

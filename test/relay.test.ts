@@ -191,6 +191,7 @@ describe("a relay with tokens, over real sockets", () => {
       ["CBOR integer", Buffer.from([0x01]), 1003],
       ["random bytes", randomBytes(512), 1003],
       ["join without senderId", cbor.encode({ type: "join", supportedProtocolVersions: ["1"] }), 1003],
+      ["join in a protocol the relay does not speak", cbor.encode({ type: "join", senderId: "from-the-future", supportedProtocolVersions: ["9"] }), 1002],
       ["sync with junk data", cbor.encode({ type: "sync", senderId: "bystander-2", targetId: "x", documentId: catA.root.documentId, data: new Uint8Array([1, 2, 3]) }), 1003],
       ["oversized message", Buffer.alloc(MAX_MESSAGE_BYTES + 1, 7), 1009],
     ];
@@ -211,7 +212,7 @@ describe("a relay with tokens, over real sockets", () => {
     const c = await client(relay.url, tokenA);
     expect(plain((await fetchAll<RootDoc>(c, catA.url)).doc().name)).toBe("team-a");
     const { text } = await getText(`${relay.http}/metrics`);
-    expect(metric(text, 'shelf_relay_rejected_connections_total{reason="malformed"}')).toBeGreaterThanOrEqual(6);
+    expect(metric(text, 'shelf_relay_rejected_connections_total{reason="malformed"}')).toBeGreaterThanOrEqual(7);
     expect(metric(text, 'shelf_relay_rejected_connections_total{reason="oversized"}')).toBe(1);
   });
 

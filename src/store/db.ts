@@ -24,9 +24,10 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
   try {
     // WAL lets readers run while a writer (a sync, the daemon) commits; a killed process leaves
     // the last committed transaction intact.
+    // busy_timeout first: another process may hold the file while this one sets it up.
+    db.pragma("busy_timeout = 10000");
     if (!options.readonly) db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
-    db.pragma("busy_timeout = 10000");
     db.pragma("foreign_keys = ON");
     if (!options.readonly) migrate(db, options.migrations ?? SCHEMA_MIGRATIONS);
     return db;
@@ -38,14 +39,15 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
 }
 
 function migrate(db: Db, migrations: readonly string[]): void {
-  const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > migrations.length) {
-    throw new ShelfError("SHELF_E_DB", `this database was written by a newer shelf (schema ${current}, this shelf knows ${migrations.length})`, "upgrade shelf");
-  }
-  for (let version = current; version < migrations.length; version++) {
-    db.transaction(() => {
-      db.exec(migrations[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
-  }
+  if ((db.pragma("user_version", { simple: true }) as number) === migrations.length) return;
+  // One write transaction for the whole upgrade, reading the version again inside it: two
+  // processes opening a new database at once must not both run the first script.
+  db.transaction(() => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > migrations.length) {
+      throw new ShelfError("SHELF_E_DB", `this database was written by a newer shelf (schema ${current}, this shelf knows ${migrations.length})`, "upgrade shelf");
+    }
+    for (let version = current; version < migrations.length; version++) db.exec(migrations[version]!);
+    db.pragma(`user_version = ${migrations.length}`);
+  }).immediate();
 }
