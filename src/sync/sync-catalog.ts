@@ -81,10 +81,15 @@ async function report(instance: Instance, catalog: CatalogRow, remote: Remote, b
  * store closed, with everything received flushed to storage.
  */
 async function exchange(instance: Instance, remote: Remote, rootUrl: string, documents: Set<DocumentId>, options: SyncOptions): Promise<string[]> {
-  const signal = AbortSignal.timeout(options.timeoutMs);
+  const refused = new AbortController();
+  const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), refused.signal]);
   // Every document's find() listens to this one signal: hundreds of listeners, by design.
   setMaxListeners(0, signal);
-  const adapter = new SafeClientAdapter(connectionUrl(remote), 1000);
+  const adapter = new SafeClientAdapter(connectionUrl(remote), 1000, (code, reason) => {
+    refused.abort(
+      new ShelfError("SHELF_E_RELAY_BAD_MESSAGE", `${remote.name} closed the connection (code ${code}${reason ? `: ${reason}` : ""})`, "the relay refused what this instance sent: a message over its size limit, or a peer id in use; see the relay's log"),
+    );
+  });
   const repo = await instance.connect([adapter], (id) => documents.has(id));
   const tracker = trackRemoteHeads(repo);
   try {
@@ -114,7 +119,9 @@ function connectionUrl(remote: Remote): string {
 async function connected(adapter: SafeClientAdapter, remote: Remote, signal: AbortSignal): Promise<PeerId> {
   while (!adapter.remotePeerId) {
     if (adapter.lastError) throw adapter.lastError;
-    if (signal.aborted) throw new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `no answer from ${remote.name} (${remote.url})`, "check that the relay is running and the URL is right (`shelf remote list`)");
+    if (signal.aborted) {
+      throw signal.reason instanceof ShelfError ? signal.reason : new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `no answer from ${remote.name} (${remote.url})`, "check that the relay is running and the URL is right (`shelf remote list`)");
+    }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return adapter.remotePeerId;
@@ -140,6 +147,7 @@ const HTTP_REFUSALS: Record<string, ErrorCode> = { "401": "SHELF_E_RELAY_UNAUTHO
 
 function asSyncError(err: unknown, adapter: SafeClientAdapter, remote: Remote, signal: AbortSignal): ShelfError {
   if (err instanceof ShelfError) return err;
+  if (signal.reason instanceof ShelfError) return signal.reason;
   const message = (err as Error)?.message ?? String(err);
   const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
   const code = status ? HTTP_REFUSALS[status] : undefined;

@@ -8,7 +8,7 @@
 import type { ChildProcess } from "node:child_process";
 import * as A from "@automerge/automerge";
 import { Repo, type AnyDocumentId, type DocHandle, type PeerId } from "@automerge/automerge-repo";
-import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { SafeClientAdapter } from "../../src/sync/safe-client-adapter.js";
 import WebSocket from "ws";
 import { expectExit, finished, parseJson, runCli, startCli, type CliResult } from "./cli.js";
 
@@ -76,33 +76,6 @@ export async function createToken(dataDir: string, catalogUrl: string, options: 
   return json.token;
 }
 
-/**
- * The stock client adapter, made safe for tests (as shelf's own client does): send() on a socket
- * that is not open drops the message instead of throwing, a refused upgrade (401) is not thrown
- * from an event listener, and after disconnect() no reconnect timer opens a new socket.
- */
-export class TestClientAdapter extends WebSocketClientAdapter {
-  #stopped = false;
-
-  override connect(...args: Parameters<WebSocketClientAdapter["connect"]>): void {
-    if (!this.#stopped) super.connect(...args);
-  }
-
-  override disconnect(): void {
-    this.#stopped = true;
-    if (this.socket) super.disconnect();
-  }
-
-  override send(message: Parameters<WebSocketClientAdapter["send"]>[0]): void {
-    if (this.socket && this.socket.readyState !== WebSocket.OPEN) return;
-    super.send(message);
-  }
-
-  override onError = (): void => {
-    // the reconnect loop goes on from onClose; tests look at the outcome, not the event
-  };
-}
-
 export interface SyncClient {
   repo: Repo;
   /** the relay's peer id, once it answered the join */
@@ -116,7 +89,7 @@ export interface SyncClient {
 
 /** A fresh in-memory client Repo connected to `url` (with ?token= when given). */
 export async function connectClient(url: string, token?: string, timeoutMs = 5_000): Promise<SyncClient> {
-  const adapter = new TestClientAdapter(token === undefined ? url : `${url}?token=${encodeURIComponent(token)}`, 60_000);
+  const adapter = new SafeClientAdapter(token === undefined ? url : `${url}?token=${encodeURIComponent(token)}`, 60_000);
   const repo = new Repo({ network: [adapter] });
   const theirHeads = trackRelayHeads(repo);
   const deadline = Date.now() + timeoutMs;
