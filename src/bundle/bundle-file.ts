@@ -85,7 +85,9 @@ export function readBundle(path: string): Bundle {
     if (data.byteLength !== entry.bytes) throw bad(`it is truncated (document ${entry.documentId} has ${data.byteLength} of ${entry.bytes} bytes)`);
     if (sha256(data) !== entry.sha256) throw bad(`document ${entry.documentId} does not match its checksum (the file was altered or damaged)`);
     try {
-      A.load(data);
+      // Loaded only to prove it is Automerge data; freed at once (WebAssembly memory the garbage
+      // collector would only reclaim much later).
+      A.free(A.load(data));
     } catch (err) {
       throw bad(`document ${entry.documentId} is not Automerge data (${(err as Error).message})`);
     }

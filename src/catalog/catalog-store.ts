@@ -25,7 +25,7 @@ export interface WriteCounts {
 }
 
 /** How many shard documents bulk work (imports, rebuilds, exports) keeps loaded at once. */
-const SHARDS_IN_MEMORY = 32;
+export const SHARDS_IN_MEMORY = 32;
 
 export type Progress = (done: number, total: number) => void;
 

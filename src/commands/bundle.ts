@@ -1,7 +1,7 @@
 /** export / import-bundle: carry a catalog between instances as one file, with no network. */
 import * as A from "@automerge/automerge";
 import type { DocumentId } from "@automerge/automerge-repo";
-import { CatalogStore, documentIdOf, type Progress } from "../catalog/catalog-store.js";
+import { CatalogStore, documentIdOf, SHARDS_IN_MEMORY, type Progress } from "../catalog/catalog-store.js";
 import { readBundle, writeBundle, type Bundle } from "../bundle/bundle-file.js";
 import { ShelfError } from "../errors.js";
 import { Instance, resolveHome } from "../instance.js";
@@ -52,18 +52,21 @@ export async function importBundle(file: string, options: GlobalOptions & { name
       const name = options.name ?? bundle.header.catalog.name;
       // Checked before any document is stored, so a refused import leaves nothing behind.
       instance.assertCatalogNameFree(name);
-      const repo = await instance.repo();
-      for (const doc of bundle.documents) repo.import(doc.data, { docId: doc.documentId as DocumentId });
-      await repo.flush();
+      for (const [i, doc] of bundle.documents.entries()) {
+        (await instance.repo()).import(doc.data, { docId: doc.documentId as DocumentId });
+        await keepMemoryBounded(instance, i);
+      }
+      await instance.recycleRepo();
       catalog = instance.addCatalog({ url: bundle.header.catalog.url, name, shardUrls: shardIds.map((id) => `automerge:${id}`) });
       documentsChanged = bundle.documents.length;
     } else {
       const store = await CatalogStore.open(instance, catalog);
       const known = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
-      for (const doc of bundle.documents) {
+      for (const [i, doc] of bundle.documents.entries()) {
         if (known.has(doc.documentId as DocumentId) && (await store.mergeDocument(doc.documentId as DocumentId, doc.data))) documentsChanged++;
+        await keepMemoryBounded(instance, i);
       }
-      await store.flush();
+      await instance.recycleRepo();
     }
     const store = await CatalogStore.open(instance, catalog);
     const { records: recordsChanged } = await store.catchUp(onProgress);
@@ -71,6 +74,11 @@ export async function importBundle(file: string, options: GlobalOptions & { name
   } finally {
     await instance.close();
   }
+}
+
+/** A large bundle is taken in batches of documents: each batch is written out and let go. */
+async function keepMemoryBounded(instance: Instance, index: number): Promise<void> {
+  if ((index + 1) % SHARDS_IN_MEMORY === 0) await instance.recycleRepo();
 }
 
 /** The shard document ids the bundle's root document names; every one must be in the bundle. */
