@@ -63,6 +63,7 @@ export function formatStatus(s: InstanceStatus): string {
     const providers = Object.entries(c.byProvider).map(([p, n]) => `${p} ${n}`).join(", ");
     lines.push(`         ${c.live} records, ${c.deleted} deleted, ${c.shards} shards${providers ? ` (${providers})` : ""}`);
   }
+  for (const r of s.remotes) lines.push(`remote   ${formatSyncStatus(r).split("\n").join("\n         ")}`);
   return lines.join("\n");
 }
 

@@ -4,6 +4,7 @@ import { ShelfError } from "../errors.js";
 import { validateId, type CatalogRecord } from "../model/record.js";
 import { countRecords, getRecord, getRecordConflicts, listRecords, searchRecords, type CatalogCounts, type RecordFilter } from "../view/queries.js";
 import type { RecordConflicts } from "../model/conflicts.js";
+import { syncStatus, type RemoteSyncStatus } from "../sync/remotes.js";
 import { Instance, resolveHome } from "../instance.js";
 import { withCatalog, type GlobalOptions } from "./context.js";
 
@@ -31,6 +32,7 @@ export interface InstanceStatus {
   dbBytes: number;
   pendingDocuments: number;
   catalogs: (CatalogCounts & { name: string; url: string; default: boolean; shards: number })[];
+  remotes: RemoteSyncStatus[];
 }
 
 export async function status(options: GlobalOptions): Promise<InstanceStatus> {
@@ -45,6 +47,7 @@ export async function status(options: GlobalOptions): Promise<InstanceStatus> {
       dbBytes,
       pendingDocuments: pending,
       catalogs: instance.catalogs().map((c) => ({ name: c.name, url: c.url, default: c.isDefault, shards: c.shardUrls.length, ...countRecords(instance.db, c.catId) })),
+      remotes: syncStatus(instance.db),
     };
   } finally {
     await instance.close();
