@@ -93,8 +93,10 @@ export async function join(url: string, options: GlobalOptions & { relay?: strin
     if (existing && existing.url !== options.relay) {
       throw new ShelfError("SHELF_E_USAGE", `a remote named ${remoteName} already points to ${existing.url}`, "pass --remote NAME to keep this relay under another name");
     }
+    const startedAt = new Date().toISOString();
     const report = await joinCatalog(instance, url, options.name ?? "main", remote, { timeoutMs: options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS, onProgress });
     if (!existing) addRemote(instance.db, remote.name, remote.url, remote.token ?? undefined);
+    recordSyncRun(instance.db, { ...report, remote: remote.name, catalogUrl: url, startedAt, ok: true, error: null });
     return { ...report, url };
   } finally {
     await instance.close();

@@ -62,6 +62,9 @@ export function describeTransportConformance(transport: Transport): void {
       expect(await listJson(home("c"))).toBe(await listJson(home("a")));
       const status = await shelfJson(home("b"), "status");
       expect(status.status.catalogs[0]).toMatchObject({ url: catalogUrl, records: 300 });
+      // the joining instance keeps the server as its remote, and status says how the sync went
+      expect(status.status.remotes).toHaveLength(1);
+      expect(status.status.remotes[0].lastSuccess).toMatchObject({ ok: true, added: 300 });
     }, 120_000);
 
     it("offline edits on three instances, synced in two different orders, converge with every edit and the conflict", async () => {
