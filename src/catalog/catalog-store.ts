@@ -27,6 +27,14 @@ export interface WriteCounts {
 /** How many shard documents bulk work (imports, rebuilds, exports) keeps loaded at once. */
 export const SHARDS_IN_MEMORY = 32;
 
+export interface StoreOptions {
+  /**
+   * Never recycle the instance's CRDT store during bulk work: the daemon's store is the one
+   * connected to the network, and recycling it would drop every connection.
+   */
+  keepRepo?: boolean;
+}
+
 export type Progress = (done: number, total: number) => void;
 
 /** The document id inside an Automerge URL ("automerge:<id>"). */
@@ -36,15 +44,17 @@ export class CatalogStore {
   readonly instance: Instance;
   readonly catalog: CatalogRow;
   readonly #materializer: Materializer;
+  readonly #keepRepo: boolean;
 
-  private constructor(instance: Instance, catalog: CatalogRow) {
+  private constructor(instance: Instance, catalog: CatalogRow, options: StoreOptions = {}) {
     this.instance = instance;
     this.catalog = catalog;
     this.#materializer = new Materializer(instance.db);
+    this.#keepRepo = options.keepRepo ?? false;
   }
 
-  static async open(instance: Instance, catalog: CatalogRow): Promise<CatalogStore> {
-    return new CatalogStore(instance, catalog);
+  static async open(instance: Instance, catalog: CatalogRow, options: StoreOptions = {}): Promise<CatalogStore> {
+    return new CatalogStore(instance, catalog, options);
   }
 
   /** Creates a new catalog: a root document naming `shardCount` empty shard documents. */
@@ -193,7 +203,7 @@ export class CatalogStore {
 
   /** Every SHARDS_IN_MEMORY shards of bulk work, lets the loaded documents go. */
   async #bound(shardsDone: number): Promise<void> {
-    if (shardsDone % SHARDS_IN_MEMORY === 0) await this.instance.recycleRepo();
+    if (!this.#keepRepo && shardsDone % SHARDS_IN_MEMORY === 0) await this.instance.recycleRepo();
   }
 
   async #settle(shard: number, handle: DocHandle<ShardDoc>): Promise<void> {
@@ -222,8 +232,7 @@ export class CatalogStore {
   async #takeStoredChanges(handle: DocHandle<ShardDoc>): Promise<void> {
     const viewHeads = this.#materializer.storedHeads(handle.documentId);
     if (!viewHeads || A.hasHeads(handle.doc(), viewHeads)) return;
-    const chunks = await new SqliteStorageAdapter(this.instance.db).loadRange([handle.documentId]);
-    handle.update((doc) => chunks.reduce((merged, chunk) => (chunk.data ? A.loadIncremental(merged, chunk.data) : merged), doc));
+    await loadStoredChunks(this.instance, handle);
   }
 
   async #find<T>(url: string): Promise<DocHandle<T>> {
@@ -237,4 +246,10 @@ export class CatalogStore {
       );
     }
   }
+}
+
+/** Merges every chunk stored for the handle's document (saved by any process) into the handle. */
+export async function loadStoredChunks(instance: Instance, handle: DocHandle<unknown>): Promise<void> {
+  const chunks = await new SqliteStorageAdapter(instance.db).loadRange([handle.documentId]);
+  handle.update((doc) => chunks.reduce((merged, chunk) => (chunk.data ? A.loadIncremental(merged, chunk.data) : merged), doc));
 }

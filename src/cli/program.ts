@@ -401,6 +401,35 @@ export function buildProgram(io: CliIo): Command {
       }),
     );
 
+  syncCommand
+    .command("config")
+    .description("show or change the sync settings: --enable, --disable, --every INTERVAL (30s, 15m, 1h, daily)")
+    .option("--enable", "turn syncing on (the default)")
+    .option("--disable", "turn syncing off: `shelf daemon` will not start")
+    .option("--every <interval>", "how often scheduled (non-live) syncs run: 30s, 15m, 1h, daily (default 15m)")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { syncConfig, describeSyncConfig } = await import("../commands/daemon.js");
+        const config = await syncConfig(opts as never);
+        if (opts.json) printJson(out(opts), { config });
+        else io.stdout.write(describeSyncConfig(config) + "\n");
+      }),
+    );
+
+  program
+    .command("daemon")
+    .description("stay running: sync the catalog live with every relay remote until SIGTERM or SIGINT")
+    .action(
+      action(async (opts: Opts) => {
+        const { daemon } = await import("../commands/daemon.js");
+        const log = (line: string) => io.stderr.write(`${new Date().toISOString()} shelf daemon: ${line}\n`);
+        await daemon(opts, log);
+        // Everything is closed; should a library still hold a timer, do not hang on it.
+        setTimeout(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : 0), 3000).unref();
+      }),
+    );
+
   program
     .command("join")
     .description("start holding an existing catalog, fetched whole from a relay")

@@ -61,7 +61,8 @@ export class SafeClientAdapter extends WebSocketClientAdapter {
     if (this.#stopped) return;
     if (this.backoff && !this.#mayAttempt(args)) return;
     const previous = this.socket;
-    this.lastError = undefined;
+    // A one-shot sync reports the first failure; the daemon reports each attempt's own.
+    if (this.backoff) this.lastError = undefined;
     this.#attemptStartedAt = Date.now();
     super.connect(...args);
     // The base adapter drops its listeners from an abandoned socket without closing it.

@@ -109,7 +109,7 @@ async function exchange(instance: Instance, remote: Remote, rootUrl: string, doc
   }
 }
 
-function connectionUrl(remote: Remote): string {
+export function connectionUrl(remote: Remote): string {
   const url = new URL(remote.url);
   if (remote.token) url.searchParams.set("token", remote.token);
   return url.toString();

@@ -1,0 +1,176 @@
+/**
+ * `shelf daemon` with a real relay process and real CLI processes: two instances joined through
+ * the relay each run a daemon; an edit made by a CLI command on one appears on the other, also
+ * after the relay is killed (SIGKILL) and restarted on the same port and data; both daemons stop
+ * cleanly on SIGTERM. Plus `shelf sync config` and its interval parser. Every wait is bounded.
+ */
+import type { ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ShelfError } from "../src/errors.js";
+import { formatInterval, parseInterval } from "../src/sync/sync-config.js";
+import { expectExit, finished, makeTempDir, shelf, shelfJson, startCli, type CliResult } from "./helpers/cli.js";
+import { createToken, startRelayProcess, sleep, type RelayProcess } from "./helpers/relay-process.js";
+
+describe("parseInterval", () => {
+  it("reads a number and a unit, or a name", () => {
+    expect(parseInterval("30s")).toBe(30);
+    expect(parseInterval("15m")).toBe(900);
+    expect(parseInterval("1h")).toBe(3600);
+    expect(parseInterval("2d")).toBe(172_800);
+    expect(parseInterval("daily")).toBe(86_400);
+    expect(parseInterval("hourly")).toBe(3600);
+    expect(parseInterval(" 90S ")).toBe(90);
+  });
+
+  it("refuses what is not an interval, or out of range, as a usage error", () => {
+    for (const bad of ["", "15", "m", "1.5h", "-1h", "15 minutes", "1w", "0s", "5s", "31d", "99999999s"]) {
+      expect(() => parseInterval(bad), bad).toThrow(ShelfError);
+      try {
+        parseInterval(bad);
+      } catch (err) {
+        expect((err as ShelfError).code).toBe("SHELF_E_USAGE");
+      }
+    }
+  });
+
+  it("formats back to the shortest exact form", () => {
+    expect(formatInterval(900)).toBe("15m");
+    expect(formatInterval(86_400)).toBe("1d");
+    expect(formatInterval(90)).toBe("90s");
+    expect(formatInterval(5400)).toBe("90m");
+    for (const text of ["30s", "15m", "1h", "2d"]) expect(formatInterval(parseInterval(text))).toBe(text);
+  });
+});
+
+/** A loopback port free right now, so a restarted relay can listen where the first one did. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Daemon {
+  child: ChildProcess;
+  exited: Promise<CliResult>;
+  stderr: () => string;
+}
+
+function startDaemon(home: string): Daemon {
+  const child = startCli(["--home", home, "daemon"]);
+  let stderr = "";
+  child.stderr?.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
+  return { child, exited: finished(child), stderr: () => stderr };
+}
+
+/** Waits until `check` is true, polling every 200 ms; fails with `what` and the logs after `timeoutMs`. */
+async function waitFor(what: string, check: () => Promise<boolean>, logs: () => string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(200);
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms\n${logs()}`);
+}
+
+async function stopDaemon(d: Daemon, timeoutMs = 15_000): Promise<CliResult> {
+  if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill("SIGTERM");
+  const timer = setTimeout(() => d.child.kill("SIGKILL"), timeoutMs);
+  try {
+    return await d.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("shelf sync config", () => {
+  it("defaults to enabled every 15m, and stores changes", async () => {
+    const tmp = makeTempDir("shelf-sync-config-");
+    try {
+      const home = join(tmp.dir, "a");
+      expectExit(await shelf(home, "init"), 0);
+      expect((await shelfJson(home, "sync", "config")).config).toEqual({ enabled: true, everySeconds: 900 });
+      expect((await shelfJson(home, "sync", "config", "--every", "1h", "--disable")).config).toEqual({ enabled: false, everySeconds: 3600 });
+      expect((await shelfJson(home, "sync", "config")).config).toEqual({ enabled: false, everySeconds: 3600 });
+      const text = await shelf(home, "sync", "config");
+      expectExit(text, 0);
+      expect(text.stdout).toMatch(/disabled.*every 1h/);
+      expectExit(await shelf(home, "sync", "config", "--every", "soon"), 2);
+      expectExit(await shelf(home, "sync", "config", "--enable", "--disable"), 2);
+      // Disabled: the daemon says so and exits 0 at once.
+      const result = await shelf(home, "daemon");
+      expectExit(result, 0);
+      expect(result.stderr).toMatch(/disabled/);
+      expect((await shelfJson(home, "sync", "config", "--enable")).config).toEqual({ enabled: true, everySeconds: 3600 });
+    } finally {
+      tmp.remove();
+    }
+  }, 30_000);
+});
+
+describe("shelf daemon", () => {
+  it("syncs CLI edits live between two instances, through a relay crash, and stops cleanly", async () => {
+    const tmp = makeTempDir("shelf-daemon-");
+    const a = join(tmp.dir, "a");
+    const b = join(tmp.dir, "b");
+    const relayData = join(tmp.dir, "relay");
+    let relay: RelayProcess | undefined;
+    const daemons: Daemon[] = [];
+    const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
+    const nameOn = async (home: string, id: string) => {
+      const result = await shelf(home, "show", id, "--json");
+      return result.code === 0 ? (JSON.parse(result.stdout).record.name as string) : undefined;
+    };
+    try {
+      const init = await shelf(a, "init", "--name", "team");
+      expectExit(init, 0);
+      const catalogUrl = init.stdout.trim();
+      expectExit(await shelf(a, "add", "npm:left-pad", "--name", "left-pad", "--version", "1.0.0"), 0);
+
+      const port = await freePort();
+      const token = await createToken(relayData, catalogUrl);
+      relay = await startRelayProcess(relayData, ["--port", String(port)]);
+      expectExit(await shelf(a, "remote", "add", "origin", relay.url, "--token", token), 0);
+      expectExit(await shelf(a, "sync", "origin"), 0);
+      expectExit(await shelf(b, "join", catalogUrl, "--relay", relay.url, "--token", token, "--name", "team"), 0);
+      expect(await nameOn(b, "npm:left-pad")).toBe("left-pad");
+
+      daemons.push(startDaemon(a), startDaemon(b));
+      await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 20_000);
+
+      // A's CLI edit reaches B's view through both daemons and the relay.
+      expectExit(await shelf(a, "set", "npm:left-pad", "name=left-pad-a"), 0);
+      await waitFor("A's edit visible on B", async () => (await nameOn(b, "npm:left-pad")) === "left-pad-a", logs);
+
+      // The relay dies without warning and comes back on the same port and data.
+      await relay.stop("SIGKILL");
+      await waitFor("both daemons saw the connection drop", async () => daemons.every((d) => /lost the connection to origin/.test(d.stderr())), logs, 10_000);
+      relay = await startRelayProcess(relayData, ["--port", String(port)]);
+
+      // B's CLI edit (made while the daemons may still be reconnecting) reaches A.
+      expectExit(await shelf(b, "set", "npm:left-pad", "name=left-pad-b"), 0);
+      await waitFor("both daemons reconnected", async () => daemons.every((d) => /reconnected to origin/.test(d.stderr())), logs, 30_000);
+      await waitFor("B's edit visible on A after the relay restart", async () => (await nameOn(a, "npm:left-pad")) === "left-pad-b", logs);
+
+      // The connections are recorded for `shelf sync status`.
+      const status = await shelfJson(a, "sync", "status");
+      const origin = status.remotes.find((r: { remote: string }) => r.remote === "origin");
+      expect(origin.lastSuccess).not.toBeNull();
+      expect(origin.lastError.error).toMatch(/origin/);
+
+      for (const d of daemons) {
+        const result = await stopDaemon(d);
+        expect(result.code, `daemon exit (signal ${result.signal})\n${result.stderr.slice(-4000)}`).toBe(0);
+        expect(result.stderr).toMatch(/stopped/);
+        if (process.env.SHELF_TEST_SHOW_LOGS) console.log(result.stderr);
+      }
+    } finally {
+      await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
+      await relay?.stop("SIGTERM");
+      tmp.remove();
+    }
+  }, 90_000);
+});
