@@ -5,13 +5,12 @@
  * cleanly on SIGTERM. Plus `shelf sync config` and its interval parser. Every wait is bounded.
  */
 import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ShelfError } from "../src/errors.js";
 import { formatInterval, parseInterval } from "../src/sync/sync-config.js";
 import { expectExit, finished, makeTempDir, shelf, shelfJson, startCli, type CliResult } from "./helpers/cli.js";
-import { createToken, startRelayProcess, sleep, type RelayProcess } from "./helpers/relay-process.js";
+import { createToken, freePort, sleep, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
 
 describe("parseInterval", () => {
   it("reads a number and a unit, or a name", () => {
@@ -43,15 +42,6 @@ describe("parseInterval", () => {
     for (const text of ["30s", "15m", "1h", "2d"]) expect(formatInterval(parseInterval(text))).toBe(text);
   });
 });
-
-/** A loopback port free right now, so a restarted relay can listen where the first one did. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Daemon {
   child: ChildProcess;

@@ -2,21 +2,11 @@
  * Syncing through a real relay process over real sockets, with a token for the catalog: the
  * transport conformance scenarios, plus what only a relay does (refusing a client without a token).
  */
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectExit, makeTempDir, shelf } from "./helpers/cli.js";
-import { createToken, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
+import { createToken, freePort, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
 import { describeTransportConformance, type TransportServer } from "./helpers/transport-conformance.js";
-
-/** A loopback port free right now, so a restarted relay can listen where the first one did. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startRelay(dataDir: string, catalogUrl: string): Promise<TransportServer & { relay: () => RelayProcess; token: string }> {
   const port = await freePort();

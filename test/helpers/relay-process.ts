@@ -6,6 +6,7 @@
  * does not close fails the test with a message instead of hanging it.
  */
 import type { ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import * as A from "@automerge/automerge";
 import { Repo, type AnyDocumentId, type DocHandle, type PeerId } from "@automerge/automerge-repo";
 import { SafeClientAdapter } from "../../src/sync/safe-client-adapter.js";
@@ -24,6 +25,15 @@ export interface RelayProcess {
   exited: Promise<CliResult>;
   /** sends `signal` and waits for the process to end (SIGKILL after timeoutMs) */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<CliResult>;
+}
+
+/** A loopback port free right now, so a restarted relay can listen where the first one did. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Starts `shelf relay --port 0 --data DIR ...args` and waits for its "listening" line. */
