@@ -129,21 +129,22 @@ describe("shelf daemon", () => {
       expect(await nameOn(b, "npm:left-pad")).toBe("left-pad");
 
       daemons.push(startDaemon(a), startDaemon(b));
-      await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 20_000);
+      await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 45_000);
 
       // A's CLI edit reaches B's view through both daemons and the relay.
       expectExit(await shelf(a, "set", "npm:left-pad", "name=left-pad-a"), 0);
-      await waitFor("A's edit visible on B", async () => (await nameOn(b, "npm:left-pad")) === "left-pad-a", logs);
+      await waitFor("A's edit visible on B", async () => (await nameOn(b, "npm:left-pad")) === "left-pad-a", logs, 45_000);
 
       // The relay dies without warning and comes back on the same port and data.
       await relay.stop("SIGKILL");
-      await waitFor("both daemons saw the connection drop", async () => daemons.every((d) => /lost the connection to origin/.test(d.stderr())), logs, 10_000);
+      await waitFor("both daemons saw the connection drop", async () => daemons.every((d) => /lost the connection to origin/.test(d.stderr())), logs, 20_000);
       relay = await startRelayProcess(relayData, ["--port", String(port)]);
 
-      // B's CLI edit (made while the daemons may still be reconnecting) reaches A.
+      // B's CLI edit (made while the daemons may still be reconnecting) reaches A. The daemons back
+      // off between attempts (1, 2, 4, 8, 16 s...), so on a busy machine reconnecting takes a while.
       expectExit(await shelf(b, "set", "npm:left-pad", "name=left-pad-b"), 0);
-      await waitFor("both daemons reconnected", async () => daemons.every((d) => /reconnected to origin/.test(d.stderr())), logs, 30_000);
-      await waitFor("B's edit visible on A after the relay restart", async () => (await nameOn(a, "npm:left-pad")) === "left-pad-b", logs);
+      await waitFor("both daemons reconnected", async () => daemons.every((d) => /reconnected to origin/.test(d.stderr())), logs, 75_000);
+      await waitFor("B's edit visible on A after the relay restart", async () => (await nameOn(a, "npm:left-pad")) === "left-pad-b", logs, 45_000);
 
       // The connections are recorded for `shelf sync status`.
       const status = await shelfJson(a, "sync", "status");
@@ -162,5 +163,5 @@ describe("shelf daemon", () => {
       await relay?.stop("SIGTERM");
       tmp.remove();
     }
-  }, 90_000);
+  }, 300_000);
 });

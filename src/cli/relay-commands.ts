@@ -37,8 +37,16 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
     .addOption(new Option("--max-message-bytes <n>", "largest message accepted").argParser(integer("--max-message-bytes", 1024, 1024 ** 3)))
     .addOption(new Option("--max-connections-per-address <n>", "open connections allowed from one address").argParser(integer("--max-connections-per-address", 1, 1_000_000)))
     .option("--allow-remote-without-tokens", "while the relay has no tokens, serve clients on other machines too (trusted networks only)")
+    .option("--upstream <url>", "also sync, as a client, with the relay at this ws:// or wss:// URL (see docs/relay.md)")
+    .option("--upstream-token <token>", "the token the upstream relay created for the catalog shared with it")
     .action(async function (this: Command) {
       const opts = this.optsWithGlobals() as Opts;
+      const upstreamUrl = opts.upstream as string | undefined;
+      const upstreamToken = opts.upstreamToken as string | undefined;
+      if (upstreamToken !== undefined && upstreamUrl === undefined) throw new ShelfError("SHELF_E_USAGE", "--upstream-token needs --upstream URL");
+      if (upstreamUrl !== undefined && !/^wss?:\/\/[^/?#\s]+/i.test(upstreamUrl)) {
+        throw new ShelfError("SHELF_E_USAGE", `--upstream must be a ws:// or wss:// URL, got ${JSON.stringify(upstreamUrl)}`, "pass the URL the other relay printed, for instance ws://relay1.example:3030/sync");
+      }
       const { startRelay } = await import("../../relay/server.js");
       const running = await startRelay({
         host: opts.host as string,
@@ -47,6 +55,7 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
         maxMessageBytes: opts.maxMessageBytes as number | undefined,
         maxConnectionsPerAddress: opts.maxConnectionsPerAddress as number | undefined,
         allowRemoteWithoutTokens: opts.allowRemoteWithoutTokens === true,
+        upstream: upstreamUrl === undefined ? undefined : { url: upstreamUrl, token: upstreamToken },
         stdout: io.stdout,
       });
       await running.stopped;

@@ -1,0 +1,104 @@
+/** Catalog-wide commands: init, status, rebuild, import, export, import-bundle. */
+import type { Command } from "commander";
+import { commandKit, type CliIo, type Opts } from "./command-kit.js";
+import { formatBytes, formatStatus, printJson, say } from "./render.js";
+
+export function registerCatalogCommands(program: Command, io: CliIo): void {
+  const { out, action, withProgress } = commandKit(io);
+
+  program
+    .command("init")
+    .description("create a catalog and print its URL")
+    .option("--name <name>", "catalog name", "main")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { init } = await import("../commands/catalog.js");
+        const result = await init({ ...opts, name: opts.name as string });
+        if (opts.json) printJson(out(opts), { catalog: result });
+        else {
+          io.stdout.write(result.url + "\n");
+          say(out(opts), `created catalog ${result.name} in ${result.home}`);
+        }
+      }),
+    );
+
+
+  program
+    .command("status")
+    .description("instance, catalogs, record counts, database")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { status } = await import("../commands/read.js");
+        const result = await status(opts);
+        if (opts.json) printJson(out(opts), { status: result });
+        else io.stdout.write(formatStatus(result) + "\n");
+      }),
+    );
+
+  program
+    .command("rebuild")
+    .description("recreate the SQLite view from the CRDT alone")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { rebuild } = await import("../commands/catalog.js");
+        const result = await withProgress("rebuild", opts, (bar) => rebuild(opts, bar));
+        if (opts.json) printJson(out(opts), { rebuild: result });
+        else say(out(opts), `rebuilt ${result.catalog}: ${result.records} records (${result.deleted} deleted) in ${result.ms} ms`);
+      }),
+    );
+
+  program
+    .command("import")
+    .description("import records from a source: tsv FILE (name, version, downloads_a_month, summary; plain or gzip)")
+    .argument("<format>", "source format: tsv")
+    .argument("<source>", "file to read")
+    .option("--provider <provider>", "provider prefix for the ids (tsv)", "npm")
+    .option("--dry-run", "report what would change, write nothing")
+    .option("--json", "print JSON")
+    .action(
+      action(async (format: string, source: string, opts: Opts) => {
+        const { importSource } = await import("../commands/import.js");
+        const result = await withProgress("import", opts, (bar) => importSource(format, source, opts as never, bar));
+        if (opts.json) printJson(out(opts), { import: result });
+        else {
+          for (const r of result.rejects) say(out(opts), `${source}:${r.line}: rejected: ${r.reason}`);
+          const verb = result.dryRun ? "would add" : "added";
+          say(out(opts), `${verb} ${result.created}, updated ${result.updated}, unchanged ${result.unchanged}, rejected ${result.rejected} (${result.ms} ms)`);
+        }
+        if (result.rejected > 0) process.exitCode = 1;
+      }),
+    );
+
+  program
+    .command("export")
+    .description("write the catalog to a bundle file (carry it on a USB stick)")
+    .argument("<file>", "bundle file to write")
+    .option("--json", "print JSON")
+    .action(
+      action(async (file: string, opts: Opts) => {
+        const { exportBundle } = await import("../commands/bundle.js");
+        const result = await withProgress("export", opts, (bar) => exportBundle(file, opts, bar));
+        if (opts.json) printJson(out(opts), { export: result });
+        else say(out(opts), `wrote ${result.file}: catalog ${result.catalog}, ${result.documents} documents, ${formatBytes(result.bytes)}`);
+      }),
+    );
+
+  program
+    .command("import-bundle")
+    .description("merge a bundle file into this instance (creates the instance if needed)")
+    .argument("<file>", "bundle file written by `shelf export`")
+    .option("--name <name>", "local name for the catalog if it is new here")
+    .option("--json", "print JSON")
+    .action(
+      action(async (file: string, opts: Opts) => {
+        const { importBundle } = await import("../commands/bundle.js");
+        const result = await withProgress("import-bundle", opts, (bar) => importBundle(file, opts as never, bar));
+        if (opts.json) printJson(out(opts), { importBundle: result });
+        else say(out(opts), `${result.newCatalog ? "added" : "merged"} catalog ${result.catalog}: ${result.recordsChanged} records changed, ${result.records} in all`);
+      }),
+    );
+
+}

@@ -1,0 +1,42 @@
+/**
+ * What every command module shares: the global flags seen from any subcommand, where output goes,
+ * option parsers, and progress bars on stderr for long work.
+ */
+import type { Command } from "commander";
+import { ShelfError } from "../errors.js";
+import { progressBar } from "./progress.js";
+import type { Output } from "./render.js";
+
+export interface CliIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export type Opts = Record<string, unknown> & { json?: boolean; home?: string; catalog?: string };
+
+export const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ShelfError("SHELF_E_USAGE", `${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function commandKit(io: CliIo) {
+  const out = (opts: Opts): Output => ({ json: opts.json === true, stdout: io.stdout, stderr: io.stderr });
+  // Every subcommand sees the global flags too, wherever they were written.
+  const action = (fn: (...args: any[]) => Promise<void>) =>
+    async function (this: Command, ...args: unknown[]) {
+      const opts = this.optsWithGlobals() as Opts;
+      await fn(...args.slice(0, -2), opts);
+    };
+  const withProgress = async <T>(label: string, opts: Opts, work: (p: ReturnType<typeof progressBar>) => Promise<T>): Promise<T> => {
+    const bar = progressBar(label, opts.json ? ({ isTTY: false } as NodeJS.WriteStream) : io.stderr);
+    try {
+      return await work(bar);
+    } finally {
+      bar.stop();
+    }
+  };
+  return { out, action, withProgress };
+}

@@ -1,0 +1,146 @@
+/** Remotes, sync (status, history, config), daemon and join. */
+import { Option, type Command } from "commander";
+import { commandKit, positiveInt, type CliIo, type Opts } from "./command-kit.js";
+import { formatSyncRun, formatSyncStatus, printJson, say } from "./render.js";
+
+export function registerSyncCommands(program: Command, io: CliIo): void {
+  const { out, action, withProgress } = commandKit(io);
+
+  const remote = program.command("remote").description("places to sync with: relays (ws:// or wss://)");
+  remote
+    .command("add")
+    .description("add a remote")
+    .argument("<name>", "a short name, e.g. team")
+    .argument("<url>", "the relay's URL, e.g. ws://relay.example:3030/sync")
+    .option("--token <token>", "the token the relay's admin created for this catalog")
+    .option("--json", "print JSON")
+    .action(
+      action(async (name: string, url: string, opts: Opts) => {
+        const { remoteAdd } = await import("../commands/sync.js");
+        const added = await remoteAdd(name, url, opts as never);
+        if (opts.json) printJson(out(opts), { remote: added });
+        else say(out(opts), `added remote ${added.name} ${added.url}${added.hasToken ? " (with token)" : ""}`);
+      }),
+    );
+  remote
+    .command("list")
+    .description("list remotes (tokens are never shown)")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { remoteList } = await import("../commands/sync.js");
+        const remotes = await remoteList(opts);
+        if (opts.json) printJson(out(opts), { remotes });
+        else io.stdout.write(remotes.map((r) => `${r.name}\t${r.url}${r.hasToken ? "\t(token)" : ""}\n`).join(""));
+      }),
+    );
+  remote
+    .command("rm")
+    .description("remove a remote")
+    .argument("<name>", "remote name")
+    .option("--json", "print JSON")
+    .action(
+      action(async (name: string, opts: Opts) => {
+        const { remoteRm } = await import("../commands/sync.js");
+        await remoteRm(name, opts);
+        if (opts.json) printJson(out(opts), { removed: name });
+        else say(out(opts), `removed remote ${name}`);
+      }),
+    );
+
+  const timeoutOption = () => new Option("--timeout <seconds>", "give up after this many seconds").argParser(positiveInt("--timeout")).default(300);
+  const syncCommand = program
+    .command("sync")
+    .description("sync the catalog once with one remote (or all), then exit")
+    .argument("[remote]", "remote name (default: every remote)")
+    .addOption(timeoutOption())
+    .option("--json", "print JSON")
+    .action(
+      action(async (remoteName: string | undefined, opts: Opts) => {
+        const { sync } = await import("../commands/sync.js");
+        const result = await withProgress("sync", opts, (bar) => sync(remoteName, { ...opts, timeoutMs: (opts.timeout as number) * 1000 }, bar));
+        if (opts.json) printJson(out(opts), { sync: result.reports, failures: result.failures });
+        else {
+          for (const r of result.reports) {
+            say(out(opts), `synced ${r.catalog} with ${r.remote}: ${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} records in conflict (${r.durationMs} ms)`);
+          }
+          for (const f of result.failures) say(out(opts), `shelf: sync with ${f.remote} failed: ${f.error.message}${f.error.hint ? `\nhint: ${f.error.hint}` : ""}`);
+        }
+        if (result.failures.length > 0) process.exitCode = 1;
+      }),
+    );
+  syncCommand
+    .command("status")
+    .description("per remote: last sync, last success, last error")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { status } = await import("../commands/sync.js");
+        const remotes = await status(opts);
+        if (opts.json) printJson(out(opts), { remotes });
+        else io.stdout.write(remotes.map(formatSyncStatus).join("\n") + (remotes.length ? "\n" : ""));
+      }),
+    );
+  syncCommand
+    .command("history")
+    .description("the most recent syncs, newest first")
+    .addOption(new Option("--limit <n>", "how many").argParser(positiveInt("--limit")).default(20))
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { history } = await import("../commands/sync.js");
+        const runs = await history(opts as never);
+        if (opts.json) printJson(out(opts), { count: runs.length, history: runs });
+        else io.stdout.write(runs.map(formatSyncRun).join("\n") + (runs.length ? "\n" : ""));
+      }),
+    );
+
+  syncCommand
+    .command("config")
+    .description("show or change the sync settings: --enable, --disable, --every INTERVAL (30s, 15m, 1h, daily)")
+    .option("--enable", "turn syncing on (the default)")
+    .option("--disable", "turn syncing off: `shelf daemon` will not start")
+    .option("--every <interval>", "how often scheduled (non-live) syncs run: 30s, 15m, 1h, daily (default 15m)")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { syncConfig, describeSyncConfig } = await import("../commands/daemon.js");
+        const config = await syncConfig(opts as never);
+        if (opts.json) printJson(out(opts), { config });
+        else io.stdout.write(describeSyncConfig(config) + "\n");
+      }),
+    );
+
+  program
+    .command("daemon")
+    .description("stay running: sync the catalog live with every relay remote until SIGTERM or SIGINT")
+    .action(
+      action(async (opts: Opts) => {
+        const { daemon } = await import("../commands/daemon.js");
+        const log = (line: string) => io.stderr.write(`${new Date().toISOString()} shelf daemon: ${line}\n`);
+        await daemon(opts, log);
+        // Everything is closed; should a library still hold a timer, do not hang on it.
+        setTimeout(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : 0), 3000).unref();
+      }),
+    );
+
+  program
+    .command("join")
+    .description("start holding an existing catalog, fetched whole from a relay")
+    .argument("<url>", "the catalog's URL (automerge:...)")
+    .requiredOption("--relay <url>", "the relay to fetch it from, e.g. ws://HOST:3030/sync")
+    .option("--token <token>", "the token for this catalog on that relay")
+    .option("--name <name>", "local name for the catalog", "main")
+    .option("--remote <name>", "name to keep the relay under as a remote", "origin")
+    .addOption(timeoutOption())
+    .option("--json", "print JSON")
+    .action(
+      action(async (url: string, opts: Opts) => {
+        const { join } = await import("../commands/sync.js");
+        const result = await withProgress("join", opts, (bar) => join(url, { ...(opts as Record<string, never>), timeoutMs: (opts.timeout as number) * 1000 }, bar));
+        if (opts.json) printJson(out(opts), { join: result });
+        else say(out(opts), `joined ${result.catalog} (${result.url}) from ${result.remote}: ${result.added} records (${result.durationMs} ms)`);
+      }),
+    );
+
+}
