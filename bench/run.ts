@@ -1,13 +1,16 @@
 /**
  * shelf's benchmark: prints figures, not pass/fail.
  *
- *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts]
- *                    [--shard-records N] [--dataset FILE] [--json] [--keep]
+ *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay]
+ *                    [--shard-records N] [--edits N] [--connections 50,100,200]
+ *                    [--dataset FILE] [--json] [--keep]
  *
  * Reads /work/shared/datasets/npm-packages.tsv.gz (about 227,000 rows) when present, else
  * fixtures/npm-sample.tsv. Figures 1-5 run on one catalog imported by the real CLI; figure 6
  * compares shard counts in-process; figure 7 makes conflicts between two replicas of figure 1's
- * catalog and times the commands that show them. Progress goes to stderr; stdout holds the table, or with
+ * catalog and times the commands that show them; figure 8 runs a relay process, uploads figure 1's
+ * catalog, joins it from a fresh home, times edits between two live daemons and fans a change out
+ * to many clients. Progress goes to stderr; stdout holds the table, or with
  * --json one JSON document.
  */
 import { execFileSync } from "node:child_process";
@@ -20,19 +23,24 @@ import type { WriteItem } from "../src/catalog/catalog-store.js";
 import { chooseDataset, cutDataset, readItems } from "./dataset.js";
 import { coldStartFigure, editFigure, importFigure, rebuildFigure, runImport, searchFigure, type BenchContext, type Figure } from "./figures.js";
 import { conflictsFigure } from "./conflicts.js";
+import { relayFigure } from "./relay.js";
 import { shardsFigure } from "./shards.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay"] as const;
 type FigureName = (typeof FIGURES)[number];
-const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts" };
-const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts"];
+const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay" };
+const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay"];
 const DEFAULT_SHARD_RECORDS = 50_000;
+const DEFAULT_EDITS = 100;
+const DEFAULT_CONNECTIONS = [50, 100, 200];
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
-  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-7)
+  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-8)
   --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
+  --edits N          relay figure: edits timed from A to B (default ${DEFAULT_EDITS})
+  --connections a,b  relay figure: numbers of concurrent clients (default ${DEFAULT_CONNECTIONS.join(",")})
   --dataset FILE     a TSV (plain or gzip) instead of the shared npm dataset
   --json             print one JSON document on stdout instead of the table
   --keep             keep the temporary directory (its path is printed on stderr)`;
@@ -43,6 +51,8 @@ interface Options {
   records?: number;
   only: FigureName[];
   shardRecords: number;
+  edits: number;
+  connections: number[];
   dataset?: string;
   json: boolean;
   keep: boolean;
@@ -64,6 +74,8 @@ function parseOptions(argv: string[]): Options | "help" {
         records: { type: "string" },
         only: { type: "string" },
         "shard-records": { type: "string" },
+        edits: { type: "string" },
+        connections: { type: "string" },
         dataset: { type: "string" },
         json: { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
@@ -84,7 +96,7 @@ function parseOptions(argv: string[]): Options | "help" {
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0)
       .map((s) => {
-        const byNumber = /^[1-7]$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
+        const byNumber = /^[1-8]$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
         const name = byNumber ?? ALIASES[s] ?? (FIGURES as readonly string[]).find((f) => f === s);
         if (!name) throw new UsageError(`--only: unknown figure ${JSON.stringify(s)} (figures: ${FIGURES.join(", ")})`);
         return name as FigureName;
@@ -92,10 +104,21 @@ function parseOptions(argv: string[]): Options | "help" {
     if (only.length === 0) throw new UsageError("--only: name at least one figure");
   }
   const records = positiveInt("--records", v.records);
+  let connections = DEFAULT_CONNECTIONS;
+  if (v.connections !== undefined) {
+    connections = v.connections
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+      .map((s) => positiveInt("--connections", s)!);
+    if (connections.length === 0) throw new UsageError("--connections: name at least one number of clients");
+  }
   return {
     records,
     only: FIGURES.filter((f) => only.includes(f)),
     shardRecords: positiveInt("--shard-records", v["shard-records"]) ?? DEFAULT_SHARD_RECORDS,
+    edits: positiveInt("--edits", v.edits) ?? DEFAULT_EDITS,
+    connections,
     dataset: v.dataset,
     json: v.json === true,
     keep: v.keep === true,
@@ -266,6 +289,8 @@ async function main(argv: string[]): Promise<number> {
     }
     // Last, because it writes to the imported catalog (its replica A) and copies it.
     if (imported && opts.only.includes("conflicts")) await attempt("conflicts", () => conflictsFigure(ctx));
+    // After the conflicts: it adds a remote to A and leaves A's catalog synced with a relay.
+    if (imported && opts.only.includes("relay")) await attempt("relay", () => relayFigure(ctx, { edits: opts.edits, connections: opts.connections }));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
@@ -295,7 +320,7 @@ async function main(argv: string[]): Promise<number> {
       durationMs: Date.now() - started,
       machine: { ...machine, loadAverageAtEnd: loadAtEnd },
       dataset: datasetInfo,
-      options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords },
+      options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords, edits: opts.edits, connections: opts.connections },
       ...(setupImport ? { setupImport } : {}),
       figures: Object.fromEntries(figures.map((f) => [f.key, f.data])),
       failed: failures,
