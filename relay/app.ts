@@ -8,6 +8,9 @@
  *   GET /          status page (HTML)
  *   WS  /sync      automerge-repo sync protocol; token in ?token= (or Authorization: Bearer)
  *
+ * With `upstream`, the Repo is also a client of another relay: every document this relay holds or
+ * is asked for is synced with it (see "Several relays" in docs/relay.md).
+ *
  * See docs/relay.md for what a client may do, and what "acknowledged" means.
  */
 import { randomBytes } from "node:crypto";
@@ -18,6 +21,7 @@ import type WebSocket from "ws";
 import { ShelfError } from "../src/errors.js";
 import { plain } from "../src/model/crdt-record.js";
 import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
+import { SafeClientAdapter, type ReconnectBackoff } from "../src/sync/safe-client-adapter.js";
 import { admit, isLoopback, type RelayAuth } from "./admission.js";
 import { CatalogAccess, shardIdsOf } from "./catalog-access.js";
 import { GuardedServerAdapter } from "./guarded-adapter.js";
@@ -32,6 +36,17 @@ export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 32;
 const ROOT_WAIT_MS = 5_000;
 /** How often automerge-repo writes a changed document; the relay also writes before acknowledging. */
 const SAVE_DEBOUNCE_MS = 10;
+/** Reconnection to the upstream relay: 1 s, doubling up to a minute, ±20%. */
+const UPSTREAM_BACKOFF: ReconnectBackoff = { initialMs: 1_000, maxMs: 60_000, jitter: 0.2 };
+
+export interface UpstreamOptions {
+  /** ws(s)://HOST:PORT/sync of the other relay */
+  url: string;
+  /** a token the other relay created for the catalog this relay shares with it */
+  token?: string;
+  /** reconnection waits (default: UPSTREAM_BACKOFF) */
+  backoff?: ReconnectBackoff;
+}
 
 export interface RelayOptions {
   dataDir: string;
@@ -45,6 +60,8 @@ export interface RelayOptions {
   allowRemoteWithoutTokens?: boolean;
   /** WebSocket ping interval; a client that misses one is disconnected */
   keepAliveMs?: number;
+  /** another relay this one syncs with as a client */
+  upstream?: UpstreamOptions;
 }
 
 export interface Relay {
@@ -52,6 +69,8 @@ export interface Relay {
   repo: Repo;
   tokens: TokenStore;
   peerId: PeerId;
+  /** whether the connection to the upstream relay is open; undefined without an upstream */
+  upstreamConnected(): boolean | undefined;
   /** Stops accepting, closes every connection, writes every document, closes the database. */
   close(): Promise<void>;
 }
@@ -78,7 +97,12 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
 
   const app = Fastify({ logger: loggerOptions(options.logger) });
   // The pieces below refer to each other through callbacks that run only once the relay serves.
-  const metrics = createMetrics({ peers: () => adapter.peerCount(), catalogsLoaded: () => loadedRoots().length });
+  const metrics = createMetrics({
+    peers: () => adapter.peerCount(),
+    catalogsLoaded: () => loadedRoots().length,
+    upstreamConnected: options.upstream ? () => upstream?.connected() : undefined,
+  });
+  const upstream = options.upstream ? connectUpstream(options.upstream, app.log) : undefined;
 
   const adapter = new GuardedServerAdapter({
     log: app.log,
@@ -96,6 +120,8 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       metrics.traffic(direction, bytes);
     },
     onMalformed: () => metrics.rejected("malformed"),
+    // A client must not pass for the upstream relay, or for this relay itself.
+    isReservedPeerId: (peer) => peer === peerId || upstream?.isPeer(peer) === true,
   });
 
   const access: CatalogAccess = new CatalogAccess(
@@ -121,15 +147,17 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const peerId = `shelf-relay-${randomBytes(4).toString("hex")}` as PeerId;
   const repo: Repo = new Repo({
     storage: new SqliteStorageAdapter(db),
-    network: [adapter],
+    network: upstream ? [adapter, upstream.adapter] : [adapter],
     peerId,
     saveDebounceRate: SAVE_DEBOUNCE_MS,
     shareConfig: {
-      // Never offer a document to a peer that did not ask for it: that would leak its id and heads.
-      announce: async () => false,
+      // Never offer a document to a client that did not ask for it: that would leak its id and
+      // heads. The upstream relay is offered every document, so that what clients here ask for
+      // and change is asked for and sent there too.
+      announce: async (peer) => adapter.authOf(peer) === undefined && upstream?.isPeer(peer) === true,
       access: async (peer, documentId): Promise<boolean> => {
         const auth = adapter.authOf(peer);
-        if (!auth) return false;
+        if (!auth) return upstream?.isPeer(peer) === true;
         if (auth.kind === "open") return true;
         return access.allows(auth.catalogUrl, documentId);
       },
@@ -236,6 +264,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       startedAt,
       access: tokenCount > 0 ? "tokens" : allowRemoteWithoutTokens ? "anyone (no tokens, remote allowed)" : "loopback only (no tokens yet)",
       peers: adapter.peerCount(),
+      upstream: upstream && { url: redactUrl(options.upstream!.url), connected: upstream.connected() },
       lastActivity: activity.last,
       catalogs: catalogStatuses(),
       showCatalogs: isLoopback(request.socket.remoteAddress) && !viaProxy(request),
@@ -260,7 +289,49 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       if (db.open) db.close();
     })());
 
-  return { app, repo, tokens, peerId, close };
+  return { app, repo, tokens, peerId, upstreamConnected: () => upstream?.connected(), close };
+}
+
+interface Upstream {
+  adapter: SafeClientAdapter;
+  connected(): boolean;
+  /** `peer` is the upstream relay (as it joined on the current or a previous connection) */
+  isPeer(peer: PeerId): boolean;
+}
+
+/**
+ * The client side of the link to an upstream relay. It never throws: a refused or failed
+ * connection is logged and retried with backoff (repo.shutdown() disconnects it for good).
+ */
+function connectUpstream(options: UpstreamOptions, log: FastifyInstance["log"]): Upstream {
+  const target = redactUrl(options.url);
+  const url = options.token === undefined ? options.url : `${options.url}${options.url.includes("?") ? "&" : "?"}token=${encodeURIComponent(options.token)}`;
+  const adapter = new SafeClientAdapter(url, UPSTREAM_BACKOFF.initialMs, (code, reason) => {
+    log.error({ upstream: target, code, reason }, "the upstream relay closed the connection for what this relay sent; retrying");
+  });
+  adapter.backoff = options.backoff ?? UPSTREAM_BACKOFF;
+  const peers = new Set<PeerId>();
+  let connected = false;
+  let downSince: number | undefined = Date.now();
+  adapter.on("peer-candidate", ({ peerId }) => {
+    peers.add(peerId);
+    connected = true;
+    downSince = undefined;
+    log.info({ upstream: target, peerId }, "connected to the upstream relay");
+  });
+  adapter.on("peer-disconnected", () => {
+    // the base adapter says so again after each failed reconnection attempt
+    if (!connected) return;
+    connected = false;
+    downSince = Date.now();
+    log.warn({ upstream: target }, "lost the connection to the upstream relay; reconnecting");
+  });
+  adapter.onClosed = ({ wasOpen, code, error, retryInMs }) => {
+    if (wasOpen) return; // reported by peer-disconnected
+    // 401 (no or bad --upstream-token) shows as "Unexpected server response: 401"
+    log.warn({ upstream: target, code, error: error?.message, retryInMs, downForMs: downSince === undefined ? 0 : Date.now() - downSince }, "cannot reach the upstream relay; retrying");
+  };
+  return { adapter, connected: () => connected, isPeer: (peer) => peers.has(peer) };
 }
 
 /** The request names a client behind a proxy: its socket address is not the client's. */

@@ -36,6 +36,8 @@ export interface GuardedAdapterOptions {
   onMalformed?: (why: string) => void;
   log?: AdapterLog;
   keepAliveMs?: number;
+  /** peer ids no client may join with (the upstream relay's): true refuses the join (1008) */
+  isReservedPeerId?: (peerId: PeerId) => boolean;
 }
 
 /** WebSocket close codes the relay uses. */
@@ -104,6 +106,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       if (frame.protocols !== undefined && !frame.protocols.includes(ProtocolV1)) {
         return this.#reject(socket, CLOSE.protocolError, `unsupported protocol version; this relay speaks ${ProtocolV1}`);
       }
+      if (this.#options.isReservedPeerId?.(senderId)) return this.#reject(socket, CLOSE.policyViolation, "peer id in use by another client");
       const own = this.#peerOfSocket.get(socket);
       if (own !== undefined && own !== senderId) return this.#reject(socket, CLOSE.policyViolation, "one peer id per connection");
       const holder = this.#peers.get(senderId);

@@ -18,7 +18,7 @@ export interface RelayMetrics {
   contentType: string;
 }
 
-export function createMetrics(sources: { peers: () => number; catalogsLoaded: () => number }): RelayMetrics {
+export function createMetrics(sources: { peers: () => number; catalogsLoaded: () => number; upstreamConnected?: () => boolean | undefined }): RelayMetrics {
   const registry = new Registry();
   new Gauge({
     name: "shelf_relay_peers",
@@ -36,6 +36,17 @@ export function createMetrics(sources: { peers: () => number; catalogsLoaded: ()
       this.set(sources.catalogsLoaded());
     },
   });
+  if (sources.upstreamConnected) {
+    const upstreamConnected = sources.upstreamConnected;
+    new Gauge({
+      name: "shelf_relay_upstream_connected",
+      help: "1 while the connection to the upstream relay (--upstream) is open, else 0.",
+      registers: [registry],
+      collect() {
+        this.set(upstreamConnected() ? 1 : 0);
+      },
+    });
+  }
   const messages = new Counter({ name: "shelf_relay_messages_total", help: "WebSocket messages received (in) and sent (out).", labelNames: ["direction"], registers: [registry] });
   const bytes = new Counter({ name: "shelf_relay_bytes_total", help: "Bytes of WebSocket messages received (in) and sent (out).", labelNames: ["direction"], registers: [registry] });
   const rejected = new Counter({

@@ -19,6 +19,8 @@ export interface RelayStatus {
   /** how clients are admitted */
   access: "tokens" | "loopback only (no tokens yet)" | "anyone (no tokens, remote allowed)";
   peers: number;
+  /** the upstream relay (--upstream), its URL without the query string; undefined when none */
+  upstream?: { url: string; connected: boolean };
   lastActivity: number | undefined;
   catalogs: CatalogStatus[];
   /** catalog names and URLs are shown to clients on the relay's own machine only */
@@ -53,7 +55,7 @@ export function renderStatusPage(s: RelayStatus): string {
 <li>peer id: <code>${e(s.peerId)}</code></li>
 <li>up since: ${e(new Date(s.startedAt).toISOString())}</li>
 <li>access: ${e(s.access)}</li>
-<li>peers connected: ${s.peers}</li>
+<li>peers connected: ${s.peers}</li>${s.upstream ? `\n<li>upstream: <code>${e(s.upstream.url)}</code>, connected: ${s.upstream.connected ? "yes" : "no"}</li>` : ""}
 <li>catalogs known: ${s.catalogs.length}</li>
 <li>last activity: ${e(when(s.lastActivity, s.now))}</li>
 </ul>
