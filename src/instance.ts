@@ -89,7 +89,7 @@ export class Instance {
     if (!repo) return;
     // Its documents are freed by the garbage collector once nothing holds them; freeing them here
     // would race automerge-repo's throttled saves, which still hold them for a while.
-    await repo.shutdown();
+    await shutDown(repo);
   }
 
   catalogs(): CatalogRow[] {
@@ -134,10 +134,20 @@ export class Instance {
     if (this.#repo) {
       const repo = this.#repo;
       this.#repo = undefined;
-      await repo.shutdown(); // flushes every document first
+      await shutDown(repo);
     }
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * Disconnects and writes every loaded document. Repo.shutdown() would throw on a document still
+ * being fetched (a sync cut short by an error or a timeout), hiding the error that cut it short;
+ * such a document has nothing of its own to write.
+ */
+async function shutDown(repo: Repo): Promise<void> {
+  for (const adapter of repo.networkSubsystem.adapters) adapter.disconnect();
+  await repo.flush(Object.values(repo.handles).filter((handle) => handle.isReady()).map((handle) => handle.documentId));
 }
 
 function ensureInstanceId(db: Db): string {
