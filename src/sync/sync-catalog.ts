@@ -98,8 +98,15 @@ async function exchange(instance: Instance, remote: Remote, rootUrl: string, doc
     await tracker.waitUntilInSync(peer, [root as DocHandle<unknown>], signal);
     const shardUrls = shardUrlsOf(root.doc(), remote);
     for (const url of shardUrls) documents.add(documentIdOf(url));
-    const shards = await Promise.all(shardUrls.map((url) => find<unknown>(repo, url, remote, signal)));
-    await tracker.waitUntilInSync(peer, shards, signal, options.onProgress);
+    // A shard the relay could not give at the first request (the connection dropped and came back
+    // while it was on its way) is asked again when the connection returns: wait for it, bounded by
+    // the timeout, instead of failing at once.
+    const shards = await Promise.all(shardUrls.map((url) => find<unknown>(repo, url, remote, signal, ["ready", "unavailable"])));
+    await tracker.waitUntilInSync(peer, shards, signal, options.onProgress).catch((err: unknown) => {
+      const missing = shards.filter((h) => !h.isReady()).length;
+      if (missing === 0) throw err;
+      throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} did not give ${missing} of the catalog's ${shards.length} shard documents in time`, "run the sync again; if it keeps failing, check the relay's log");
+    });
     await repo.flush();
     return shardUrls;
   } catch (err) {
@@ -127,9 +134,9 @@ async function connected(adapter: SafeClientAdapter, remote: Remote, signal: Abo
   return adapter.remotePeerId;
 }
 
-async function find<T>(repo: Repo, url: string, remote: Remote, signal: AbortSignal): Promise<DocHandle<T>> {
+async function find<T>(repo: Repo, url: string, remote: Remote, signal: AbortSignal, allowableStates?: string[]): Promise<DocHandle<T>> {
   try {
-    return await repo.find<T>(url as AutomergeUrl, { signal });
+    return await repo.find<T>(url as AutomergeUrl, { signal, ...(allowableStates ? { allowableStates } : {}) });
   } catch (err) {
     if (signal.aborted) throw err;
     throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} does not have ${url}, or this instance's token does not give access to it`, "check the catalog URL, and that the token was created for this catalog (`shelf relay token create --catalog URL`)");
