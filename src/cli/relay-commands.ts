@@ -9,8 +9,8 @@ import { Option, type Command } from "commander";
 import { join } from "node:path";
 import { ShelfError } from "../errors.js";
 import { resolveHome } from "../instance.js";
-import type { CliIo } from "./program.js";
-import { printJson, say, type Output } from "./render.js";
+import { commandKit, type CliIo } from "./command-kit.js";
+import { printJson, say } from "./render.js";
 
 type Opts = Record<string, unknown> & { home?: string; data?: string; json?: boolean; catalog?: string };
 
@@ -26,7 +26,7 @@ const integer = (name: string, min: number, max: number) => (value: string) => {
 const dataDir = (opts: Opts): string => opts.data ?? join(resolveHome(opts.home), "relay");
 
 export function registerRelayCommands(program: Command, io: CliIo): void {
-  const out = (opts: Opts): Output => ({ json: opts.json === true, stdout: io.stdout, stderr: io.stderr });
+  const { out } = commandKit(io);
 
   const relay = program
     .command("relay")

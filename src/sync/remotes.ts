@@ -83,36 +83,14 @@ export function recordSyncRun(db: Db, run: SyncRun): void {
   ).run({ ...run, ok: run.ok ? 1 : 0 });
 }
 
-interface SyncRunRow {
-  remote: string;
-  catalog_url: string;
-  started_at: string;
-  duration_ms: number;
-  ok: number;
-  error: string | null;
-  documents: number;
-  added: number;
-  updated: number;
-  deleted: number;
-  conflicts: number;
-}
-
-const toRun = (r: SyncRunRow): SyncRun => ({
-  remote: r.remote,
-  catalogUrl: r.catalog_url,
-  startedAt: r.started_at,
-  durationMs: r.duration_ms,
-  ok: r.ok === 1,
-  error: r.error,
-  documents: r.documents,
-  added: r.added,
-  updated: r.updated,
-  deleted: r.deleted,
-  conflicts: r.conflicts,
-});
+// The columns under the names SyncRun uses; only `ok` (0/1) needs converting.
+const RUN_COLUMNS = `remote, catalog_url AS catalogUrl, started_at AS startedAt, duration_ms AS durationMs, ok, error,
+  documents, added, updated, deleted, conflicts`;
+type SyncRunRow = Omit<SyncRun, "ok"> & { ok: number };
+const toRun = (r: SyncRunRow): SyncRun => ({ ...r, ok: r.ok === 1 });
 
 export function syncHistory(db: Db, limit: number): SyncRun[] {
-  return db.prepare<[number], SyncRunRow>("SELECT * FROM sync_runs ORDER BY run_id DESC LIMIT ?").all(limit).map(toRun);
+  return db.prepare<[number], SyncRunRow>(`SELECT ${RUN_COLUMNS} FROM sync_runs ORDER BY run_id DESC LIMIT ?`).all(limit).map(toRun);
 }
 
 export interface RemoteSyncStatus {
@@ -125,7 +103,7 @@ export interface RemoteSyncStatus {
 }
 
 export function syncStatus(db: Db): RemoteSyncStatus[] {
-  const last = (name: string, where: string) => db.prepare<[string], SyncRunRow>(`SELECT * FROM sync_runs WHERE remote = ? ${where} ORDER BY run_id DESC LIMIT 1`).get(name);
+  const last = (name: string, where: string) => db.prepare<[string], SyncRunRow>(`SELECT ${RUN_COLUMNS} FROM sync_runs WHERE remote = ? ${where} ORDER BY run_id DESC LIMIT 1`).get(name);
   return listRemotes(db).map((r) => {
     const run = last(r.name, "");
     const success = last(r.name, "AND ok = 1");
