@@ -340,12 +340,12 @@ function connectUpstream(options: UpstreamOptions, log: FastifyInstance["log"]):
 }
 
 /** The request names a client behind a proxy: its socket address is not the client's. */
-function viaProxy(request: FastifyRequest): boolean {
+export function viaProxy(request: FastifyRequest): boolean {
   return request.headers.forwarded !== undefined || request.headers["x-forwarded-for"] !== undefined;
 }
 
 /** The token from ?token= or an Authorization: Bearer header; undefined when none or empty. */
-function tokenOf(request: FastifyRequest): string | undefined {
+export function tokenOf(request: FastifyRequest): string | undefined {
   const fromQuery = (request.query as Record<string, unknown> | undefined)?.token;
   const fromHeader = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
   const token = typeof fromQuery === "string" ? fromQuery : fromHeader;

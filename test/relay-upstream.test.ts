@@ -7,17 +7,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectExit, FIXTURES, makeTempDir, shelf, shelfJson } from "./helpers/cli.js";
-import { createToken, sleep, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
-
-/** Retries `attempt` until it returns true, for up to `timeoutMs`; false when it never did. */
-async function eventually(attempt: () => Promise<boolean>, timeoutMs: number, pauseMs = 500): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await attempt()) return true;
-    if (Date.now() + pauseMs >= deadline) return false;
-    await sleep(pauseMs);
-  }
-}
+import { createToken, eventually, sleep, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
 
 async function metricValue(relay: RelayProcess, name: string): Promise<number | undefined> {
   const res = await fetch(`${relay.http}/metrics`, { signal: AbortSignal.timeout(5_000) });

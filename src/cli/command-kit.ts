@@ -20,6 +20,12 @@ export const positiveInt = (name: string) => (value: string) => {
   return n;
 };
 
+export const intInRange = (name: string, min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ShelfError("SHELF_E_USAGE", `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+};
+
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function commandKit(io: CliIo) {

@@ -9,18 +9,12 @@ import { Option, type Command } from "commander";
 import { join } from "node:path";
 import { ShelfError } from "../errors.js";
 import { resolveHome } from "../instance.js";
-import { commandKit, type CliIo } from "./command-kit.js";
+import { commandKit, intInRange, type CliIo } from "./command-kit.js";
 import { printJson, say } from "./render.js";
 
 type Opts = Record<string, unknown> & { home?: string; data?: string; json?: boolean; catalog?: string };
 
 const DEFAULT_PORT = 3030;
-
-const integer = (name: string, min: number, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ShelfError("SHELF_E_USAGE", `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  return n;
-};
 
 /** The relay's data directory: --data, else <home>/relay. */
 const dataDir = (opts: Opts): string => opts.data ?? join(resolveHome(opts.home), "relay");
@@ -32,10 +26,10 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
     .command("relay")
     .description("run a relay that clients sync their catalogs through (see docs/relay.md)")
     .option("--host <host>", "address to listen on", "127.0.0.1")
-    .addOption(new Option("--port <port>", "port to listen on (0: any free port)").argParser(integer("--port", 0, 65535)).default(DEFAULT_PORT))
+    .addOption(new Option("--port <port>", "port to listen on (0: any free port)").argParser(intInRange("--port", 0, 65535)).default(DEFAULT_PORT))
     .option("--data <dir>", "relay data directory (default: HOME/relay)")
-    .addOption(new Option("--max-message-bytes <n>", "largest message accepted").argParser(integer("--max-message-bytes", 1024, 1024 ** 3)))
-    .addOption(new Option("--max-connections-per-address <n>", "open connections allowed from one address").argParser(integer("--max-connections-per-address", 1, 1_000_000)))
+    .addOption(new Option("--max-message-bytes <n>", "largest message accepted").argParser(intInRange("--max-message-bytes", 1024, 1024 ** 3)))
+    .addOption(new Option("--max-connections-per-address <n>", "open connections allowed from one address").argParser(intInRange("--max-connections-per-address", 1, 1_000_000)))
     .option("--allow-remote-without-tokens", "while the relay has no tokens, serve clients on other machines too (trusted networks only)")
     .option("--upstream <url>", "also sync, as a client, with the relay at this ws:// or wss:// URL (see docs/relay.md)")
     .option("--upstream-token <token>", "the token the upstream relay created for the catalog shared with it")

@@ -1,12 +1,15 @@
-/** Remotes, sync (status, history, config), daemon and join. */
+/** Remotes, sync (status, history, config), daemon, serve and join. */
 import { Option, type Command } from "commander";
-import { commandKit, positiveInt, type CliIo, type Opts } from "./command-kit.js";
+import { commandKit, intInRange, positiveInt, type CliIo, type Opts } from "./command-kit.js";
 import { formatSyncRun, formatSyncStatus, printJson, say } from "./render.js";
+
+/** The relay's default port is 3030; a served instance takes the next one. */
+const DEFAULT_SERVE_PORT = 3031;
 
 export function registerSyncCommands(program: Command, io: CliIo): void {
   const { out, action, withProgress } = commandKit(io);
 
-  const remote = program.command("remote").description("places to sync with: relays (ws:// or wss://)");
+  const remote = program.command("remote").description("places to sync with: relays and served instances (ws:// or wss://)");
   remote
     .command("add")
     .description("add a remote")
@@ -120,6 +123,22 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
         const log = (line: string) => io.stderr.write(`${new Date().toISOString()} shelf daemon: ${line}\n`);
         await daemon(opts, log);
         // Everything is closed; should a library still hold a timer, do not hang on it.
+        setTimeout(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : 0), 3000).unref();
+      }),
+    );
+
+  program
+    .command("serve")
+    .description("accept direct sync connections from other instances (no relay needed) until SIGTERM or SIGINT")
+    .option("--host <host>", "address to listen on (another than loopback needs --token)", "127.0.0.1")
+    .addOption(new Option("--port <port>", "port to listen on (0: any free port)").argParser(intInRange("--port", 0, 65535)).default(DEFAULT_SERVE_PORT))
+    .addOption(new Option("--token <token>", "a shared secret peers must present (at least 16 characters)").env("SHELF_SERVE_TOKEN"))
+    .action(
+      action(async (opts: Opts) => {
+        const { serve } = await import("../commands/daemon.js");
+        const log = (line: string) => io.stderr.write(`${new Date().toISOString()} shelf serve: ${line}\n`);
+        // One line on stdout, for people and scripts: the URL peers add as a remote.
+        await serve(opts as never, log, (url) => io.stdout.write(`shelf serve listening on ${url}\n`));
         setTimeout(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : 0), 3000).unref();
       }),
     );

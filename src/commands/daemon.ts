@@ -1,7 +1,8 @@
-/** daemon and sync config: live sync with every relay remote, and the instance's sync settings. */
+/** daemon, serve and sync config: live sync with relays and peers, and the instance's sync settings. */
 import { ShelfError } from "../errors.js";
 import { Instance, resolveHome } from "../instance.js";
 import { runDaemon, isRelay } from "../sync/daemon.js";
+import { checkServeOptions, createPeerServer } from "../sync/peer-server.js";
 import { listRemotes } from "../sync/remotes.js";
 import { formatInterval, parseInterval, readSyncConfig, writeSyncConfig, type SyncConfig } from "../sync/sync-config.js";
 import type { GlobalOptions } from "./context.js";
@@ -36,10 +37,10 @@ export interface DaemonResult {
 }
 
 /**
- * Runs the daemon until SIGTERM or SIGINT, then flushes, disconnects and closes the instance.
- * `log` receives one line per event.
+ * Runs `fn` with an instance and a signal that aborts on SIGTERM or SIGINT, then closes the
+ * instance (flushing every document) and logs "stopped".
  */
-export async function daemon(options: GlobalOptions, log: (line: string) => void): Promise<DaemonResult> {
+async function untilSignalled<T>(options: GlobalOptions, log: (line: string) => void, fn: (instance: Instance, signal: AbortSignal) => Promise<T>): Promise<T> {
   const instance = Instance.open(resolveHome(options.home));
   const stop = new AbortController();
   const onSignal = (name: string) => () => {
@@ -51,6 +52,21 @@ export async function daemon(options: GlobalOptions, log: (line: string) => void
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
   try {
+    return await fn(instance, stop.signal);
+  } finally {
+    process.off("SIGTERM", onTerm);
+    process.off("SIGINT", onInt);
+    await instance.close();
+    log("stopped");
+  }
+}
+
+/**
+ * Runs the daemon until SIGTERM or SIGINT, then flushes, disconnects and closes the instance.
+ * `log` receives one line per event.
+ */
+export async function daemon(options: GlobalOptions, log: (line: string) => void): Promise<DaemonResult> {
+  return untilSignalled(options, log, async (instance, signal) => {
     const config = readSyncConfig(instance.db);
     if (!config.enabled) {
       log("sync is disabled for this instance; not starting (turn it on with `shelf sync config --enable`)");
@@ -62,12 +78,29 @@ export async function daemon(options: GlobalOptions, log: (line: string) => void
       throw new ShelfError("SHELF_E_USAGE", "this instance has no relay remote to stay connected to", "add one with `shelf remote add NAME ws://HOST:PORT/sync [--token T]`");
     }
     log(`starting for catalog ${catalog.name} (${catalog.url}) in ${instance.home}`);
-    await runDaemon(instance, catalog, relays, { signal: stop.signal, log });
+    await runDaemon(instance, catalog, relays, { signal, log });
     return { ran: true };
-  } finally {
-    process.off("SIGTERM", onTerm);
-    process.off("SIGINT", onInt);
-    await instance.close();
-    log("stopped");
-  }
+  });
+}
+
+export interface ServeOptions extends GlobalOptions {
+  host: string;
+  port: number;
+  token?: string;
+}
+
+/**
+ * `shelf serve`: accepts direct connections from peers until SIGTERM or SIGINT, applying what they
+ * send as the daemon does; also stays live with the relay remotes while sync is enabled.
+ * `onListening` receives the URL peers sync with.
+ */
+export async function serve(options: ServeOptions, log: (line: string) => void, onListening: (url: string) => void): Promise<void> {
+  checkServeOptions(options.host, options.token);
+  await untilSignalled(options, log, async (instance, signal) => {
+    const catalog = instance.catalog(options.catalog);
+    const server = createPeerServer({ host: options.host, port: options.port, token: options.token, catalogUrl: catalog.url, log });
+    const relays = readSyncConfig(instance.db).enabled ? listRemotes(instance.db).filter(isRelay) : [];
+    log(`serving catalog ${catalog.name} (${catalog.url}) from ${instance.home}${options.token ? " to peers with the token" : " to this machine only"}`);
+    await runDaemon(instance, catalog, relays, { signal, log, server, onListening });
+  });
 }

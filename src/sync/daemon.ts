@@ -1,5 +1,6 @@
 /**
- * `shelf daemon`: stays connected to every relay remote with one network Repo for one catalog.
+ * `shelf daemon`: stays connected to every relay remote with one network Repo for one catalog;
+ * `shelf serve` is the same loop with a peer server (peer-server.ts) on that Repo's network.
  *
  * - The root and every shard are loaded, so automerge-repo syncs them live with each relay.
  * - A change to any of them (from a relay, or taken from this home's storage) is flushed and
@@ -12,12 +13,13 @@
  */
 import * as A from "@automerge/automerge";
 import { setMaxListeners } from "node:events";
-import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from "@automerge/automerge-repo";
+import type { AutomergeUrl, DocHandle, DocumentId, NetworkAdapterInterface, PeerId, Repo } from "@automerge/automerge-repo";
 import { CatalogStore, documentIdOf, loadStoredChunks } from "../catalog/catalog-store.js";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { recordSyncRun, type Remote } from "./remotes.js";
 import { SafeClientAdapter, type ReconnectBackoff } from "./safe-client-adapter.js";
+import type { PeerServer } from "./peer-server.js";
 import { connectionUrl } from "./sync-catalog.js";
 import { sameHeads } from "../view/materializer.js";
 
@@ -33,6 +35,10 @@ export interface DaemonOptions {
   backoff?: ReconnectBackoff;
   /** how long loading a document may take before the daemon gives up on it (default 60 s) */
   loadTimeoutMs?: number;
+  /** also accept direct connections from peers (`shelf serve`) */
+  server?: PeerServer;
+  /** called with the sync URL once the server listens */
+  onListening?: (url: string) => void;
 }
 
 export const DEFAULT_BACKOFF: ReconnectBackoff = { initialMs: 1000, maxMs: 60_000, jitter: 0.2 };
@@ -46,10 +52,9 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   const db = instance.db;
   const documents = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
   const connections = remotes.map((remote) => watchConnection(instance, catalog, remote, documents.size, options));
-  const repo = await instance.connect(
-    connections.map((c) => c.adapter),
-    (id) => documents.has(id),
-  );
+  const network: NetworkAdapterInterface[] = connections.map((c) => c.adapter);
+  if (options.server) network.push(options.server.adapter);
+  const repo = await instance.connect(network, (id) => documents.has(id));
   const store = await CatalogStore.open(instance, catalog, { keepRepo: true });
 
   // Load every document of the catalog so it syncs live.
@@ -66,7 +71,10 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
     throw err;
   }
   const handles = new Map<DocumentId, DocHandle<unknown>>([root, ...shards].map((h) => [h.documentId, h]));
-  log(`loaded catalog ${catalog.name} (${shards.length} shards); live with ${remotes.map((r) => r.name).join(", ")}`);
+  const live = remotes.length > 0 ? `; live with ${remotes.map((r) => r.name).join(", ")}` : "";
+  log(`loaded catalog ${catalog.name} (${shards.length} shards)${live}`);
+  // Listen only once every document is loaded: a peer's first request is then answered at once.
+  if (options.server) options.onListening?.(await options.server.listen(repo));
 
   // Materialize, coalesced: at most one run at a time, and one more if changes came meanwhile.
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -146,6 +154,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   clearTimeout(timer);
   for (const handle of handles.values()) handle.off("heads-changed", schedule);
   for (const c of connections) c.stop();
+  await options.server?.close();
   while (running || polling) await (running ?? new Promise((r) => setTimeout(r, 10)));
   await materialize();
 }

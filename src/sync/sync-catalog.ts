@@ -166,7 +166,7 @@ function asSyncError(err: unknown, adapter: SafeClientAdapter, remote: Remote, s
 }
 
 function refusalHint(status: string): string {
-  if (status === "401") return "the relay needs a token for this catalog: `shelf remote rm NAME` and add it again with --token T";
+  if (status === "401") return "the remote (a relay, or an instance running `shelf serve --token`) needs a token for this catalog: `shelf remote rm NAME` and add it again with --token T";
   if (status === "403") return "a relay without tokens serves only its own machine; ask its admin for a token";
   return "too many connections from this address; try again later";
 }

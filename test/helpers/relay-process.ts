@@ -13,8 +13,6 @@ import { SafeClientAdapter } from "../../src/sync/safe-client-adapter.js";
 import WebSocket from "ws";
 import { expectExit, finished, parseJson, runCli, startCli, type CliResult } from "./cli.js";
 
-const LISTENING = /^shelf relay listening on (ws:\/\/(\S+):(\d+)\/sync)$/m;
-
 export interface RelayProcess {
   /** ws://127.0.0.1:PORT/sync */
   url: string;
@@ -37,12 +35,23 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `shelf relay --port 0 --data DIR ...args` and waits for its "listening" line. */
-export async function startRelayProcess(dataDir: string, args: string[] = [], timeoutMs = 15_000): Promise<RelayProcess> {
-  const child = startCli(["relay", "--port", "0", "--data", dataDir, ...args]);
+export function startRelayProcess(dataDir: string, args: string[] = [], timeoutMs = 15_000): Promise<RelayProcess> {
+  return startListening(["relay", "--port", "0", "--data", dataDir, ...args], "relay", timeoutMs);
+}
+
+/** Starts `shelf serve --home HOME ...args` (a served instance) and waits for its "listening" line. */
+export function startServeProcess(home: string, args: string[] = [], timeoutMs = 30_000): Promise<RelayProcess> {
+  return startListening(["--home", home, "serve", "--port", "0", ...args], "serve", timeoutMs);
+}
+
+/** Runs the CLI with `args` until it prints `shelf <what> listening on ws://HOST:PORT/sync`. */
+async function startListening(args: string[], what: "relay" | "serve", timeoutMs: number): Promise<RelayProcess> {
+  const LISTENING = new RegExp(`^shelf ${what} listening on (ws:\\/\\/(\\S+):(\\d+)\\/sync)$`, "m");
+  const child = startCli(args);
   const exited = finished(child);
   let stdout = "";
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`the relay did not print its listening line within ${timeoutMs} ms; stdout so far: ${stdout}`)), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`shelf ${what} did not print its listening line within ${timeoutMs} ms; stdout so far: ${stdout}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       stdout += chunk.toString("utf8");
       const match = LISTENING.exec(stdout);
@@ -56,8 +65,7 @@ export async function startRelayProcess(dataDir: string, args: string[] = [], ti
     };
     child.stdout?.on("data", onData);
     void exited.then((result) => {
-      const hint = /unknown command 'relay'/.test(result.stderr) ? "\n`shelf relay` is not registered: src/cli/program.ts must call registerRelayCommands(program, io)" : "";
-      fail(new Error(`the relay exited (code ${result.code}, signal ${result.signal}) before listening\nstderr: ${result.stderr.slice(0, 2000)}${hint}`));
+      fail(new Error(`shelf ${what} exited (code ${result.code}, signal ${result.signal}) before listening\nstderr: ${result.stderr.slice(0, 2000)}`));
     });
   });
   const port = LISTENING.exec(stdout)![3]!;
@@ -187,3 +195,13 @@ export function closeCode(ws: WebSocket, timeoutMs = 5_000): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Retries `attempt` until it returns true, for up to `timeoutMs`; false when it never did. */
+export async function eventually(attempt: () => Promise<boolean>, timeoutMs: number, pauseMs = 500): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await attempt()) return true;
+    if (Date.now() + pauseMs >= deadline) return false;
+    await sleep(pauseMs);
+  }
+}

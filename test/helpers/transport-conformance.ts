@@ -1,5 +1,5 @@
 /**
- * The scenarios every transport must pass (relay today, WebDAV and direct peers next), run with
+ * The scenarios every transport must pass (a relay, an instance served directly, WebDAV), run with
  * real CLI processes in temporary homes: a fresh join, offline edits on several instances synced
  * in different orders, delete against edit, an unreachable remote, and a server that dies and
  * comes back. A transport plugs in by saying how to start its server and connect an instance.
@@ -20,8 +20,11 @@ export interface TransportServer {
 
 export interface Transport {
   name: string;
-  /** starts a server keeping its data under `dir`, serving the catalog `catalogUrl` */
-  start(dir: string, catalogUrl: string): Promise<TransportServer>;
+  /**
+   * starts a server keeping its data under `dir`, serving the catalog `catalogUrl`; `seedHome` is
+   * an instance that holds the catalog already (a served instance starts as a copy of it)
+   */
+  start(dir: string, catalogUrl: string, seedHome: string): Promise<TransportServer>;
   /** a remote URL where nothing answers */
   deadUrl: string;
 }
@@ -45,7 +48,7 @@ export function describeTransportConformance(transport: Transport): void {
       expectExit(init, 0);
       catalogUrl = init.stdout.trim();
       expectExit(await shelf(home("a"), "import", "tsv", join(FIXTURES, "npm-sample.tsv")), 0);
-      server = await transport.start(home("server"), catalogUrl);
+      server = await transport.start(home("server"), catalogUrl, home("a"));
       await server.addRemote(home("a"), "origin");
       await syncOk(home("a"));
     }, 120_000);
