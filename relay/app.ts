@@ -25,6 +25,7 @@ import { SafeClientAdapter, type ReconnectBackoff } from "../src/sync/safe-clien
 import { admit, isLoopback, type RelayAuth } from "./admission.js";
 import { CatalogAccess, shardIdsOf } from "./catalog-access.js";
 import { GuardedServerAdapter } from "./guarded-adapter.js";
+import { IdleDocuments } from "./idle-documents.js";
 import { createMetrics } from "./metrics.js";
 import { openRelayDb } from "./relay-db.js";
 import { renderStatusPage, type CatalogStatus } from "./status-page.js";
@@ -41,6 +42,8 @@ const ROOT_WAIT_MS = 5_000;
 export const DEFAULT_KEEP_ALIVE_MS = 30_000;
 /** How often automerge-repo writes a changed document; the relay also writes before acknowledging. */
 const SAVE_DEBOUNCE_MS = 10;
+/** How long a document no connected client holds stays in memory after its last traffic. */
+export const DEFAULT_IDLE_UNLOAD_MS = 10 * 60_000;
 /** Reconnection to the upstream relay: 1 s, doubling up to a minute, ±20%. */
 const UPSTREAM_BACKOFF: ReconnectBackoff = { initialMs: 1_000, maxMs: 60_000, jitter: 0.2 };
 
@@ -67,6 +70,8 @@ export interface RelayOptions {
   keepAliveMs?: number;
   /** another relay this one syncs with as a client */
   upstream?: UpstreamOptions;
+  /** drop a document from memory once no connected client holds it and it was idle this long */
+  idleUnloadMs?: number;
 }
 
 export interface Relay {
@@ -92,13 +97,15 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const maxConnectionsPerAddress = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const allowRemoteWithoutTokens = options.allowRemoteWithoutTokens ?? false;
-  for (const [name, value] of [["maxMessageBytes", maxMessageBytes], ["maxConnectionsPerAddress", maxConnectionsPerAddress]] as const) {
+  for (const [name, value] of [["maxMessageBytes", maxMessageBytes], ["maxConnectionsPerAddress", maxConnectionsPerAddress], ["idleUnloadMs", options.idleUnloadMs ?? 1]] as const) {
     if (!Number.isSafeInteger(value) || value < 1) throw new ShelfError("SHELF_E_USAGE", `relay option ${name} must be a positive integer, got ${value}`);
   }
   const db = openRelayDb(options.dataDir);
   const tokens = new TokenStore(db);
   const startedAt = Date.now();
   const activity = { last: undefined as number | undefined, byDocument: new Map<string, number>() };
+  const idle = new IdleDocuments();
+  const idleUnloadMs = options.idleUnloadMs ?? DEFAULT_IDLE_UNLOAD_MS;
 
   const app = Fastify({ logger: loggerOptions(options.logger) });
   // The pieces below refer to each other through callbacks that run only once the relay serves.
@@ -118,10 +125,14 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       const documentId = (message as { documentId: DocumentId }).documentId;
       if (repo.handles[documentId]?.isReady()) await repo.flush([documentId]);
     },
-    onTraffic: (direction, bytes, documentId) => {
+    onTraffic: (direction, bytes, documentId, peer) => {
       const now = Date.now();
       activity.last = now;
-      if (documentId !== undefined) activity.byDocument.set(documentId, now);
+      if (documentId !== undefined) {
+        activity.byDocument.set(documentId, now);
+        // the upstream relay holds no document open here: it is asked again when one is needed
+        idle.touch(documentId as DocumentId, now, peer === undefined || upstream?.isPeer(peer) ? undefined : peer);
+      }
       metrics.traffic(direction, bytes);
     },
     onMalformed: () => metrics.rejected("malformed"),
@@ -178,6 +189,34 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     }
     return roots;
   };
+
+  adapter.on("peer-disconnected", ({ peerId: peer }) => idle.release(peer));
+
+  // Memory stays bounded by what clients use: an idle document is written and dropped, and loaded
+  // from disk again when a client asks for it.
+  const unloadIdle = async (): Promise<void> => {
+    const loaded = Object.values(repo.handles).filter((h) => h.isReady()).map((h) => h.documentId);
+    const drop = idle.idle(loaded, Date.now(), idleUnloadMs);
+    if (drop.length === 0) return;
+    await repo.flush(drop);
+    for (const id of drop) {
+      // Unloading swaps the handle's document for an empty one, and automerge-repo's save
+      // listener, still attached, would then write that empty document over the stored one.
+      repo.handles[id]?.removeAllListeners();
+      await repo.removeFromCache(id);
+      idle.forget(id);
+      access.forget(id);
+    }
+    metrics.unloaded(drop.length);
+    app.log.info({ documents: drop.length }, "dropped idle documents from memory");
+  };
+  let unloading: Promise<void> | undefined;
+  const unloadTimer = setInterval(() => {
+    unloading ??= unloadIdle()
+      .catch((err: unknown) => app.log.warn({ err }, "dropping idle documents failed; will retry"))
+      .finally(() => (unloading = undefined));
+  }, Math.max(250, Math.min(idleUnloadMs / 2, 60_000)));
+  unloadTimer.unref();
 
   const catalogStatuses = (): CatalogStatus[] => {
     const byUrl = new Map<string, CatalogStatus>();
@@ -289,6 +328,8 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      clearInterval(unloadTimer);
+      await unloading;
       await app.close(); // stops accepting, closes the sockets, stops the keep-alive timer
       await repo.shutdown(); // writes every document
       if (db.open) db.close();

@@ -57,6 +57,14 @@ export class CatalogAccess {
     }
   }
 
+  /**
+   * The relay dropped `documentId` from memory: if it is a root, its shard list is read from the
+   * root again next time (the handle that reported its changes is gone).
+   */
+  forget(documentId: DocumentId): void {
+    this.#shards.delete(documentId);
+  }
+
   #shardsOf(rootId: DocumentId): Promise<ReadonlySet<DocumentId> | undefined> {
     let entry = this.#shards.get(rootId);
     if (!entry) {

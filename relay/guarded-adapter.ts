@@ -30,8 +30,8 @@ export interface AdapterLog {
 export interface GuardedAdapterOptions {
   /** awaited before each outgoing message (in order per connection); a rejection drops the message */
   beforeSend?: (message: FromServerMessage) => Promise<void>;
-  /** every frame in and every message out, with its size and document (if any) */
-  onTraffic?: (direction: "in" | "out", bytes: number, documentId: string | undefined) => void;
+  /** every frame in and every message out, with its size, document and peer (when known) */
+  onTraffic?: (direction: "in" | "out", bytes: number, documentId: string | undefined, peer: PeerId | undefined) => void;
   /** a connection closed for what it sent */
   onMalformed?: (why: string) => void;
   log?: AdapterLog;
@@ -96,7 +96,8 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
   override receiveMessage(bytes: Uint8Array, socket: WebSocket): void {
     if (socket.readyState !== WebSocket.OPEN) return;
     const frame = parseFrame(bytes);
-    this.#options.onTraffic?.("in", bytes.byteLength, typeof frame === "string" ? undefined : frame.documentId);
+    // the peer this socket joined as, never the frame's own claim
+    this.#options.onTraffic?.("in", bytes.byteLength, typeof frame === "string" ? undefined : frame.documentId, this.#peerOfSocket.get(socket));
     if (typeof frame === "string") return this.#reject(socket, CLOSE.unsupportedData, frame);
     const auth = this.#authBySocket.get(socket);
     if (!auth) return this.#reject(socket, CLOSE.policyViolation, "connection was not admitted");
@@ -139,7 +140,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
         const encoded = cbor.encode(message);
         // a copy: ws may hold the buffer after send() returns, and cbor-x reuses its own
         const bytes = encoded.buffer.slice(encoded.byteOffset, encoded.byteOffset + encoded.byteLength);
-        this.#options.onTraffic?.("out", encoded.byteLength, "documentId" in message ? (message.documentId as string) : undefined);
+        this.#options.onTraffic?.("out", encoded.byteLength, "documentId" in message ? (message.documentId as string) : undefined, message.targetId);
         socket.send(bytes);
       })
       .catch((err: unknown) => this.#options.log?.warn({ err, type: message.type }, "relay message not sent"));

@@ -13,6 +13,8 @@ export interface RelayMetrics {
   registry: Registry;
   traffic(direction: Direction, bytes: number): void;
   rejected(reason: RejectReason): void;
+  /** documents dropped from memory for being idle */
+  unloaded(documents: number): void;
   /** Prometheus text exposition */
   render(): Promise<string>;
   contentType: string;
@@ -55,6 +57,7 @@ export function createMetrics(sources: { peers: () => number; catalogsLoaded: ()
     labelNames: ["reason"],
     registers: [registry],
   });
+  const unloaded = new Counter({ name: "shelf_relay_documents_unloaded_total", help: "Idle documents dropped from memory (loaded again from disk when asked for).", registers: [registry] });
   // Every series exists from the start, at 0, so rates and alerts work before the first event.
   for (const direction of ["in", "out"] as const) {
     messages.inc({ direction }, 0);
@@ -71,6 +74,9 @@ export function createMetrics(sources: { peers: () => number; catalogsLoaded: ()
     },
     rejected(reason) {
       rejected.inc({ reason });
+    },
+    unloaded(documents) {
+      unloaded.inc(documents);
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,

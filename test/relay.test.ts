@@ -17,7 +17,7 @@ import { openRelayDb } from "../relay/relay-db.js";
 import { TokenStore } from "../relay/token-store.js";
 import { plain } from "../src/model/crdt-record.js";
 import { makeTempDir, runCli, expectExit, parseJson } from "./helpers/cli.js";
-import { closeCode, connectClient, createToken, rawSocket, sleep, startRelayProcess, type RelayProcess, type SyncClient } from "./helpers/relay-process.js";
+import { closeCode, connectClient, createToken, eventually, rawSocket, sleep, startRelayProcess, type RelayProcess, type SyncClient } from "./helpers/relay-process.js";
 import { tempDir } from "./helpers/temp-home.js";
 
 interface ShardDoc {
@@ -228,6 +228,41 @@ describe("a relay with tokens, over real sockets", () => {
     expect(owner.readyState).toBe(WebSocket.OPEN);
     owner.close();
   });
+});
+
+describe("relay memory: idle documents", () => {
+  it("drops a catalog no client holds once idle, serves it again from disk, and keeps one a client holds live", async () => {
+    const dir = makeTempDir("shelf-relay-idle-");
+    onTestFinished(() => dir.remove());
+    const author = new Repo({ network: [] });
+    const catalog = makeCatalog(author, "idle");
+    const token = await createToken(dir.dir, catalog.url);
+    const relay = await startRelayProcess(dir.dir, ["--unload-idle-after", "1"]);
+    onTestFinished(async () => void (await relay.stop()));
+    const loaded = async () => metric((await getText(`${relay.http}/metrics`)).text, "shelf_relay_catalogs_loaded");
+    const unloaded = async () => metric((await getText(`${relay.http}/metrics`)).text, "shelf_relay_documents_unloaded_total");
+
+    const writer = await connectClient(relay.url, token);
+    await push(writer, catalog);
+    expect(await loaded()).toBe(1);
+    // while the writer is connected, its documents stay, however idle
+    await sleep(2_500);
+    expect(await loaded()).toBe(1);
+    await writer.close();
+    expect(await eventually(async () => (await loaded()) === 0, 10_000)).toBe(true);
+    expect(await unloaded()).toBe(3);
+
+    // asked for again: loaded from disk, whole, and live for a client that stays
+    const watcher = await client(relay.url, token);
+    const shard = await fetchAll<ShardDoc>(watcher, catalog.shards[0]!.url);
+    expect(plain(shard.doc().records["npm:idle-0 name"])).toBe("idle-0");
+    await sleep(2_500); // longer than the idle time: the watcher's documents must stay
+    const editor = await client(relay.url, token);
+    const copy = await fetchAll<ShardDoc>(editor, catalog.shards[0]!.url);
+    copy.change((d) => void (d.records["npm:idle-0 summary"] = imm("changed while the watcher waited")));
+    await editor.waitForRelay([copy as DocHandle<unknown>]);
+    expect(await eventually(async () => plain(shard.doc().records["npm:idle-0 summary"]) === "changed while the watcher waited", 10_000)).toBe(true);
+  }, 60_000);
 });
 
 describe("relay durability and shutdown", () => {

@@ -30,6 +30,7 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
     .option("--data <dir>", "relay data directory (default: HOME/relay)")
     .addOption(new Option("--max-message-bytes <n>", "largest message accepted").argParser(intInRange("--max-message-bytes", 1024, 1024 ** 3)))
     .addOption(new Option("--max-connections-per-address <n>", "open connections allowed from one address").argParser(intInRange("--max-connections-per-address", 1, 1_000_000)))
+    .addOption(new Option("--unload-idle-after <seconds>", "drop a document from memory once no connected client holds it and it was idle this long (default 600)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
     .option("--allow-remote-without-tokens", "while the relay has no tokens, serve clients on other machines too (trusted networks only)")
     .option("--upstream <url>", "also sync, as a client, with the relay at this ws:// or wss:// URL (see docs/relay.md)")
     .option("--upstream-token <token>", "the token the upstream relay created for the catalog shared with it")
@@ -49,6 +50,7 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
         maxMessageBytes: opts.maxMessageBytes as number | undefined,
         maxConnectionsPerAddress: opts.maxConnectionsPerAddress as number | undefined,
         allowRemoteWithoutTokens: opts.allowRemoteWithoutTokens === true,
+        idleUnloadMs: opts.unloadIdleAfter === undefined ? undefined : (opts.unloadIdleAfter as number) * 1000,
         upstream: upstreamUrl === undefined ? undefined : { url: upstreamUrl, token: upstreamToken },
         stdout: io.stdout,
       });
