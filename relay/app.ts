@@ -14,6 +14,7 @@
  * See docs/relay.md for what a client may do, and what "acknowledged" means.
  */
 import { randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
@@ -21,7 +22,7 @@ import type WebSocket from "ws";
 import { ShelfError } from "../src/errors.js";
 import { plain } from "../src/model/crdt-record.js";
 import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
-import { SafeClientAdapter, type ReconnectBackoff } from "../src/sync/safe-client-adapter.js";
+import { ACCESS_HEADER, SafeClientAdapter, type ReconnectBackoff } from "../src/sync/safe-client-adapter.js";
 import { admit, isLoopback, type RelayAuth } from "./admission.js";
 import { CatalogAccess, shardIdsOf } from "./catalog-access.js";
 import { GuardedServerAdapter } from "./guarded-adapter.js";
@@ -255,6 +256,13 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   });
 
   const authByRequest = new WeakMap<FastifyRequest, RelayAuth>();
+  // The upgrade response tells a client what its token allows, so that a read-only client knows
+  // not to wait for the relay to take its changes.
+  const accessByRaw = new WeakMap<IncomingMessage, "read-only" | "read-write">();
+  app.websocketServer.on("headers", (headers: string[], raw: IncomingMessage) => {
+    const access = accessByRaw.get(raw);
+    if (access) headers.push(`${ACCESS_HEADER}: ${access}`);
+  });
   const openByAddress = new Map<string, number>();
 
   async function admitConnection(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -275,6 +283,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       return;
     }
     authByRequest.set(request, decision.auth);
+    accessByRaw.set(request.raw, decision.auth.kind === "token" && decision.auth.readOnly ? "read-only" : "read-write");
   }
 
   app.get("/sync", { websocket: true, preValidation: admitConnection }, (socket: WebSocket, request) => {

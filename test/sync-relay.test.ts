@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expectExit, makeTempDir, shelf } from "./helpers/cli.js";
+import { expectExit, makeTempDir, shelf, shelfJson } from "./helpers/cli.js";
 import { createToken, freePort, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
 import { describeTransportConformance, type TransportServer } from "./helpers/transport-conformance.js";
 
@@ -53,4 +53,37 @@ describe("sync through a relay that has tokens", () => {
       tmp.remove();
     }
   }, 60_000);
+  it("with a read-only token, fetches what the relay has without waiting for it to take local edits", async () => {
+    const tmp = makeTempDir("shelf-relay-read-only-");
+    try {
+      const [writer, reader, other] = ["writer", "reader", "other"].map((n) => join(tmp.dir, n)) as [string, string, string];
+      const catalogUrl = (await shelf(writer, "init")).stdout.trim();
+      expectExit(await shelf(writer, "add", "npm:shared", "--name", "shared"), 0);
+      const server = await startRelay(join(tmp.dir, "relay"), catalogUrl);
+      try {
+        await server.addRemote(writer, "origin");
+        expectExit(await shelf(writer, "sync"), 0);
+        const readOnlyToken = await createToken(join(tmp.dir, "relay"), catalogUrl, { readOnly: true });
+        expectExit(await shelf(reader, "join", catalogUrl, "--relay", server.relay().url, "--token", readOnlyToken), 0);
+
+        expectExit(await shelf(reader, "add", "npm:local-only", "--name", "local-only"), 0);
+        expectExit(await shelf(writer, "set", "npm:shared", "summary=from the writer"), 0);
+        expectExit(await shelf(writer, "sync"), 0);
+        const synced = await shelf(reader, "sync", "--json", "--timeout", "30");
+        expectExit(synced, 0);
+        expect(JSON.parse(synced.stdout).sync[0]).toMatchObject({ readOnly: true, updated: 1 });
+        expect((await shelfJson(reader, "show", "npm:shared")).record.summary).toBe("from the writer");
+        expect((await shelf(reader, "sync")).stderr).toMatch(/read-only .*local edits were not sent/);
+
+        // the local edit stayed local: a member with a read-write token does not get it
+        await server.join(other, catalogUrl);
+        expect((await shelf(other, "show", "npm:local-only")).code).toBe(1);
+        expect(JSON.parse((await shelf(writer, "sync", "--json")).stdout).sync[0].readOnly).toBe(false);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      tmp.remove();
+    }
+  }, 120_000);
 });

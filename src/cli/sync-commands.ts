@@ -66,6 +66,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
         else {
           for (const r of result.reports) {
             say(out(opts), `synced ${r.catalog} with ${r.remote}: ${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} records in conflict (${r.durationMs} ms)`);
+            if (r.readOnly) say(out(opts), `note: ${r.remote} is read-only for this instance (its token): local edits were not sent`);
           }
           for (const f of result.failures) say(out(opts), `shelf: sync with ${f.remote} failed: ${f.error.message}${f.error.hint ? `\nhint: ${f.error.hint}` : ""}`);
         }

@@ -1,14 +1,18 @@
 /**
  * Knowing when a sync is complete: automerge-repo reports, per peer and document, the heads the
- * peer last told us it has. A document is in sync with a peer when those equal our own heads.
+ * peer last told us it has. A document is in sync with a peer when those equal our own heads; with
+ * a peer that does not take our changes (a read-only token), once we hold every change it has.
  */
 import * as A from "@automerge/automerge";
 import type { DocHandle, PeerId, Repo } from "@automerge/automerge-repo";
 import { sameHeads } from "../view/materializer.js";
 
+/** "both": the peer holds exactly our heads; "pull": we hold the peer's (it takes nothing from us). */
+export type SyncDirection = "both" | "pull";
+
 export interface RemoteHeads {
-  /** Resolves once `peer` has exactly our heads for every handle; rejects when `signal` aborts. */
-  waitUntilInSync(peer: PeerId, handles: DocHandle<unknown>[], signal: AbortSignal, onProgress?: (synced: number, total: number) => void): Promise<void>;
+  /** Resolves once every handle is in sync with `peer`; rejects when `signal` aborts. */
+  waitUntilInSync(peer: PeerId, handles: DocHandle<unknown>[], signal: AbortSignal, onProgress?: (synced: number, total: number) => void, direction?: SyncDirection): Promise<void>;
 }
 
 /** Call right after creating the Repo, before any document is found. */
@@ -23,9 +27,14 @@ export function trackRemoteHeads(repo: Repo): RemoteHeads {
     for (const listener of listeners) listener();
   });
   return {
-    waitUntilInSync(peer, handles, signal, onProgress) {
+    waitUntilInSync(peer, handles, signal, onProgress, direction = "both") {
       return new Promise((resolve, reject) => {
-        const inSync = (h: DocHandle<unknown>) => h.isReady() && sameHeads(byPeer.get(peer)?.get(h.documentId) ?? [], A.getHeads(h.doc() as A.Doc<unknown>));
+        const inSync = (h: DocHandle<unknown>) => {
+          if (!h.isReady()) return false;
+          const theirs = byPeer.get(peer)?.get(h.documentId);
+          const doc = h.doc() as A.Doc<unknown>;
+          return direction === "pull" ? theirs !== undefined && A.hasHeads(doc, theirs) : sameHeads(theirs ?? [], A.getHeads(doc));
+        };
         let lastCount = -1;
         const check = () => {
           const count = handles.filter(inSync).length;

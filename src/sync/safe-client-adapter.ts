@@ -16,6 +16,11 @@
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import WebSocket from "ws";
 
+/** The upgrade response header by which a relay says whether it accepts this client's changes. */
+export const ACCESS_HEADER = "X-Shelf-Access";
+
+export type RemoteAccess = "read-only" | "read-write";
+
 const REFUSING_CLOSE_CODES = new Set([1002, 1003, 1008, 1009]);
 /** An attempt still connecting after this long is abandoned for a new one. */
 const STALE_ATTEMPT_MS = 20_000;
@@ -45,6 +50,8 @@ export class SafeClientAdapter extends WebSocketClientAdapter {
   lastError: Error | undefined;
   /** reconnect with exponential backoff and jitter instead of a fixed interval */
   backoff: ReconnectBackoff | undefined;
+  /** what the remote said this client may do, once connected (undefined: it did not say) */
+  access: RemoteAccess | undefined;
   /** called after each close of a socket, opened or not */
   onClosed: ((info: ConnectionClosed) => void) | undefined;
   #delayMs = 0;
@@ -73,6 +80,10 @@ export class SafeClientAdapter extends WebSocketClientAdapter {
     const socket = this.socket;
     if (!socket) return;
     let opened = false;
+    (socket as unknown as WebSocket).on("upgrade", (response) => {
+      const access = response.headers[ACCESS_HEADER.toLowerCase()];
+      this.access = access === "read-only" || access === "read-write" ? access : undefined;
+    });
     socket.addEventListener("open", () => {
       opened = true;
       if (this.backoff) {

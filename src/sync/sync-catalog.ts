@@ -33,6 +33,8 @@ export interface SyncReport {
   /** records with a conflict after the sync */
   conflicts: number;
   durationMs: number;
+  /** the remote takes no changes from this instance (a read-only token): local edits stay here */
+  readOnly: boolean;
 }
 
 interface ViewCounts {
@@ -45,8 +47,8 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   const started = performance.now();
   const before = countRecords(instance.db, catalog.catId);
   const documents = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
-  await exchange(instance, remote, catalog.url, documents, options);
-  return report(instance, catalog, remote, before, options, started);
+  const { readOnly } = await exchange(instance, remote, catalog.url, documents, options);
+  return report(instance, catalog, remote, before, options, started, readOnly);
 }
 
 /** Fetches a whole catalog this instance does not hold yet, then registers and materializes it. */
@@ -54,12 +56,12 @@ export async function joinCatalog(instance: Instance, url: string, name: string,
   const started = performance.now();
   instance.assertCatalogNameFree(name);
   const documents = new Set([documentIdOf(url)]);
-  const shardUrls = await exchange(instance, remote, url, documents, options);
+  const { shardUrls, readOnly } = await exchange(instance, remote, url, documents, options);
   const catalog = instance.addCatalog({ url, name, shardUrls });
-  return report(instance, catalog, remote, { records: 0, deleted: 0 }, options, started);
+  return report(instance, catalog, remote, { records: 0, deleted: 0 }, options, started, readOnly);
 }
 
-async function report(instance: Instance, catalog: CatalogRow, remote: Remote, before: ViewCounts, options: SyncOptions, started: number): Promise<SyncReport> {
+async function report(instance: Instance, catalog: CatalogRow, remote: Remote, before: ViewCounts, options: SyncOptions, started: number, readOnly: boolean): Promise<SyncReport> {
   const { records: changed } = await (await CatalogStore.open(instance, catalog)).catchUp(options.onProgress);
   const after = countRecords(instance.db, catalog.catId);
   const added = after.records - before.records;
@@ -72,15 +74,16 @@ async function report(instance: Instance, catalog: CatalogRow, remote: Remote, b
     deleted: after.deleted - before.deleted,
     conflicts: listConflicts(instance.db, catalog.catId).length,
     durationMs: Math.round(performance.now() - started),
+    readOnly,
   };
 }
 
 /**
  * The network part: the root document first (a relay decides which shards a token may reach from
- * the root it holds), then every shard. Returns the shard URLs the root names. Leaves the CRDT
- * store closed, with everything received flushed to storage.
+ * the root it holds), then every shard. Returns the shard URLs the root names, and whether the
+ * remote is read-only for us. Leaves the CRDT store closed, with everything received flushed.
  */
-async function exchange(instance: Instance, remote: Remote, rootUrl: string, documents: Set<DocumentId>, options: SyncOptions): Promise<string[]> {
+async function exchange(instance: Instance, remote: Remote, rootUrl: string, documents: Set<DocumentId>, options: SyncOptions): Promise<{ shardUrls: string[]; readOnly: boolean }> {
   const refused = new AbortController();
   const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), refused.signal]);
   // Every document's find() listens to this one signal: hundreds of listeners, by design.
@@ -94,21 +97,24 @@ async function exchange(instance: Instance, remote: Remote, rootUrl: string, doc
   const tracker = trackRemoteHeads(repo);
   try {
     const peer = await connected(adapter, remote, signal);
+    // A remote that takes nothing from us never holds our edits: wait only to hold all of its own.
+    const readOnly = adapter.access === "read-only";
+    const direction = readOnly ? "pull" : "both";
     const root = await find<RootDoc>(repo, rootUrl, remote, signal);
-    await tracker.waitUntilInSync(peer, [root as DocHandle<unknown>], signal);
+    await tracker.waitUntilInSync(peer, [root as DocHandle<unknown>], signal, undefined, direction);
     const shardUrls = shardUrlsOf(root.doc(), remote);
     for (const url of shardUrls) documents.add(documentIdOf(url));
     // A shard the relay could not give at the first request (the connection dropped and came back
     // while it was on its way) is asked again when the connection returns: wait for it, bounded by
     // the timeout, instead of failing at once.
     const shards = await Promise.all(shardUrls.map((url) => find<unknown>(repo, url, remote, signal, ["ready", "unavailable"])));
-    await tracker.waitUntilInSync(peer, shards, signal, options.onProgress).catch((err: unknown) => {
+    await tracker.waitUntilInSync(peer, shards, signal, options.onProgress, direction).catch((err: unknown) => {
       const missing = shards.filter((h) => !h.isReady()).length;
       if (missing === 0) throw err;
       throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} did not give ${missing} of the catalog's ${shards.length} shard documents in time`, "run the sync again; if it keeps failing, check the relay's log");
     });
     await repo.flush();
-    return shardUrls;
+    return { shardUrls, readOnly };
   } catch (err) {
     throw asSyncError(err, adapter, remote, signal);
   } finally {
