@@ -19,6 +19,7 @@ import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { recordSyncRun, type Remote } from "./remotes.js";
 import { SafeClientAdapter, type ReconnectBackoff } from "./safe-client-adapter.js";
+import { deadline } from "./deadline.js";
 import type { PeerServer } from "./peer-server.js";
 import { connectionUrl } from "./sync-catalog.js";
 import { sameHeads } from "../view/materializer.js";
@@ -58,7 +59,8 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   const store = await CatalogStore.open(instance, catalog, { keepRepo: true });
 
   // Load every document of the catalog so it syncs live.
-  const load = AbortSignal.any([signal, AbortSignal.timeout(options.loadTimeoutMs ?? 60_000)]);
+  const loading = deadline(options.loadTimeoutMs ?? 60_000, [signal]);
+  const load = loading.signal;
   // Every document's find() listens to this one signal: hundreds of listeners, by design.
   setMaxListeners(0, load);
   let root: DocHandle<unknown>;
@@ -69,6 +71,8 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   } catch (err) {
     if (signal.aborted) return; // stopped while starting: nothing to flush
     throw err;
+  } finally {
+    loading.dispose();
   }
   const handles = new Map<DocumentId, DocHandle<unknown>>([root, ...shards].map((h) => [h.documentId, h]));
   const live = remotes.length > 0 ? `; live with ${remotes.map((r) => r.name).join(", ")}` : "";

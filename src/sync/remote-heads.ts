@@ -11,8 +11,11 @@ import { sameHeads } from "../view/materializer.js";
 export type SyncDirection = "both" | "pull";
 
 export interface RemoteHeads {
-  /** Resolves once every handle is in sync with `peer`; rejects when `signal` aborts. */
-  waitUntilInSync(peer: PeerId, handles: DocHandle<unknown>[], signal: AbortSignal, onProgress?: (synced: number, total: number) => void, direction?: SyncDirection): Promise<void>;
+  /**
+   * Resolves once every handle is in sync with the peer `peer()` names now (a server that
+   * restarted comes back under a new peer id); rejects when `signal` aborts.
+   */
+  waitUntilInSync(peer: () => PeerId | undefined, handles: DocHandle<unknown>[], signal: AbortSignal, onProgress?: (synced: number, total: number) => void, direction?: SyncDirection): Promise<void>;
 }
 
 /** Call right after creating the Repo, before any document is found. */
@@ -31,7 +34,8 @@ export function trackRemoteHeads(repo: Repo): RemoteHeads {
       return new Promise((resolve, reject) => {
         const inSync = (h: DocHandle<unknown>) => {
           if (!h.isReady()) return false;
-          const theirs = byPeer.get(peer)?.get(h.documentId);
+          const current = peer();
+          const theirs = current === undefined ? undefined : byPeer.get(current)?.get(h.documentId);
           const doc = h.doc() as A.Doc<unknown>;
           return direction === "pull" ? theirs !== undefined && A.hasHeads(doc, theirs) : sameHeads(theirs ?? [], A.getHeads(doc));
         };

@@ -12,6 +12,7 @@ import type { CatalogRow, Instance } from "../instance.js";
 import type { RootDoc } from "../model/catalog-doc.js";
 import { plain } from "../model/crdt-record.js";
 import { countRecords, listConflicts } from "../view/queries.js";
+import { deadline } from "./deadline.js";
 import { trackRemoteHeads } from "./remote-heads.js";
 import type { Remote } from "./remotes.js";
 import { SafeClientAdapter } from "./safe-client-adapter.js";
@@ -85,7 +86,8 @@ async function report(instance: Instance, catalog: CatalogRow, remote: Remote, b
  */
 async function exchange(instance: Instance, remote: Remote, rootUrl: string, documents: Set<DocumentId>, options: SyncOptions): Promise<{ shardUrls: string[]; readOnly: boolean }> {
   const refused = new AbortController();
-  const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), refused.signal]);
+  const limit = deadline(options.timeoutMs, [refused.signal]);
+  const signal = limit.signal;
   // Every document's find() listens to this one signal: hundreds of listeners, by design.
   setMaxListeners(0, signal);
   const adapter = new SafeClientAdapter(connectionUrl(remote), 1000, (code, reason) => {
@@ -96,7 +98,8 @@ async function exchange(instance: Instance, remote: Remote, rootUrl: string, doc
   const repo = await instance.connect([adapter], (id) => documents.has(id));
   const tracker = trackRemoteHeads(repo);
   try {
-    const peer = await connected(adapter, remote, signal);
+    await connected(adapter, remote, signal);
+    const peer = () => adapter.remotePeerId;
     // A remote that takes nothing from us never holds our edits: wait only to hold all of its own.
     const readOnly = adapter.access === "read-only";
     const direction = readOnly ? "pull" : "both";
@@ -118,6 +121,7 @@ async function exchange(instance: Instance, remote: Remote, rootUrl: string, doc
   } catch (err) {
     throw asSyncError(err, adapter, remote, signal);
   } finally {
+    limit.dispose();
     await instance.recycleRepo();
   }
 }

@@ -1,12 +1,13 @@
 /**
  * The scenarios every transport must pass (a relay, an instance served directly, WebDAV), run with
  * real CLI processes in temporary homes: a fresh join, offline edits on several instances synced
- * in different orders, delete against edit, an unreachable remote, and a server that dies and
- * comes back. A transport plugs in by saying how to start its server and connect an instance.
+ * in different orders, delete against edit, an unreachable remote, a server that dies and comes
+ * back, and one killed in the middle of a sync. A transport plugs in by saying how to start its server and connect an instance.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FIXTURES, expectExit, makeTempDir, shelf, shelfJson } from "./cli.js";
+import { FIXTURES, expectExit, finished, makeTempDir, shelf, shelfJson, startCli } from "./cli.js";
 
 export interface TransportServer {
   /** connects `home` (an existing instance) to the server as remote `name` */
@@ -136,5 +137,28 @@ export function describeTransportConformance(transport: Transport): void {
       await syncOk(home("a"));
       expect((await shelfJson(home("a"), "show", "npm:react")).record.tags).toContain("after-restart");
     }, 120_000);
+    it("a server killed in the middle of a sync loses nothing: that sync ends cleanly, the next one completes", async () => {
+      // enough new records that the transfer is under way when the server dies
+      const rows = Array.from({ length: 4000 }, (_, i) => `bulk-${i}\t1.0.${i}\t${i}\tsent while the server died ${i}`);
+      const tsv = join(tmp.dir, "bulk.tsv");
+      writeFileSync(tsv, ["name\tversion\tdownloads_a_month\tsummary", ...rows].join("\n") + "\n");
+      expectExit(await shelf(home("a"), "import", "tsv", tsv, "--provider", "bulk"), 0);
+      const before = await listJson(home("a"));
+
+      const syncing = startCli(["--home", home("a"), "sync", "origin", "--timeout", "60"]);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await server.crashAndRestart();
+      const interrupted = await finished(syncing);
+      // it finished after the server came back, or failed saying why; either way nothing is lost
+      if (interrupted.code !== 0) {
+        expect(interrupted.code).toBe(1);
+        expect(interrupted.stderr).toMatch(/hint:/);
+      }
+      expect(await listJson(home("a"))).toBe(before);
+
+      await syncOk(home("a"));
+      await server.join(home("e"), catalogUrl);
+      expect(await listJson(home("e"))).toBe(before);
+    }, 180_000);
   });
 }
