@@ -63,6 +63,7 @@ async function* readFiles(ctx: ProviderContext): AsyncGenerator<ImportRow> {
   const previous = (ctx.previous.files ?? {}) as FileStates;
   const next: FileStates = {};
   ctx.next.files = next;
+  ctx.count("hashed", 0);
   const paths: string[] = [];
   for await (const path of walkFiles(root)) paths.push(path);
   const byHash = new Map<string, ScannedFile[]>();
