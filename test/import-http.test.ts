@@ -68,7 +68,7 @@ describe("HttpClient", () => {
   it("reports a timeout that never ends as an error naming the URL", async () => {
     server.routes.set("/doc", "{}");
     server.faults.set("/doc", [{ delayMs: 2000 }, { delayMs: 2000 }]);
-    const err = await new HttpClient({ ...fast, timeoutMs: 200, retries: 1 }).get(`${server.url}/doc`).catch((e: ShelfError) => e);
+    const err = (await new HttpClient({ ...fast, timeoutMs: 200, retries: 1 }).get(`${server.url}/doc`).catch((e: ShelfError) => e)) as ShelfError;
     expect(err.message).toMatch(/\/doc failed after 2 attempts: no complete answer within 200 ms/);
   });
 

@@ -10,7 +10,7 @@ import type { CatalogStore, Progress, WriteItem } from "../catalog/catalog-store
 import { ShelfError } from "../errors.js";
 import type { CatalogRecord, RecordPatch } from "../model/record.js";
 import type { WriteOutcome } from "../model/crdt-record.js";
-import { getRecord } from "../view/queries.js";
+import { recordReader } from "../view/queries.js";
 import { loadCursor, recordImportRun, saveCursor, type CursorKey, type RunStatus } from "./cursor-store.js";
 import { HttpClient, type HttpClientOptions } from "./http-client.js";
 import { checkHost, hostKey } from "./providers/pacman.js";
@@ -125,11 +125,12 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
   // A record this source had tombstoned and has again comes back.
   const writes: WriteItem[] = [...items.values()].map(({ item }) => (cursor.ids.get(item.id) === true && !request.host ? { id: item.id, patch: { ...item.patch, deleted: false } } : item));
 
+  const current = recordReader(db, catId);
   const vanished = complete ? [...cursor.ids].filter(([id, pruned]) => !pruned && !seen.has(id)).map(([id]) => id) : [];
   const prunes: WriteItem[] = [];
   if (request.prune) {
     for (const id of vanished) {
-      const record = getRecord(db, catId, id);
+      const record = current(id);
       if (!record || record.deleted) continue;
       if (request.host) {
         if (hostKey(request.host) in record.meta) prunes.push({ id, patch: { meta: { [hostKey(request.host)]: undefined } } });
@@ -137,13 +138,23 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
     }
   }
 
-  let counts = { created: 0, updated: 0, unchanged: 0 };
+  // The view tells which rows would change: only those go to the CRDT, so a re-import of an
+  // unchanged source never loads a shard document (the CRDT write would be a no-op anyway).
+  const counts = { created: 0, updated: 0, unchanged: 0 };
+  const changed: WriteItem[] = [];
+  for (const w of writes) {
+    const outcome = predictOutcome(current(w.id), w.patch);
+    if (outcome === "unchanged" || request.dryRun) counts[outcome]++;
+    else changed.push(w);
+  }
   let tombstoned = 0;
   if (request.dryRun) {
-    for (const w of writes) counts[predictOutcome(getRecord(db, catId, w.id), w.patch)]++;
     tombstoned = prunes.length;
   } else {
-    counts = await store.writeMany(writes, `import ${provider.name}`, onProgress);
+    const written = await store.writeMany(changed, `import ${provider.name}`, onProgress);
+    counts.created += written.created;
+    counts.updated += written.updated;
+    counts.unchanged += written.unchanged;
     if (prunes.length > 0) tombstoned = (await store.writeMany(prunes, `import ${provider.name} --prune`)).updated;
     const ids = new Map<string, boolean>();
     for (const id of seen) ids.set(id, false);
