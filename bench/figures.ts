@@ -4,7 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { WriteItem } from "../src/catalog/catalog-store.js";
-import type { ImportResult } from "../src/commands/import.js";
+import type { ImportSummary } from "../src/import/run-import.js";
 import { Instance } from "../src/instance.js";
 import { searchRecords } from "../src/view/queries.js";
 import { expectExit, parseJsonOutput, runChild, type ChildRun } from "./proc.js";
@@ -47,7 +47,7 @@ export interface ImportFigureData {
   wallMs: number;
   records: number;
   recordsPerSecond: number;
-  result: Omit<ImportResult, "rejects">;
+  result: Omit<ImportSummary, "rejects">;
   peakRssBytes?: number;
   rssMethod?: string;
   dbBytes: number;
@@ -61,9 +61,9 @@ export async function runImport(ctx: BenchContext): Promise<ImportFigureData> {
   const run = await runChild(shelf(ctx, "import", "tsv", ctx.datasetFile, "--json"), { scratch: ctx.scratch, rss: true });
   // exit 1 with a result means some rows were rejected: still a completed import
   expectExit(run, [0, 1]);
-  const { import: result } = parseJsonOutput<{ import: ImportResult }>(run);
+  const { import: result } = parseJsonOutput<{ import: ImportSummary }>(run);
   const { rejects: _rejects, ...rest } = result;
-  const records = result.created + result.updated + result.unchanged;
+  const records = result.added + result.updated + result.unchanged;
   return {
     initMs: init.wallMs,
     wallMs: run.wallMs,
@@ -84,7 +84,7 @@ export function importFigure(d: ImportFigureData): Figure {
     key: "import",
     title: "1. import (CLI: shelf import tsv, fresh process, empty catalog)",
     lines: [
-      ["records imported", `${fmtInt(d.records)} (created ${fmtInt(d.result.created)}, rejected ${fmtInt(d.result.rejected)})`],
+      ["records imported", `${fmtInt(d.records)} (added ${fmtInt(d.result.added)}, rejected ${fmtInt(d.result.rejected)})`],
       ["wall time", fmtMs(d.wallMs)],
       ["  of which inside the command (its own ms)", fmtMs(d.result.ms)],
       ["records/s (wall)", fmtInt(d.recordsPerSecond)],

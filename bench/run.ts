@@ -3,6 +3,7 @@
  *
  *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay]
  *                    [--shard-records N] [--edits N] [--connections 50,100,200]
+ *                    [--importer-records N] [--reimport-records N] [--scan-files N]
  *                    [--dataset FILE] [--json] [--keep]
  *
  * Reads /work/shared/datasets/npm-packages.tsv.gz (about 227,000 rows) when present, else
@@ -10,7 +11,8 @@
  * compares shard counts in-process; figure 7 makes conflicts between two replicas of figure 1's
  * catalog and times the commands that show them; figure 8 runs a relay process, uploads figure 1's
  * catalog, joins it from a fresh home, times edits between two live daemons and fans a change out
- * to many clients. Progress goes to stderr; stdout holds the table, or with
+ * to many clients. Figures 9-11 (importers, reimport, filescan) run the native importers
+ * in-process on synthetic documents in each provider's format. Progress goes to stderr; stdout holds the table, or with
  * --json one JSON document.
  */
 import { execFileSync } from "node:child_process";
@@ -23,24 +25,31 @@ import type { WriteItem } from "../src/catalog/catalog-store.js";
 import { chooseDataset, cutDataset, readItems } from "./dataset.js";
 import { coldStartFigure, editFigure, importFigure, rebuildFigure, runImport, searchFigure, type BenchContext, type Figure } from "./figures.js";
 import { conflictsFigure } from "./conflicts.js";
+import { filescanFigure, importRateFigure, reimportFigure } from "./importers.js";
 import { relayFigure } from "./relay.js";
 import { shardsFigure } from "./shards.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan"] as const;
 type FigureName = (typeof FIGURES)[number];
-const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay" };
+const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan" };
 const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 const DEFAULT_EDITS = 100;
 const DEFAULT_CONNECTIONS = [50, 100, 200];
+const DEFAULT_IMPORTER_RECORDS = 5000;
+const DEFAULT_REIMPORT_RECORDS = 100_000;
+const DEFAULT_SCAN_FILES = 10_000;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
-  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-8)
+  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-11)
   --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
   --edits N          relay figure: edits timed from A to B (default ${DEFAULT_EDITS})
   --connections a,b  relay figure: numbers of concurrent clients (default ${DEFAULT_CONNECTIONS.join(",")})
+  --importer-records N  importers figure: documents per provider (default ${DEFAULT_IMPORTER_RECORDS})
+  --reimport-records N  reimport figure: records imported, then re-imported unchanged (default ${DEFAULT_REIMPORT_RECORDS})
+  --scan-files N     filescan figure: files scanned cold and warm (default ${DEFAULT_SCAN_FILES})
   --dataset FILE     a TSV (plain or gzip) instead of the shared npm dataset
   --json             print one JSON document on stdout instead of the table
   --keep             keep the temporary directory (its path is printed on stderr)`;
@@ -53,6 +62,9 @@ interface Options {
   shardRecords: number;
   edits: number;
   connections: number[];
+  importerRecords: number;
+  reimportRecords: number;
+  scanFiles: number;
   dataset?: string;
   json: boolean;
   keep: boolean;
@@ -76,6 +88,9 @@ function parseOptions(argv: string[]): Options | "help" {
         "shard-records": { type: "string" },
         edits: { type: "string" },
         connections: { type: "string" },
+        "importer-records": { type: "string" },
+        "reimport-records": { type: "string" },
+        "scan-files": { type: "string" },
         dataset: { type: "string" },
         json: { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
@@ -96,7 +111,7 @@ function parseOptions(argv: string[]): Options | "help" {
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0)
       .map((s) => {
-        const byNumber = /^[1-8]$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
+        const byNumber = /^([1-9]|1[01])$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
         const name = byNumber ?? ALIASES[s] ?? (FIGURES as readonly string[]).find((f) => f === s);
         if (!name) throw new UsageError(`--only: unknown figure ${JSON.stringify(s)} (figures: ${FIGURES.join(", ")})`);
         return name as FigureName;
@@ -119,6 +134,9 @@ function parseOptions(argv: string[]): Options | "help" {
     shardRecords: positiveInt("--shard-records", v["shard-records"]) ?? DEFAULT_SHARD_RECORDS,
     edits: positiveInt("--edits", v.edits) ?? DEFAULT_EDITS,
     connections,
+    importerRecords: positiveInt("--importer-records", v["importer-records"]) ?? DEFAULT_IMPORTER_RECORDS,
+    reimportRecords: positiveInt("--reimport-records", v["reimport-records"]) ?? DEFAULT_REIMPORT_RECORDS,
+    scanFiles: positiveInt("--scan-files", v["scan-files"]) ?? DEFAULT_SCAN_FILES,
     dataset: v.dataset,
     json: v.json === true,
     keep: v.keep === true,
@@ -291,6 +309,11 @@ async function main(argv: string[]): Promise<number> {
     if (imported && opts.only.includes("conflicts")) await attempt("conflicts", () => conflictsFigure(ctx));
     // After the conflicts: it adds a remote to A and leaves A's catalog synced with a relay.
     if (imported && opts.only.includes("relay")) await attempt("relay", () => relayFigure(ctx, { edits: opts.edits, connections: opts.connections }));
+    // The importers build their own synthetic sources and catalogs.
+    const importerOptions = { scratch, log, records: opts.importerRecords, reimportRecords: opts.reimportRecords, files: opts.scanFiles };
+    if (opts.only.includes("importers")) await attempt("importers", () => importRateFigure(importerOptions));
+    if (opts.only.includes("reimport")) await attempt("reimport", () => reimportFigure(importerOptions));
+    if (opts.only.includes("filescan")) await attempt("filescan", () => filescanFigure(importerOptions));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
@@ -320,7 +343,7 @@ async function main(argv: string[]): Promise<number> {
       durationMs: Date.now() - started,
       machine: { ...machine, loadAverageAtEnd: loadAtEnd },
       dataset: datasetInfo,
-      options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords, edits: opts.edits, connections: opts.connections },
+      options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords, edits: opts.edits, connections: opts.connections, importerRecords: opts.importerRecords, reimportRecords: opts.reimportRecords, scanFiles: opts.scanFiles },
       ...(setupImport ? { setupImport } : {}),
       figures: Object.fromEntries(figures.map((f) => [f.key, f.data])),
       failed: failures,

@@ -24,6 +24,9 @@ export const ERROR_CODES = {
   SHELF_E_RELAY_BUSY: { exit: 1, http: 429, summary: "Too many open connections to the relay from one address." },
   SHELF_E_RELAY_BAD_MESSAGE: { exit: 1, summary: "The relay closed a connection that sent a malformed or oversized message." },
   SHELF_E_RELAY_LISTEN: { exit: 1, summary: "The relay could not listen on the host and port given." },
+  // Importers (`shelf import PROVIDER SOURCE`, `shelf compare`).
+  SHELF_E_HTTP: { exit: 1, summary: "An HTTP source answered with an error, or could not be reached, after every retry." },
+  SHELF_E_UNKNOWN_HOST: { exit: 1, summary: "No record carries that host (`shelf import pacman ... --as HOST`)." },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -33,7 +33,7 @@ interface SearchJson extends ListJson {
   results: CatalogRecord[];
 }
 interface ImportJson {
-  import: { dryRun: boolean; created: number; updated: number; unchanged: number; rejected: number; rejects: { line: number; reason: string }[] };
+  import: { dryRun: boolean; added: number; updated: number; unchanged: number; tombstoned: number; rejected: number; rejects: { where: string; reason: string }[] };
 }
 interface StatusJson {
   status: {
@@ -262,14 +262,14 @@ describe("import, search and list over the npm sample", () => {
   it("import --dry-run reports what it would add and writes nothing", async () => {
     const before = crdtSize(home());
     const { import: result } = await shelfJson<ImportJson>(home(), "import", "tsv", SAMPLE, "--dry-run");
-    expect(result).toMatchObject({ dryRun: true, created: SAMPLE_ROWS, updated: 0, unchanged: 0, rejected: 0 });
+    expect(result).toMatchObject({ dryRun: true, added: SAMPLE_ROWS, updated: 0, unchanged: 0, rejected: 0 });
     expect((await list()).count).toBe(0);
     expect(crdtSize(home())).toEqual(before);
   });
 
   it("imports the 300 sample rows", async () => {
     const { import: result } = await shelfJson<ImportJson>(home(), "import", "tsv", SAMPLE);
-    expect(result).toMatchObject({ dryRun: false, created: SAMPLE_ROWS, updated: 0, unchanged: 0, rejected: 0, rejects: [] });
+    expect(result).toMatchObject({ dryRun: false, added: SAMPLE_ROWS, updated: 0, unchanged: 0, rejected: 0, rejects: [] });
     const { status } = await shelfJson<StatusJson>(home(), "status");
     expect(status.catalogs[0]).toMatchObject({ live: SAMPLE_ROWS, deleted: 0, byProvider: { npm: SAMPLE_ROWS } });
     expect((await shelfJson<{ record: CatalogRecord }>(home(), "show", "npm:react")).record).toMatchObject({ name: "react", provider: "npm" });
@@ -278,7 +278,7 @@ describe("import, search and list over the npm sample", () => {
   it("importing the same file again changes nothing and does not grow the CRDT", async () => {
     const before = crdtSize(home());
     const { import: result } = await shelfJson<ImportJson>(home(), "import", "tsv", SAMPLE);
-    expect(result).toMatchObject({ created: 0, updated: 0, unchanged: SAMPLE_ROWS, rejected: 0 });
+    expect(result).toMatchObject({ added: 0, updated: 0, unchanged: SAMPLE_ROWS, tombstoned: 0, rejected: 0 });
     expect(crdtSize(home())).toEqual(before);
   });
 
@@ -286,8 +286,8 @@ describe("import, search and list over the npm sample", () => {
     const json = await shelf(home(), "import", "tsv", BAD, "--json");
     expectExit(json, 1);
     const { import: result } = parseJson<ImportJson>(json);
-    expect(result.rejects.map((r) => r.line)).toEqual([3, 5, 6, 7, 9]);
-    expect(result).toMatchObject({ created: 5, updated: 0, rejected: 5 });
+    expect(result.rejects.map((r) => r.where)).toEqual([3, 5, 6, 7, 9].map((line) => `${BAD}:${line}`));
+    expect(result).toMatchObject({ added: 5, updated: 0, rejected: 5 });
     for (const id of ["npm:chalk", "npm:@babel/core", "npm:commander", "npm:left-pad", "npm:no-downloads"]) {
       expectExit(await shelf(home(), "show", id), 0);
     }
@@ -298,7 +298,7 @@ describe("import, search and list over the npm sample", () => {
     expectExit(plain, 1);
     expect(plain.stdout).toBe("");
     for (const line of [3, 5, 6, 7, 9]) expect(plain.stderr).toContain(`${BAD}:${line}: rejected`);
-    expect(plain.stderr).toMatch(/added 0, updated 0, unchanged 5, rejected 5/);
+    expect(plain.stderr).toMatch(/0 changed \(added 0, updated 0, tombstoned 0\), unchanged 5, rejected 5/);
   });
 
   it("search --json prints one JSON document with the exact name first", async () => {
@@ -434,8 +434,8 @@ describe("a killed import", () => {
     const { import: rerun } = await shelfJson<ImportJson>(home, "import", "tsv", path);
     expect(rerun).toMatchObject({ rejected: 0, updated: 0 });
     expect(rerun.unchanged).toBeGreaterThanOrEqual(main.live);
-    expect(rerun.created).toBeGreaterThan(0);
-    expect(rerun.created + rerun.unchanged).toBe(LINES - 1);
+    expect(rerun.added).toBeGreaterThan(0);
+    expect(rerun.added + rerun.unchanged).toBe(LINES - 1);
 
     const listed = await shelfJson<ListJson>(home, "list", "--include-deleted");
     expect(listed.count).toBe(LINES - 1);

@@ -1,4 +1,4 @@
-/** Catalog-wide commands: init, status, rebuild, import, export, import-bundle. */
+/** Catalog-wide commands: init, status, rebuild, export, import-bundle (imports: import-commands.ts). */
 import type { Command } from "commander";
 import { commandKit, type CliIo, type Opts } from "./command-kit.js";
 import { formatBytes, formatStatus, printJson, say } from "./render.js";
@@ -47,28 +47,6 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
         const result = await withProgress("rebuild", opts, (bar) => rebuild(opts, bar));
         if (opts.json) printJson(out(opts), { rebuild: result });
         else say(out(opts), `rebuilt ${result.catalog}: ${result.records} records (${result.deleted} deleted) in ${result.ms} ms`);
-      }),
-    );
-
-  program
-    .command("import")
-    .description("import records from a source: tsv FILE (name, version, downloads_a_month, summary; plain or gzip)")
-    .argument("<format>", "source format: tsv")
-    .argument("<source>", "file to read")
-    .option("--provider <provider>", "provider prefix for the ids (tsv)", "npm")
-    .option("--dry-run", "report what would change, write nothing")
-    .option("--json", "print JSON")
-    .action(
-      action(async (format: string, source: string, opts: Opts) => {
-        const { importSource } = await import("../commands/import.js");
-        const result = await withProgress("import", opts, (bar) => importSource(format, source, opts as never, bar));
-        if (opts.json) printJson(out(opts), { import: result });
-        else {
-          for (const r of result.rejects) say(out(opts), `${source}:${r.line}: rejected: ${r.reason}`);
-          const verb = result.dryRun ? "would add" : "added";
-          say(out(opts), `${verb} ${result.created}, updated ${result.updated}, unchanged ${result.unchanged}, rejected ${result.rejected} (${result.ms} ms)`);
-        }
-        if (result.rejected > 0) process.exitCode = 1;
       }),
     );
 

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { registerCatalogCommands } from "./catalog-commands.js";
 import type { CliIo } from "./command-kit.js";
 import { registerConflictCommands } from "./conflict-commands.js";
+import { registerImportCommands } from "./import-commands.js";
 import { registerRecordCommands } from "./record-commands.js";
 import { registerRelayCommands } from "./relay-commands.js";
 import { registerSyncCommands } from "./sync-commands.js";
@@ -24,6 +25,7 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride();
   registerCatalogCommands(program, io);
+  registerImportCommands(program, io);
   registerRecordCommands(program, io);
   registerConflictCommands(program, io);
   registerSyncCommands(program, io);

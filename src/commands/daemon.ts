@@ -4,6 +4,7 @@ import { Instance, resolveHome } from "../instance.js";
 import { runDaemon, isRelay } from "../sync/daemon.js";
 import { checkServeOptions, createPeerServer } from "../sync/peer-server.js";
 import { listRemotes } from "../sync/remotes.js";
+import { listSchedules } from "../import/schedule.js";
 import { formatInterval, parseInterval, readSyncConfig, writeSyncConfig, type SyncConfig } from "../sync/sync-config.js";
 import type { GlobalOptions } from "./context.js";
 
@@ -74,8 +75,8 @@ export async function daemon(options: GlobalOptions, log: (line: string) => void
     }
     const catalog = instance.catalog(options.catalog);
     const relays = listRemotes(instance.db).filter(isRelay);
-    if (relays.length === 0) {
-      throw new ShelfError("SHELF_E_USAGE", "this instance has no relay remote to stay connected to", "add one with `shelf remote add NAME ws://HOST:PORT/sync [--token T]`");
+    if (relays.length === 0 && listSchedules(instance.db, catalog.url).length === 0) {
+      throw new ShelfError("SHELF_E_USAGE", "this instance has no relay remote to stay connected to, and no scheduled import to run", "add one with `shelf remote add NAME ws://HOST:PORT/sync [--token T]` or `shelf import add NAME PROVIDER SOURCE --every daily`");
     }
     log(`starting for catalog ${catalog.name} (${catalog.url}) in ${instance.home}`);
     await runDaemon(instance, catalog, relays, { signal, log });

@@ -1,64 +1,102 @@
 /**
- * `shelf import tsv FILE`: loads a package list in the datasets' TSV format. Good rows are
- * written (only what changed), bad rows are reported with their line and reason, and the exit
- * code says whether anything was rejected.
+ * `shelf import PROVIDER SOURCE`, the scheduled imports (`import add|list|history|rm`) and
+ * `shelf compare`. Each returns data; the CLI renders it.
  */
+import { readFile } from "node:fs/promises";
+import type { Progress } from "../catalog/catalog-store.js";
 import { ShelfError } from "../errors.js";
-import type { Progress, WriteCounts, WriteItem } from "../catalog/catalog-store.js";
-import { readTsvRecords } from "../import/tsv.js";
-import { getRecord } from "../view/queries.js";
-import type { CatalogRecord, RecordPatch } from "../model/record.js";
-import type { WriteOutcome } from "../model/crdt-record.js";
-import { withStore, type GlobalOptions } from "./context.js";
+import { listImportRuns, type ImportRun } from "../import/cursor-store.js";
+import { runAndRecord, type ImportRequest, type ImportSummary } from "../import/run-import.js";
+import { addSchedule, listSchedules, removeSchedule, type ScheduledImport } from "../import/schedule.js";
+import { Instance, resolveHome } from "../instance.js";
+import { compareHosts, type HostComparison } from "../view/host-compare.js";
+import { withCatalog, withStore, type GlobalOptions } from "./context.js";
 
-export const IMPORT_FORMATS = ["tsv"] as const;
-
-export interface ImportResult extends WriteCounts {
-  format: string;
-  source: string;
-  dryRun: boolean;
-  rejected: number;
-  /** the first rejected rows, with their line numbers */
-  rejects: { line: number; reason: string }[];
-  ms: number;
+export interface ImportOptions extends GlobalOptions {
+  dryRun?: boolean;
+  prune?: boolean;
+  as?: string;
+  package?: string[];
+  packages?: string;
+  /** tsv: the id prefix */
+  provider?: string;
+  /** HTTP: seconds per attempt */
+  timeout?: number;
+  concurrency?: number;
 }
 
-const MAX_REPORTED_REJECTS = 100;
-
-export async function importSource(
-  format: string,
-  source: string,
-  options: GlobalOptions & { dryRun?: boolean; provider?: string },
-  onProgress?: Progress,
-): Promise<ImportResult> {
-  if (!(IMPORT_FORMATS as readonly string[]).includes(format)) {
-    throw new ShelfError("SHELF_E_USAGE", `unknown import format ${JSON.stringify(format)}`, `formats: ${IMPORT_FORMATS.join(", ")}`);
+/** --package NAME... and --packages FILE (one name a line, # comments) -> the names. */
+async function packageNames(options: ImportOptions): Promise<string[]> {
+  const names = [...(options.package ?? [])];
+  if (options.packages) {
+    let text: string;
+    try {
+      text = await readFile(options.packages, "utf8");
+    } catch (err) {
+      throw new ShelfError("SHELF_E_IO", `cannot read ${options.packages}: ${(err as Error).message}`);
+    }
+    for (const line of text.split(/\r?\n/)) {
+      const name = line.replace(/#.*/, "").trim();
+      if (name) names.push(name);
+    }
   }
-  const started = performance.now();
-  return withStore(options, async ({ instance, catalog, store }) => {
-    const items: WriteItem[] = [];
-    const rejects: { line: number; reason: string }[] = [];
-    let rejected = 0;
-    for await (const row of readTsvRecords(source, { provider: options.provider })) {
-      if (row.ok) items.push(row.item);
-      else if (++rejected <= MAX_REPORTED_REJECTS) rejects.push({ line: row.line, reason: row.reason });
-    }
-    let counts: WriteCounts;
-    if (options.dryRun) {
-      counts = { created: 0, updated: 0, unchanged: 0 };
-      for (const item of items) counts[predictOutcome(getRecord(instance.db, catalog.catId, item.id), item.patch)]++;
-    } else {
-      counts = await store.writeMany(items, `import ${format}`, onProgress);
-    }
-    return { format, source, dryRun: options.dryRun === true, ...counts, rejected, rejects, ms: Math.round(performance.now() - started) };
-  });
+  return [...new Set(names)];
 }
 
-/** What writing `patch` would do to `record` as the view shows it (for --dry-run). */
-function predictOutcome(record: CatalogRecord | undefined, patch: RecordPatch): WriteOutcome {
-  if (!record) return "created";
-  const differs =
-    (["name", "version", "summary", "kind"] as const).some((f) => patch[f] !== undefined && patch[f] !== record[f]) ||
-    Object.entries(patch.meta ?? {}).some(([k, v]) => JSON.stringify(v) !== JSON.stringify(record.meta[k]));
-  return differs ? "updated" : "unchanged";
+async function toRequest(provider: string, source: string, options: ImportOptions): Promise<ImportRequest> {
+  return {
+    provider,
+    source,
+    dryRun: options.dryRun === true,
+    prune: options.prune === true,
+    host: options.as,
+    packages: await packageNames(options),
+    idPrefix: options.provider,
+    http: { timeoutMs: options.timeout !== undefined ? options.timeout * 1000 : undefined, concurrency: options.concurrency },
+  };
+}
+
+export async function importSource(provider: string, source: string, options: ImportOptions, onProgress?: Progress): Promise<ImportSummary> {
+  const request = await toRequest(provider, source, options);
+  return withStore(options, ({ store }) => runAndRecord(store, request, { onProgress }));
+}
+
+export async function importAdd(name: string, provider: string, source: string, options: ImportOptions & { every: string }): Promise<ScheduledImport> {
+  const request = await toRequest(provider, source, options);
+  return withCatalog(options, ({ instance, catalog }) =>
+    addSchedule(instance.db, {
+      name,
+      catalogUrl: catalog.url,
+      provider,
+      source,
+      every: options.every,
+      options: { prune: request.prune || undefined, host: request.host, packages: request.packages?.length ? request.packages : undefined, idPrefix: request.idPrefix },
+    }),
+  );
+}
+
+export async function importList(options: GlobalOptions): Promise<ScheduledImport[]> {
+  return withCatalog(options, ({ instance }) => listSchedules(instance.db));
+}
+
+export async function importRm(name: string, options: GlobalOptions): Promise<void> {
+  const instance = Instance.open(resolveHome(options.home));
+  try {
+    removeSchedule(instance.db, name);
+  } finally {
+    await instance.close();
+  }
+}
+
+export async function importHistory(name: string | undefined, options: GlobalOptions & { limit?: number }): Promise<ImportRun[]> {
+  const instance = Instance.open(resolveHome(options.home));
+  try {
+    return listImportRuns(instance.db, { limit: options.limit ?? 20, schedule: name });
+  } finally {
+    await instance.close();
+  }
+}
+
+export async function compare(hostA: string, hostB: string, options: GlobalOptions & { provider?: string }): Promise<HostComparison> {
+  return withCatalog(options, ({ instance, catalog }) => compareHosts(instance.db, catalog.catId, hostA, hostB, options.provider));
 }

@@ -7,6 +7,62 @@
  *   rebuildable from crdt_* at any time;
  * - settings and catalogs: the instance's own configuration.
  */
+/**
+ * Importers: one cursor per catalog, provider, source and host (what the source looked like last
+ * time: ETags, file states), the ids each cursor produced (so --prune touches only its own), the
+ * scheduled imports, and every run for `shelf import history`.
+ */
+export const IMPORT_MIGRATION = `
+  CREATE TABLE import_cursors (
+    cursor_id INTEGER PRIMARY KEY,
+    catalog_url TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    source TEXT NOT NULL,
+    host TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT '{}',
+    last_sync_at TEXT,
+    UNIQUE (catalog_url, provider, source, host)
+  );
+  -- pruned = 1: this cursor tombstoned the record; it is restored if the source has it again
+  CREATE TABLE import_cursor_ids (
+    cursor_id INTEGER NOT NULL REFERENCES import_cursors(cursor_id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    pruned INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (cursor_id, id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE import_schedules (
+    name TEXT PRIMARY KEY,
+    catalog_url TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    source TEXT NOT NULL,
+    options TEXT NOT NULL,
+    every_seconds INTEGER NOT NULL,
+    added_at TEXT NOT NULL,
+    next_run_at TEXT NOT NULL
+  );
+
+  CREATE TABLE import_runs (
+    run_id INTEGER PRIMARY KEY,
+    schedule TEXT,
+    catalog_url TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    source TEXT NOT NULL,
+    host TEXT,
+    started_at TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('success', 'partial', 'failed')),
+    error TEXT,
+    added INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    tombstoned INTEGER NOT NULL DEFAULT 0,
+    vanished INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX import_runs_by_schedule ON import_runs (schedule, run_id);
+`;
+
 export const SCHEMA_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,4 +155,5 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sync_runs_by_remote ON sync_runs (remote, run_id);
   `,
+  IMPORT_MIGRATION,
 ];

@@ -8,6 +8,7 @@
  * - Edits made by CLI commands in other processes on this home are noticed by polling view_heads
  *   (and crdt_dirty) every second: the stored chunks are merged into the daemon's handle, which
  *   sends them on to the relays.
+ * - Scheduled imports of the catalog (`shelf import add`) run when due, through the same store.
  * - Each relay connection reconnects with exponential backoff and jitter; every (re)connection
  *   and every error is recorded as a sync run, so `shelf sync status` shows the daemon's state.
  */
@@ -17,6 +18,7 @@ import type { AutomergeUrl, DocHandle, DocumentId, NetworkAdapterInterface, Peer
 import { CatalogStore, documentIdOf, loadStoredChunks } from "../catalog/catalog-store.js";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
+import { startImportScheduler } from "../import/schedule.js";
 import { recordSyncRun, type Remote } from "./remotes.js";
 import { SafeClientAdapter, type ReconnectBackoff } from "./safe-client-adapter.js";
 import { deadline } from "./deadline.js";
@@ -75,8 +77,10 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
     loading.dispose();
   }
   const handles = new Map<DocumentId, DocHandle<unknown>>([root, ...shards].map((h) => [h.documentId, h]));
-  const live = remotes.length > 0 ? `; live with ${remotes.map((r) => r.name).join(", ")}` : "";
-  log(`loaded catalog ${catalog.name} (${shards.length} shards)${live}`);
+  const live = remotes.length > 0 ? `live with ${remotes.map((r) => r.name).join(", ")}` : "no relay to sync with";
+  log(`loaded catalog ${catalog.name} (${shards.length} shards); ${live}`);
+  // Scheduled imports write through this store, so what they change reaches peers at once.
+  const imports = startImportScheduler(store, { signal, log });
   // Listen only once every document is loaded: a peer's first request is then answered at once.
   if (options.server) options.onListening?.(await options.server.listen(repo));
 
@@ -154,6 +158,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
 
   await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
   log("stopping");
+  await imports.stop();
   clearInterval(poller);
   clearTimeout(timer);
   for (const handle of handles.values()) handle.off("heads-changed", schedule);

@@ -93,6 +93,15 @@ export function listRecords(db: Db, catId: number, filter: RecordFilter = {}): C
   return db.prepare<unknown[], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records r WHERE ${where} ORDER BY r.id LIMIT ?`).all(...params, limit).map(toRecord);
 }
 
+/** getRecord with the statement prepared once, for many lookups (imports compare every row). */
+export function recordReader(db: Db, catId: number): (id: string) => CatalogRecord | undefined {
+  const statement = db.prepare<[number, string], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records r WHERE r.cat_id = ? AND r.id = ?`);
+  return (id) => {
+    const row = statement.get(catId, id);
+    return row ? toRecord(row) : undefined;
+  };
+}
+
 export function getRecord(db: Db, catId: number, id: string): CatalogRecord | undefined {
   const row = db.prepare<[number, string], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records r WHERE r.cat_id = ? AND r.id = ?`).get(catId, id);
   return row ? toRecord(row) : undefined;

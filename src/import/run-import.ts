@@ -1,0 +1,220 @@
+/**
+ * Runs one import: reads the provider's rows, writes what changed (one batch through the catalog
+ * store), tombstones what vanished when asked to (--prune), and saves the cursor. Bad rows are
+ * counted and reported, never written; the good ones are kept.
+ *
+ * Nothing is written until the whole source was read, so an import that fails half-way (an HTTP
+ * source that stays down) changes nothing, and its cursor stays as it was.
+ */
+import type { CatalogStore, Progress, WriteItem } from "../catalog/catalog-store.js";
+import { ShelfError } from "../errors.js";
+import type { CatalogRecord, RecordPatch } from "../model/record.js";
+import type { WriteOutcome } from "../model/crdt-record.js";
+import { recordReader } from "../view/queries.js";
+import { loadCursor, recordImportRun, saveCursor, type CursorKey, type RunStatus } from "./cursor-store.js";
+import { HttpClient, type HttpClientOptions } from "./http-client.js";
+import { checkHost, hostKey } from "./providers/pacman.js";
+import { PROVIDERS, PROVIDER_NAMES } from "./providers/index.js";
+import type { ImportRow, ProviderContext, ProviderState } from "./types.js";
+
+export interface ImportRequest {
+  provider: string;
+  source: string;
+  dryRun?: boolean;
+  /** tombstone records of this source that vanished from it */
+  prune?: boolean;
+  /** --as HOST (pacman) */
+  host?: string;
+  /** --package NAME (npm, pypi registry URLs) */
+  packages?: string[];
+  /** --provider P (tsv): the id prefix */
+  idPrefix?: string;
+  http?: HttpClientOptions;
+}
+
+export interface ImportSummary {
+  provider: string;
+  source: string;
+  host: string | null;
+  dryRun: boolean;
+  added: number;
+  updated: number;
+  unchanged: number;
+  tombstoned: number;
+  /** records this source produced before that it no longer has (tombstoned only with --prune) */
+  vanished: number;
+  rejected: number;
+  /** the first rejections: where (file, URL, file:line) and why */
+  rejects: { where: string; reason: string }[];
+  /** the first vanished ids */
+  vanishedIds: string[];
+  /** false when part of the source could not be read: nothing counted as vanished */
+  complete: boolean;
+  /** provider counters: files hashed, HTTP requests, retries, 304s... */
+  stats: Record<string, number>;
+  ms: number;
+}
+
+const MAX_LISTED = 100;
+
+export function checkRequest(request: ImportRequest): void {
+  const provider = PROVIDERS[request.provider];
+  if (!provider) throw new ShelfError("SHELF_E_USAGE", `unknown import provider ${JSON.stringify(request.provider)}`, `providers: ${PROVIDER_NAMES.join(", ")}`);
+  if (request.host !== undefined) {
+    if (request.provider !== "pacman") throw new ShelfError("SHELF_E_USAGE", "--as applies only to pacman imports", "run `shelf import pacman /var/lib/pacman/local --as HOSTNAME`");
+    checkHost(request.host);
+  }
+  if ((request.packages?.length ?? 0) > 0 && request.provider !== "npm" && request.provider !== "pypi") {
+    throw new ShelfError("SHELF_E_USAGE", "--package applies only to npm and pypi registry URLs");
+  }
+  if (request.idPrefix !== undefined && request.provider !== "tsv") throw new ShelfError("SHELF_E_USAGE", "--provider applies only to tsv imports", `${request.provider} records always have ids ${request.provider === "files" ? "file" : request.provider}:...`);
+}
+
+export async function runImport(store: CatalogStore, request: ImportRequest, onProgress?: Progress): Promise<ImportSummary> {
+  const started = performance.now();
+  checkRequest(request);
+  const provider = PROVIDERS[request.provider]!;
+  const db = store.instance.db;
+  const catId = store.catalog.catId;
+  const key: CursorKey = { catalogUrl: store.catalog.url, provider: provider.name, source: provider.sourceKey(request.source), host: request.host ?? "" };
+  const cursor = loadCursor(db, key);
+  const stats: Record<string, number> = {};
+  let http: HttpClient | undefined;
+  const next: ProviderState = {};
+  const ctx: ProviderContext = {
+    source: request.source,
+    previous: cursor.state,
+    next,
+    previousIds: new Set([...cursor.ids].filter(([, pruned]) => !pruned).map(([id]) => id)),
+    host: request.host,
+    packages: request.packages ?? [],
+    idPrefix: request.provider === "tsv" ? (request.idPrefix ?? "npm") : undefined,
+    http: () => (http ??= new HttpClient(request.http)),
+    count: (name, by = 1) => void (stats[name] = (stats[name] ?? 0) + by),
+  };
+
+  // Read everything first: nothing is written from a source that fails half-way.
+  const items = new Map<string, { item: WriteItem; where: string }>();
+  const seen = new Set<string>();
+  const rejects: { where: string; reason: string }[] = [];
+  let rejected = 0;
+  const keptIds = new Set<string>();
+  let complete = true;
+  const reject = (row: { where: string; reason: string }) => {
+    if (++rejected <= MAX_LISTED) rejects.push({ where: row.where, reason: row.reason });
+  };
+  for await (const row of provider.read(ctx) as AsyncGenerator<ImportRow>) {
+    if (row.ok === true) {
+      const earlier = items.get(row.item.id);
+      if (earlier) reject({ where: row.where, reason: `${row.item.id} was already read from ${earlier.where}; this one is ignored` });
+      else items.set(row.item.id, { item: row.item, where: row.where });
+      seen.add(row.item.id);
+    } else if (row.ok === "kept") {
+      keptIds.add(row.id);
+      seen.add(row.id);
+    } else {
+      reject(row);
+      if (row.id) seen.add(row.id);
+      if (row.incomplete) complete = false;
+    }
+  }
+  if (http) Object.assign(stats, { requests: http.stats.requests, retries: http.stats.retries });
+  // records the source said are as they were (HTTP 304) and that no other row rewrote
+  const kept = [...keptIds].filter((id) => !items.has(id)).length;
+
+  // A record this source had tombstoned and has again comes back.
+  const writes: WriteItem[] = [...items.values()].map(({ item }) => (cursor.ids.get(item.id) === true && !request.host ? { id: item.id, patch: { ...item.patch, deleted: false } } : item));
+
+  const current = recordReader(db, catId);
+  const vanished = complete ? [...cursor.ids].filter(([id, pruned]) => !pruned && !seen.has(id)).map(([id]) => id) : [];
+  const prunes: WriteItem[] = [];
+  if (request.prune) {
+    for (const id of vanished) {
+      const record = current(id);
+      if (!record || record.deleted) continue;
+      if (request.host) {
+        if (hostKey(request.host) in record.meta) prunes.push({ id, patch: { meta: { [hostKey(request.host)]: undefined } } });
+      } else prunes.push({ id, patch: { deleted: true } });
+    }
+  }
+
+  // The view tells which rows would change: only those go to the CRDT, so a re-import of an
+  // unchanged source never loads a shard document (the CRDT write would be a no-op anyway).
+  const counts = { created: 0, updated: 0, unchanged: 0 };
+  const changed: WriteItem[] = [];
+  for (const w of writes) {
+    const outcome = predictOutcome(current(w.id), w.patch);
+    if (outcome === "unchanged" || request.dryRun) counts[outcome]++;
+    else changed.push(w);
+  }
+  let tombstoned = 0;
+  if (request.dryRun) {
+    tombstoned = prunes.length;
+  } else {
+    const written = await store.writeMany(changed, `import ${provider.name}`, onProgress);
+    counts.created += written.created;
+    counts.updated += written.updated;
+    counts.unchanged += written.unchanged;
+    if (prunes.length > 0) tombstoned = (await store.writeMany(prunes, `import ${provider.name} --prune`)).updated;
+    const ids = new Map<string, boolean>();
+    for (const id of seen) ids.set(id, false);
+    for (const [id, pruned] of cursor.ids) {
+      if (seen.has(id)) continue;
+      if (pruned || (request.prune && complete && !request.host)) ids.set(id, true);
+      else if (!(request.prune && complete && request.host)) ids.set(id, false);
+    }
+    saveCursor(db, key, { state: next, ids, lastSyncAt: new Date().toISOString() }, cursor.ids);
+  }
+
+  return {
+    provider: provider.name,
+    source: request.source,
+    host: request.host ?? null,
+    dryRun: request.dryRun === true,
+    added: counts.created,
+    updated: counts.updated,
+    unchanged: counts.unchanged + kept,
+    tombstoned,
+    vanished: vanished.length,
+    rejected,
+    rejects,
+    vanishedIds: vanished.slice(0, MAX_LISTED),
+    complete,
+    stats,
+    ms: Math.round(performance.now() - started),
+  };
+}
+
+/** Runs an import and records the run for `shelf import history` (dry runs are not recorded). */
+export async function runAndRecord(store: CatalogStore, request: ImportRequest, options: { schedule?: string; onProgress?: Progress } = {}): Promise<ImportSummary> {
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const base = { schedule: options.schedule ?? null, catalogUrl: store.catalog.url, provider: request.provider, source: request.source, host: request.host ?? null, startedAt };
+  try {
+    const summary = await runImport(store, request, options.onProgress);
+    if (!summary.dryRun) {
+      const status: RunStatus = summary.rejected > 0 || !summary.complete ? "partial" : "success";
+      const error = summary.rejects[0] ? `${summary.rejected} rejected; first: ${summary.rejects[0].where}: ${summary.rejects[0].reason}` : null;
+      recordImportRun(store.instance.db, { ...base, durationMs: Math.round(performance.now() - started), status, error, ...countsOf(summary) });
+    }
+    return summary;
+  } catch (err) {
+    if (!request.dryRun && store.instance.db.open) {
+      const message = err instanceof Error ? err.message : String(err);
+      recordImportRun(store.instance.db, { ...base, durationMs: Math.round(performance.now() - started), status: "failed", error: message, added: 0, updated: 0, unchanged: 0, tombstoned: 0, vanished: 0, rejected: 0 });
+    }
+    throw err;
+  }
+}
+
+const countsOf = (s: ImportSummary) => ({ added: s.added, updated: s.updated, unchanged: s.unchanged, tombstoned: s.tombstoned, vanished: s.vanished, rejected: s.rejected });
+
+/** What writing `patch` would do to `record` as the view shows it (for --dry-run). */
+export function predictOutcome(record: CatalogRecord | undefined, patch: RecordPatch): WriteOutcome {
+  if (!record) return "created";
+  const differs =
+    (["name", "version", "summary", "kind"] as const).some((f) => patch[f] !== undefined && patch[f] !== record[f]) ||
+    Object.entries(patch.meta ?? {}).some(([k, v]) => (v === undefined ? k in record.meta : JSON.stringify(v) !== JSON.stringify(record.meta[k]))) ||
+    (patch.deleted !== undefined && patch.deleted !== record.deleted);
+  return differs ? "updated" : "unchanged";
+}
