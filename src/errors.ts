@@ -24,6 +24,12 @@ export const ERROR_CODES = {
   SHELF_E_RELAY_BUSY: { exit: 1, http: 429, summary: "Too many open connections to the relay from one address." },
   SHELF_E_RELAY_BAD_MESSAGE: { exit: 1, summary: "The relay closed a connection that sent a malformed or oversized message." },
   SHELF_E_RELAY_LISTEN: { exit: 1, summary: "The relay could not listen on the host and port given." },
+  // WebDAV remotes (`webdav+https://...`).
+  SHELF_E_WEBDAV_CREDENTIALS: { exit: 1, summary: "WebDAV credentials are incomplete, or the credentials file is unsafe or malformed." },
+  SHELF_E_WEBDAV_UNAUTHORIZED: { exit: 1, summary: "The WebDAV server refused the credentials (HTTP 401 or 403)." },
+  SHELF_E_WEBDAV_QUOTA: { exit: 1, summary: "The WebDAV server is out of space for this account (HTTP 507)." },
+  SHELF_E_WEBDAV_SERVER: { exit: 1, summary: "The WebDAV server answered a request with an error, even after retries." },
+  SHELF_E_WEBDAV_NOT_FOUND: { exit: 1, summary: "The WebDAV folder holds no copy of the catalog to join." },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -7,6 +7,32 @@
  *   rebuildable from crdt_* at any time;
  * - settings and catalogs: the instance's own configuration.
  */
+/**
+ * WebDAV snapshot sync (src/sync/webdav/state.ts): per catalog folder, the files this instance has
+ * merged, written, found bad or is still to delete, the heads the folder is known to hold, and the
+ * last sequence number this instance wrote. Kept as its own constant so that migrations added on
+ * other branches can be ordered around it.
+ */
+export const WEBDAV_SYNC_MIGRATION = `
+  -- folder: the catalog folder's URL; name: a file name in it, lowercased
+  -- state: merged | covered (a snapshot whose content this instance already held) | own | superseded (own, to delete) | bad
+  CREATE TABLE webdav_files (
+    folder TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    size INTEGER,
+    etag TEXT,
+    reason TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (folder, name)
+  ) WITHOUT ROWID;
+
+  -- change hashes the folder is known to hold, per document (their ancestors are there too)
+  CREATE TABLE webdav_heads (folder TEXT NOT NULL, doc_id TEXT NOT NULL, heads TEXT NOT NULL, PRIMARY KEY (folder, doc_id)) WITHOUT ROWID;
+
+  CREATE TABLE webdav_writers (folder TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+`;
+
 export const SCHEMA_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,4 +125,5 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sync_runs_by_remote ON sync_runs (remote, run_id);
   `,
+  WEBDAV_SYNC_MIGRATION,
 ];

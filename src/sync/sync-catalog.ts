@@ -35,7 +35,7 @@ export interface SyncReport {
   durationMs: number;
 }
 
-interface ViewCounts {
+export interface ViewCounts {
   records: number;
   deleted: number;
 }
@@ -46,7 +46,7 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   const before = countRecords(instance.db, catalog.catId);
   const documents = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
   await exchange(instance, remote, catalog.url, documents, options);
-  return report(instance, catalog, remote, before, options, started);
+  return syncReport(instance, catalog, remote, before, options, started);
 }
 
 /** Fetches a whole catalog this instance does not hold yet, then registers and materializes it. */
@@ -56,11 +56,13 @@ export async function joinCatalog(instance: Instance, url: string, name: string,
   const documents = new Set([documentIdOf(url)]);
   const shardUrls = await exchange(instance, remote, url, documents, options);
   const catalog = instance.addCatalog({ url, name, shardUrls });
-  return report(instance, catalog, remote, { records: 0, deleted: 0 }, options, started);
+  return syncReport(instance, catalog, remote, { records: 0, deleted: 0 }, options, started);
 }
 
-async function report(instance: Instance, catalog: CatalogRow, remote: Remote, before: ViewCounts, options: SyncOptions, started: number): Promise<SyncReport> {
-  const { records: changed } = await (await CatalogStore.open(instance, catalog)).catchUp(options.onProgress);
+/** Materializes what a sync brought and reports it; shared by every transport. */
+export async function syncReport(instance: Instance, catalog: CatalogRow, remote: Remote, before: ViewCounts, options: { onProgress?: Progress }, started: number, changedEarlier = 0): Promise<SyncReport> {
+  const { records } = await (await CatalogStore.open(instance, catalog)).catchUp(options.onProgress);
+  const changed = changedEarlier + records;
   const after = countRecords(instance.db, catalog.catId);
   const added = after.records - before.records;
   return {
