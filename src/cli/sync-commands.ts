@@ -8,10 +8,11 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
   const { out, action, withProgress } = commandKit(io);
 
   const renderSyncResult = (opts: Opts, result: SyncResult) => {
+    // Files a sync could not use are named on stderr whatever the output format.
+    for (const r of result.reports) for (const s of "skipped" in r ? r.skipped : []) say(out(opts), `shelf: skipped ${s.file} on ${r.remote}: ${s.reason}`);
     if (opts.json) printJson(out(opts), { sync: result.reports, failures: result.failures });
     else {
       for (const r of result.reports) {
-        for (const s of "skipped" in r ? r.skipped : []) say(out(opts), `shelf: skipped ${s.file} on ${r.remote}: ${s.reason}`);
         const files = "webdav" in r ? `; ${r.webdav.downloaded} files down, ${r.webdav.uploaded.length} up${r.webdav.compacted ? ", compacted" : ""}` : "";
         say(out(opts), `synced ${r.catalog} with ${r.remote}: ${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} records in conflict (${r.durationMs} ms${files})`);
       }

@@ -3,6 +3,8 @@ import { ShelfError } from "../errors.js";
 import { Instance, resolveHome } from "../instance.js";
 import { runDaemon, isRelay } from "../sync/daemon.js";
 import { listRemotes } from "../sync/remotes.js";
+import { schedule } from "../sync/schedule.js";
+import { isWebdavUrl } from "../sync/webdav/remote-url.js";
 import { formatInterval, parseInterval, readSyncConfig, writeSyncConfig, type SyncConfig } from "../sync/sync-config.js";
 import type { GlobalOptions } from "./context.js";
 
@@ -28,6 +30,18 @@ export async function syncConfig(options: SyncConfigOptions): Promise<SyncConfig
 
 export function describeSyncConfig(config: SyncConfig): string {
   return `sync ${config.enabled ? "enabled" : "disabled"}; scheduled syncs every ${formatInterval(config.everySeconds)} (relays are synced live by \`shelf daemon\`)`;
+}
+
+function scheduledSync(remote: string, options: GlobalOptions) {
+  return {
+    name: `scheduled sync with ${remote}`,
+    async run() {
+      const { sync } = await import("./sync.js");
+      const [r] = (await sync(remote, options)).reports;
+      const skipped = r && "skipped" in r && r.skipped.length > 0 ? `; skipped ${r.skipped.map((s) => `${s.file} (${s.reason})`).join(", ")}` : "";
+      return r ? `${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} in conflict (${r.durationMs} ms)${skipped}` : "nothing to do";
+    },
+  };
 }
 
 export interface DaemonResult {
@@ -58,11 +72,15 @@ export async function daemon(options: GlobalOptions, log: (line: string) => void
     }
     const catalog = instance.catalog(options.catalog);
     const relays = listRemotes(instance.db).filter(isRelay);
-    if (relays.length === 0) {
-      throw new ShelfError("SHELF_E_USAGE", "this instance has no relay remote to stay connected to", "add one with `shelf remote add NAME ws://HOST:PORT/sync [--token T]`");
+    const folders = listRemotes(instance.db).filter((r) => isWebdavUrl(r.url));
+    if (relays.length === 0 && folders.length === 0) {
+      throw new ShelfError("SHELF_E_USAGE", "this instance has no remote to sync with", "add one with `shelf remote add NAME ws://HOST:PORT/sync [--token T]` or `shelf remote add NAME webdav+https://HOST/PATH`");
     }
     log(`starting for catalog ${catalog.name} (${catalog.url}) in ${instance.home}`);
-    await runDaemon(instance, catalog, relays, { signal: stop.signal, log });
+    // WebDAV folders are synced on the schedule of `sync config --every`, each run a `shelf sync`.
+    const scheduled = schedule(folders.map((r) => scheduledSync(r.name, { home: instance.home, catalog: catalog.name })), config.everySeconds * 1000, stop.signal, log);
+    if (relays.length > 0) await runDaemon(instance, catalog, relays, { signal: stop.signal, log });
+    await scheduled;
     return { ran: true };
   } finally {
     process.off("SIGTERM", onTerm);
