@@ -50,7 +50,7 @@ describe("corrupt and partial files in a WebDAV folder", () => {
     const truncated = good!;
     writeFileSync(join(folder, truncated), bytes.subarray(0, bytes.length - 100));
     const flippedBytes = Buffer.from(bytes);
-    flippedBytes[flippedBytes.length - 20] ^= 0x5a;
+    flippedBytes[flippedBytes.length - 20] = flippedBytes[flippedBytes.length - 20]! ^ 0x5a;
     const flipped = formatName(writer!, Number(seq) + 1, "c", sha256Hex(bytes));
     writeFileSync(join(folder, flipped), flippedBytes);
     const garbage = encodeFile({ catalog: catalogUrl, writer: writer!, seq: Number(seq) + 2, kind: "c", documents: [{ documentId: catalogUrl.slice("automerge:".length), data: Buffer.from("definitely not automerge"), heads: [] }] });

@@ -48,9 +48,7 @@ export async function mergeFiles(instance: Instance, files: FileContent[], accep
   const heads = new Map<string, string[]>();
   let done = 0;
   for (const [documentId, chunks] of byDoc) {
-    const handle = await open(instance, documentId, chunks[0]!.data);
-    handle.update((doc) => chunks.reduce((merged, chunk) => A.loadIncremental(merged, chunk.data), doc));
-    const doc = handle.doc() as A.Doc<unknown>;
+    const doc = await mergeDocument(instance, documentId, chunks.map((c) => c.data));
     for (const chunk of chunks) if (!A.hasHeads(doc, chunk.heads)) incomplete.add(chunk.file);
     heads.set(documentId, A.getHeads(doc));
     if (++done % SHARDS_IN_MEMORY === 0) await instance.recycleRepo();
@@ -61,13 +59,20 @@ export async function mergeFiles(instance: Instance, files: FileContent[], accep
   return { applied: new Set(files.map((f) => f.name).filter((name) => !incomplete.has(name))), heads };
 }
 
-async function open(instance: Instance, documentId: string, first: Uint8Array): Promise<DocHandle<unknown>> {
+async function mergeDocument(instance: Instance, documentId: string, chunks: Uint8Array[]): Promise<A.Doc<unknown>> {
   const repo = await instance.repo();
-  const loaded = repo.handles[documentId as DocumentId];
-  if (loaded?.isReady()) return loaded as DocHandle<unknown>;
-  if (isStored(instance, documentId)) return repo.find<unknown>(`automerge:${documentId}` as AutomergeUrl);
-  // New here: start it from nothing (the first chunk is applied again by the caller, harmlessly).
-  return repo.import<unknown>(first, { docId: documentId as DocumentId });
+  const url = `automerge:${documentId}` as AutomergeUrl;
+  let handle = repo.handles[documentId as DocumentId] as DocHandle<unknown> | undefined;
+  if (!handle?.isReady() && isStored(instance, documentId)) handle = await repo.find<unknown>(url, { allowableStates: ["ready", "unavailable"] }).catch(() => undefined);
+  if (handle?.isReady()) {
+    handle.update((doc) => chunks.reduce((merged, data) => A.loadIncremental(merged, data), doc));
+    return handle.doc() as A.Doc<unknown>;
+  }
+  // New here: built in memory, and stored only once it holds something (changes that wait for
+  // missing dependencies have no heads yet).
+  const doc = chunks.reduce((merged, data) => A.loadIncremental(merged, data), A.init<unknown>());
+  if (A.getHeads(doc).length > 0) repo.import<unknown>(A.save(doc), { docId: documentId as DocumentId });
+  return doc;
 }
 
 /** Loads a document of the store for reading (for uploads and snapshots). */
