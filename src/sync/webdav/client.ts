@@ -46,7 +46,7 @@ interface Answer {
   body: Uint8Array;
 }
 
-type Attempt = { answer: Answer } | { error: Error };
+type Attempt = { answer: Answer } | { error: Error; timedOut: boolean };
 
 const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -164,7 +164,7 @@ export class DavClient {
       throw new ShelfError("SHELF_E_WEBDAV_SERVER", `${this.#where()} answered ${last.answer.status} when asked to ${what}, ${this.#retry.attempts} times`, "the server is failing or overloaded; local data is untouched, run the sync again later");
     }
     const cause = last && "error" in last ? last.error.message : "no attempt";
-    if (!this.#answered) {
+    if (!this.#answered && !(last && "error" in last && last.timedOut)) {
       throw new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `cannot reach ${this.#where()}: ${cause}`, "check the URL (`shelf remote list`) and that the server is up; local data is untouched");
     }
     throw new ShelfError("SHELF_E_WEBDAV_SERVER", `${this.#where()} did not answer when asked to ${what} (${cause}; tried ${this.#retry.attempts} times)`, "the server is slow or unreachable; local data is untouched, run the sync again later");
@@ -184,7 +184,7 @@ export class DavClient {
       const failed = (err as { response?: Response }).response;
       if (!failed) {
         const reason = timeout.aborted ? `no answer within ${this.#timeoutMs} ms` : describe(err);
-        return { error: new Error(reason) };
+        return { error: new Error(reason), timedOut: timeout.aborted };
       }
       response = failed;
     }
@@ -194,7 +194,7 @@ export class DavClient {
       this.#answered = true;
       return { answer: { status: response.status, headers: response.headers, body } };
     } catch (err) {
-      return { error: new Error(timeout.aborted ? `the answer did not arrive within ${this.#timeoutMs} ms` : `the answer was cut off (${describe(err)})`) };
+      return { error: new Error(timeout.aborted ? `the answer did not arrive within ${this.#timeoutMs} ms` : `the answer was cut off (${describe(err)})`), timedOut: timeout.aborted };
     }
   }
 
