@@ -1,8 +1,8 @@
 /**
  * shelf's benchmark: prints figures, not pass/fail.
  *
- *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay]
- *                    [--shard-records N] [--edits N] [--connections 50,100,200]
+ *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,webdav]
+ *                    [--shard-records N] [--edits N] [--connections 50,100,200] [--rounds N]
  *                    [--dataset FILE] [--json] [--keep]
  *
  * Reads /work/shared/datasets/npm-packages.tsv.gz (about 227,000 rows) when present, else
@@ -10,7 +10,8 @@
  * compares shard counts in-process; figure 7 makes conflicts between two replicas of figure 1's
  * catalog and times the commands that show them; figure 8 runs a relay process, uploads figure 1's
  * catalog, joins it from a fresh home, times edits between two live daemons and fans a change out
- * to many clients. Progress goes to stderr; stdout holds the table, or with
+ * to many clients; figure 9 syncs figure 1's catalog through a WebDAV folder (up, join, no change,
+ * one edit, storage after many rounds with and without compaction). Progress goes to stderr; stdout holds the table, or with
  * --json one JSON document.
  */
 import { execFileSync } from "node:child_process";
@@ -24,23 +25,26 @@ import { chooseDataset, cutDataset, readItems } from "./dataset.js";
 import { coldStartFigure, editFigure, importFigure, rebuildFigure, runImport, searchFigure, type BenchContext, type Figure } from "./figures.js";
 import { conflictsFigure } from "./conflicts.js";
 import { relayFigure } from "./relay.js";
+import { webdavFigure } from "./webdav.js";
 import { shardsFigure } from "./shards.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "webdav"] as const;
 type FigureName = (typeof FIGURES)[number];
-const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay" };
-const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay"];
+const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", dav: "webdav" };
+const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 const DEFAULT_EDITS = 100;
 const DEFAULT_CONNECTIONS = [50, 100, 200];
+const DEFAULT_ROUNDS = 100;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
-  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-8)
+  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-9)
   --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
   --edits N          relay figure: edits timed from A to B (default ${DEFAULT_EDITS})
   --connections a,b  relay figure: numbers of concurrent clients (default ${DEFAULT_CONNECTIONS.join(",")})
+  --rounds N         webdav figure: sync rounds before measuring server storage (default ${DEFAULT_ROUNDS})
   --dataset FILE     a TSV (plain or gzip) instead of the shared npm dataset
   --json             print one JSON document on stdout instead of the table
   --keep             keep the temporary directory (its path is printed on stderr)`;
@@ -53,6 +57,7 @@ interface Options {
   shardRecords: number;
   edits: number;
   connections: number[];
+  rounds: number;
   dataset?: string;
   json: boolean;
   keep: boolean;
@@ -76,6 +81,7 @@ function parseOptions(argv: string[]): Options | "help" {
         "shard-records": { type: "string" },
         edits: { type: "string" },
         connections: { type: "string" },
+        rounds: { type: "string" },
         dataset: { type: "string" },
         json: { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
@@ -96,7 +102,7 @@ function parseOptions(argv: string[]): Options | "help" {
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0)
       .map((s) => {
-        const byNumber = /^[1-8]$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
+        const byNumber = /^[1-9]$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
         const name = byNumber ?? ALIASES[s] ?? (FIGURES as readonly string[]).find((f) => f === s);
         if (!name) throw new UsageError(`--only: unknown figure ${JSON.stringify(s)} (figures: ${FIGURES.join(", ")})`);
         return name as FigureName;
@@ -119,6 +125,7 @@ function parseOptions(argv: string[]): Options | "help" {
     shardRecords: positiveInt("--shard-records", v["shard-records"]) ?? DEFAULT_SHARD_RECORDS,
     edits: positiveInt("--edits", v.edits) ?? DEFAULT_EDITS,
     connections,
+    rounds: positiveInt("--rounds", v.rounds) ?? DEFAULT_ROUNDS,
     dataset: v.dataset,
     json: v.json === true,
     keep: v.keep === true,
@@ -291,6 +298,8 @@ async function main(argv: string[]): Promise<number> {
     if (imported && opts.only.includes("conflicts")) await attempt("conflicts", () => conflictsFigure(ctx));
     // After the conflicts: it adds a remote to A and leaves A's catalog synced with a relay.
     if (imported && opts.only.includes("relay")) await attempt("relay", () => relayFigure(ctx, { edits: opts.edits, connections: opts.connections }));
+    // Adds WebDAV remotes to A; the relay figure's remote, if any, is left alone.
+    if (imported && opts.only.includes("webdav")) await attempt("webdav", () => webdavFigure(ctx, { rounds: opts.rounds }));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
@@ -320,7 +329,7 @@ async function main(argv: string[]): Promise<number> {
       durationMs: Date.now() - started,
       machine: { ...machine, loadAverageAtEnd: loadAtEnd },
       dataset: datasetInfo,
-      options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords, edits: opts.edits, connections: opts.connections },
+      options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords, edits: opts.edits, connections: opts.connections, rounds: opts.rounds },
       ...(setupImport ? { setupImport } : {}),
       figures: Object.fromEntries(figures.map((f) => [f.key, f.data])),
       failed: failures,
