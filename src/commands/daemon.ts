@@ -79,8 +79,14 @@ export async function daemon(options: GlobalOptions, log: (line: string) => void
     log(`starting for catalog ${catalog.name} (${catalog.url}) in ${instance.home}`);
     // WebDAV folders are synced on the schedule of `sync config --every`, each run a `shelf sync`.
     const scheduled = schedule(folders.map((r) => scheduledSync(r.name, { home: instance.home, catalog: catalog.name })), config.everySeconds * 1000, stop.signal, log);
-    if (relays.length > 0) await runDaemon(instance, catalog, relays, { signal: stop.signal, log });
-    await scheduled;
+    try {
+      if (relays.length > 0) await runDaemon(instance, catalog, relays, { signal: stop.signal, log });
+      else await scheduled;
+    } finally {
+      // The relay side ended (stopped, or failed): end the scheduled syncs too.
+      stop.abort();
+      await scheduled;
+    }
     return { ran: true };
   } finally {
     process.off("SIGTERM", onTerm);

@@ -8,6 +8,8 @@ export interface KnownFile {
   size: number | null;
   etag: string | null;
   reason: string | null;
+  /** when this row was last written (ISO) */
+  at: string;
 }
 
 export class FolderState {
@@ -20,7 +22,7 @@ export class FolderState {
   }
 
   files(): Map<string, KnownFile> {
-    const rows = this.#db.prepare<[string], KnownFile & { name: string }>("SELECT name, state, size, etag, reason FROM webdav_files WHERE folder = ?").all(this.folder);
+    const rows = this.#db.prepare<[string], KnownFile & { name: string }>("SELECT name, state, size, etag, reason, at FROM webdav_files WHERE folder = ?").all(this.folder);
     return new Map(rows.map(({ name, ...rest }) => [name, rest]));
   }
 

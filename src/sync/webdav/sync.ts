@@ -73,11 +73,12 @@ export async function syncWebdav(instance: Instance, catalog: CatalogRow, remote
   const before = countRecords(instance.db, catalog.catId);
   const session = openSession(instance, catalog.url, remote, options);
   const documents = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
+  const listedAt = new Date().toISOString();
   const listing = await session.client.list();
   const entries = listing?.entries ?? [];
   for (const p of listing?.problems ?? []) if (p.name.toLowerCase().endsWith(SHELF_SUFFIX)) session.skipped.push({ file: p.name, reason: p.reason });
 
-  const own = noticeLostFiles(session, entries);
+  const own = noticeLostFiles(session, entries, listedAt);
   await download(session, entries, (id) => documents.has(id as never));
 
   // Materialize first: the upload compares the view's heads with what the folder holds.
@@ -154,10 +155,11 @@ function finish(session: Session, report: SyncReport, compacted: boolean): Webda
  * lost data (wiped, restored from an old backup): forget what the folder was thought to hold, so
  * this sync uploads everything again.
  */
-function noticeLostFiles(session: Session, entries: DavEntry[]): DavEntry[] {
+function noticeLostFiles(session: Session, entries: DavEntry[], listedAt: string): DavEntry[] {
   const listed = new Set(entries.map((e) => e.name.toLowerCase()));
   const known = session.state.files();
-  const lost = [...known].filter(([name, f]) => f.state === "own" && !listed.has(name));
+  // Files written after the listing began (by another process of this instance) are not lost.
+  const lost = [...known].filter(([name, f]) => f.state === "own" && f.at < listedAt && !listed.has(name));
   if (lost.length > 0) {
     session.state.transaction(() => {
       for (const [name] of lost) session.state.forget(name);
