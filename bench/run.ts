@@ -1,9 +1,9 @@
 /**
  * shelf's benchmark: prints figures, not pass/fail.
  *
- *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay]
+ *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav]
  *                    [--shard-records N] [--edits N] [--connections 50,100,200]
- *                    [--importer-records N] [--reimport-records N] [--scan-files N]
+ *                    [--importer-records N] [--reimport-records N] [--scan-files N] [--rounds N]
  *                    [--dataset FILE] [--json] [--keep]
  *
  * Reads /work/shared/datasets/npm-packages.tsv.gz (about 227,000 rows) when present, else
@@ -12,7 +12,9 @@
  * catalog and times the commands that show them; figure 8 runs a relay process, uploads figure 1's
  * catalog, joins it from a fresh home, times edits between two live daemons and fans a change out
  * to many clients. Figures 9-11 (importers, reimport, filescan) run the native importers
- * in-process on synthetic documents in each provider's format. Progress goes to stderr; stdout holds the table, or with
+ * in-process on synthetic documents in each provider's format; figure 12 syncs figure 1's catalog
+ * through a WebDAV folder (up, join, no change, one edit, storage after many rounds with and
+ * without compaction). Progress goes to stderr; stdout holds the table, or with
  * --json one JSON document.
  */
 import { execFileSync } from "node:child_process";
@@ -27,29 +29,32 @@ import { coldStartFigure, editFigure, importFigure, rebuildFigure, runImport, se
 import { conflictsFigure } from "./conflicts.js";
 import { filescanFigure, importRateFigure, reimportFigure } from "./importers.js";
 import { relayFigure } from "./relay.js";
+import { webdavFigure } from "./webdav.js";
 import { shardsFigure } from "./shards.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav"] as const;
 type FigureName = (typeof FIGURES)[number];
-const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan" };
-const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay"];
+const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav" };
+const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 const DEFAULT_EDITS = 100;
 const DEFAULT_CONNECTIONS = [50, 100, 200];
 const DEFAULT_IMPORTER_RECORDS = 5000;
 const DEFAULT_REIMPORT_RECORDS = 100_000;
 const DEFAULT_SCAN_FILES = 10_000;
+const DEFAULT_ROUNDS = 100;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
-  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-11)
+  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-12)
   --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
   --edits N          relay figure: edits timed from A to B (default ${DEFAULT_EDITS})
   --connections a,b  relay figure: numbers of concurrent clients (default ${DEFAULT_CONNECTIONS.join(",")})
   --importer-records N  importers figure: documents per provider (default ${DEFAULT_IMPORTER_RECORDS})
   --reimport-records N  reimport figure: records imported, then re-imported unchanged (default ${DEFAULT_REIMPORT_RECORDS})
   --scan-files N     filescan figure: files scanned cold and warm (default ${DEFAULT_SCAN_FILES})
+  --rounds N         webdav figure: sync rounds before measuring server storage (default ${DEFAULT_ROUNDS})
   --dataset FILE     a TSV (plain or gzip) instead of the shared npm dataset
   --json             print one JSON document on stdout instead of the table
   --keep             keep the temporary directory (its path is printed on stderr)`;
@@ -65,6 +70,7 @@ interface Options {
   importerRecords: number;
   reimportRecords: number;
   scanFiles: number;
+  rounds: number;
   dataset?: string;
   json: boolean;
   keep: boolean;
@@ -91,6 +97,7 @@ function parseOptions(argv: string[]): Options | "help" {
         "importer-records": { type: "string" },
         "reimport-records": { type: "string" },
         "scan-files": { type: "string" },
+        rounds: { type: "string" },
         dataset: { type: "string" },
         json: { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
@@ -111,7 +118,7 @@ function parseOptions(argv: string[]): Options | "help" {
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0)
       .map((s) => {
-        const byNumber = /^([1-9]|1[01])$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
+        const byNumber = /^([1-9]|1[012])$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
         const name = byNumber ?? ALIASES[s] ?? (FIGURES as readonly string[]).find((f) => f === s);
         if (!name) throw new UsageError(`--only: unknown figure ${JSON.stringify(s)} (figures: ${FIGURES.join(", ")})`);
         return name as FigureName;
@@ -137,6 +144,7 @@ function parseOptions(argv: string[]): Options | "help" {
     importerRecords: positiveInt("--importer-records", v["importer-records"]) ?? DEFAULT_IMPORTER_RECORDS,
     reimportRecords: positiveInt("--reimport-records", v["reimport-records"]) ?? DEFAULT_REIMPORT_RECORDS,
     scanFiles: positiveInt("--scan-files", v["scan-files"]) ?? DEFAULT_SCAN_FILES,
+    rounds: positiveInt("--rounds", v.rounds) ?? DEFAULT_ROUNDS,
     dataset: v.dataset,
     json: v.json === true,
     keep: v.keep === true,
@@ -314,6 +322,8 @@ async function main(argv: string[]): Promise<number> {
     if (opts.only.includes("importers")) await attempt("importers", () => importRateFigure(importerOptions));
     if (opts.only.includes("reimport")) await attempt("reimport", () => reimportFigure(importerOptions));
     if (opts.only.includes("filescan")) await attempt("filescan", () => filescanFigure(importerOptions));
+    // Adds WebDAV remotes to A; the relay figure's remote, if any, is left alone.
+    if (imported && opts.only.includes("webdav")) await attempt("webdav", () => webdavFigure(ctx, { rounds: opts.rounds }));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
@@ -343,7 +353,7 @@ async function main(argv: string[]): Promise<number> {
       durationMs: Date.now() - started,
       machine: { ...machine, loadAverageAtEnd: loadAtEnd },
       dataset: datasetInfo,
-      options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords, edits: opts.edits, connections: opts.connections, importerRecords: opts.importerRecords, reimportRecords: opts.reimportRecords, scanFiles: opts.scanFiles },
+      options: { records: opts.records ?? null, only: opts.only, shardRecords: opts.shardRecords, edits: opts.edits, connections: opts.connections, importerRecords: opts.importerRecords, reimportRecords: opts.reimportRecords, scanFiles: opts.scanFiles, rounds: opts.rounds },
       ...(setupImport ? { setupImport } : {}),
       figures: Object.fromEntries(figures.map((f) => [f.key, f.data])),
       failed: failures,

@@ -27,6 +27,12 @@ export const ERROR_CODES = {
   // Importers (`shelf import PROVIDER SOURCE`, `shelf compare`).
   SHELF_E_HTTP: { exit: 1, summary: "An HTTP source answered with an error, or could not be reached, after every retry." },
   SHELF_E_UNKNOWN_HOST: { exit: 1, summary: "No record carries that host (`shelf import pacman ... --as HOST`)." },
+  // WebDAV remotes (`webdav+https://...`).
+  SHELF_E_WEBDAV_CREDENTIALS: { exit: 1, summary: "WebDAV credentials are incomplete, or the credentials file is unsafe or malformed." },
+  SHELF_E_WEBDAV_UNAUTHORIZED: { exit: 1, summary: "The WebDAV server refused the credentials (HTTP 401 or 403)." },
+  SHELF_E_WEBDAV_QUOTA: { exit: 1, summary: "The WebDAV server is out of space for this account (HTTP 507)." },
+  SHELF_E_WEBDAV_SERVER: { exit: 1, summary: "The WebDAV server answered a request with an error, even after retries." },
+  SHELF_E_WEBDAV_NOT_FOUND: { exit: 1, summary: "The WebDAV folder holds no copy of the catalog to join." },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

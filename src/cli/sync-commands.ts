@@ -2,6 +2,7 @@
 import { Option, type Command } from "commander";
 import { commandKit, intInRange, positiveInt, type CliIo, type Opts } from "./command-kit.js";
 import { formatSyncRun, formatSyncStatus, printJson, say } from "./render.js";
+import type { SyncResult } from "../commands/sync.js";
 
 /** The relay's default port is 3030; a served instance takes the next one. */
 const DEFAULT_SERVE_PORT = 3031;
@@ -9,12 +10,28 @@ const DEFAULT_SERVE_PORT = 3031;
 export function registerSyncCommands(program: Command, io: CliIo): void {
   const { out, action, withProgress } = commandKit(io);
 
-  const remote = program.command("remote").description("places to sync with: relays and served instances (ws:// or wss://)");
+  const renderSyncResult = (opts: Opts, result: SyncResult) => {
+    // Files a sync could not use are named on stderr whatever the output format.
+    for (const r of result.reports) for (const s of "skipped" in r ? r.skipped : []) say(out(opts), `shelf: skipped ${s.file} on ${r.remote}: ${s.reason}`);
+    if (opts.json) printJson(out(opts), { sync: result.reports, failures: result.failures });
+    else {
+      for (const r of result.reports) {
+        const files = "webdav" in r ? `; ${r.webdav.downloaded} files down, ${r.webdav.uploaded.length} up${r.webdav.compacted ? ", compacted" : ""}` : "";
+        say(out(opts), `synced ${r.catalog} with ${r.remote}: ${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} records in conflict (${r.durationMs} ms${files})`);
+        if (r.readOnly) say(out(opts), `note: ${r.remote} is read-only for this instance (its token): local edits were not sent`);
+      }
+      for (const f of result.failures) say(out(opts), `shelf: sync with ${f.remote} failed: ${f.error.message}${f.error.hint ? `\nhint: ${f.error.hint}` : ""}`);
+    }
+    // A skipped file is a warning: the sync itself succeeded.
+    if (result.failures.length > 0) process.exitCode = 1;
+  };
+
+  const remote = program.command("remote").description("places to sync with: relays and served instances (ws:// or wss://), WebDAV folders (webdav+https://)");
   remote
     .command("add")
     .description("add a remote")
     .argument("<name>", "a short name, e.g. team")
-    .argument("<url>", "the relay's URL, e.g. ws://relay.example:3030/sync")
+    .argument("<url>", "the relay's URL, e.g. ws://relay.example:3030/sync, or a WebDAV folder, e.g. webdav+https://cloud.example/remote.php/dav/files/alice/shelf")
     .option("--token <token>", "the token the relay's admin created for this catalog")
     .option("--json", "print JSON")
     .action(
@@ -62,15 +79,20 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
       action(async (remoteName: string | undefined, opts: Opts) => {
         const { sync } = await import("../commands/sync.js");
         const result = await withProgress("sync", opts, (bar) => sync(remoteName, { ...opts, timeoutMs: (opts.timeout as number) * 1000 }, bar));
-        if (opts.json) printJson(out(opts), { sync: result.reports, failures: result.failures });
-        else {
-          for (const r of result.reports) {
-            say(out(opts), `synced ${r.catalog} with ${r.remote}: ${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} records in conflict (${r.durationMs} ms)`);
-            if (r.readOnly) say(out(opts), `note: ${r.remote} is read-only for this instance (its token): local edits were not sent`);
-          }
-          for (const f of result.failures) say(out(opts), `shelf: sync with ${f.remote} failed: ${f.error.message}${f.error.hint ? `\nhint: ${f.error.hint}` : ""}`);
-        }
-        if (result.failures.length > 0) process.exitCode = 1;
+        renderSyncResult(opts, result);
+      }),
+    );
+  syncCommand
+    .command("compact")
+    .description("sync with a WebDAV remote, then replace this instance's files there with one snapshot")
+    .argument("<remote>", "a WebDAV remote's name")
+    .addOption(timeoutOption())
+    .option("--json", "print JSON")
+    .action(
+      action(async (remoteName: string, opts: Opts) => {
+        const { compact } = await import("../commands/sync.js");
+        const result = await withProgress("compact", opts, (bar) => compact(remoteName, { ...opts, timeoutMs: (opts.timeout as number) * 1000 }, bar));
+        renderSyncResult(opts, result);
       }),
     );
   syncCommand
@@ -146,12 +168,13 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
 
   program
     .command("join")
-    .description("start holding an existing catalog, fetched whole from a relay")
+    .description("start holding an existing catalog, fetched whole from a relay or a WebDAV folder")
     .argument("<url>", "the catalog's URL (automerge:...)")
-    .requiredOption("--relay <url>", "the relay to fetch it from, e.g. ws://HOST:3030/sync")
+    .option("--relay <url>", "the relay to fetch it from, e.g. ws://HOST:3030/sync")
+    .option("--webdav <url>", "the WebDAV folder to fetch it from, e.g. webdav+https://HOST/PATH")
     .option("--token <token>", "the token for this catalog on that relay")
     .option("--name <name>", "local name for the catalog", "main")
-    .option("--remote <name>", "name to keep the relay under as a remote", "origin")
+    .option("--remote <name>", "name to keep the relay or folder under as a remote", "origin")
     .addOption(timeoutOption())
     .option("--json", "print JSON")
     .action(

@@ -1,10 +1,13 @@
 /** daemon, serve and sync config: live sync with relays and peers, and the instance's sync settings. */
 import { ShelfError } from "../errors.js";
-import { Instance, resolveHome } from "../instance.js";
+import { Instance, resolveHome, type CatalogRow } from "../instance.js";
 import { runDaemon, isRelay } from "../sync/daemon.js";
 import { checkServeOptions, createPeerServer } from "../sync/peer-server.js";
 import { listRemotes } from "../sync/remotes.js";
 import { listSchedules } from "../import/schedule.js";
+import type { PeerServer } from "../sync/peer-server.js";
+import { schedule } from "../sync/schedule.js";
+import { isWebdavUrl } from "../sync/webdav/remote-url.js";
 import { formatInterval, parseInterval, readSyncConfig, writeSyncConfig, type SyncConfig } from "../sync/sync-config.js";
 import type { GlobalOptions } from "./context.js";
 
@@ -30,6 +33,18 @@ export async function syncConfig(options: SyncConfigOptions): Promise<SyncConfig
 
 export function describeSyncConfig(config: SyncConfig): string {
   return `sync ${config.enabled ? "enabled" : "disabled"}; scheduled syncs every ${formatInterval(config.everySeconds)} (relays are synced live by \`shelf daemon\`)`;
+}
+
+function scheduledSync(remote: string, options: GlobalOptions) {
+  return {
+    name: `scheduled sync with ${remote}`,
+    async run() {
+      const { sync } = await import("./sync.js");
+      const [r] = (await sync(remote, options)).reports;
+      const skipped = r && "skipped" in r && r.skipped.length > 0 ? `; skipped ${r.skipped.map((s) => `${s.file} (${s.reason})`).join(", ")}` : "";
+      return r ? `${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} in conflict (${r.durationMs} ms)${skipped}` : "nothing to do";
+    },
+  };
 }
 
 export interface DaemonResult {
@@ -74,14 +89,48 @@ export async function daemon(options: GlobalOptions, log: (line: string) => void
       return { ran: false };
     }
     const catalog = instance.catalog(options.catalog);
-    const relays = listRemotes(instance.db).filter(isRelay);
-    if (relays.length === 0 && listSchedules(instance.db, catalog.url).length === 0) {
-      throw new ShelfError("SHELF_E_USAGE", "this instance has no relay remote to stay connected to, and no scheduled import to run", "add one with `shelf remote add NAME ws://HOST:PORT/sync [--token T]` or `shelf import add NAME PROVIDER SOURCE --every daily`");
+    const remotes = listRemotes(instance.db);
+    if (remotes.length === 0 && listSchedules(instance.db, catalog.url).length === 0) {
+      throw new ShelfError(
+        "SHELF_E_USAGE",
+        "this instance has no remote to sync with, and no scheduled import to run",
+        "add a remote with `shelf remote add NAME ws://HOST:PORT/sync [--token T]` or `shelf remote add NAME webdav+https://HOST/PATH`, or an import with `shelf import add NAME PROVIDER SOURCE --every daily`",
+      );
     }
     log(`starting for catalog ${catalog.name} (${catalog.url}) in ${instance.home}`);
-    await runDaemon(instance, catalog, relays, { signal, log });
+    await runLive(instance, catalog, signal, log);
     return { ran: true };
   });
+}
+
+/**
+ * What the daemon and `shelf serve` keep doing until `signal` aborts: live sync with every relay
+ * (and the peers of `server`), scheduled imports, and a `shelf sync` of every WebDAV folder at
+ * start and then every `sync config --every`. With sync disabled, only the server and imports.
+ */
+async function runLive(instance: Instance, catalog: CatalogRow, signal: AbortSignal, log: (line: string) => void, serving?: { server: PeerServer; onListening: (url: string) => void }): Promise<void> {
+  const config = readSyncConfig(instance.db);
+  const remotes = config.enabled ? listRemotes(instance.db) : [];
+  const relays = remotes.filter(isRelay);
+  const folders = remotes.filter((r) => isWebdavUrl(r.url));
+  // Aborted by the caller's signal, or when the live part ends on its own.
+  const live = new AbortController();
+  const endLive = () => live.abort();
+  signal.addEventListener("abort", endLive, { once: true });
+  const scheduled = schedule(folders.map((r) => scheduledSync(r.name, { home: instance.home, catalog: catalog.name })), config.everySeconds * 1000, live.signal, log);
+  try {
+    // The live part loads the whole catalog in memory: only when something needs it.
+    if (relays.length > 0 || serving || listSchedules(instance.db, catalog.url).length > 0) {
+      await runDaemon(instance, catalog, relays, { signal, log, server: serving?.server, onListening: serving?.onListening });
+    } else {
+      await scheduled;
+    }
+  } finally {
+    // The live part ended (stopped, or failed): end the scheduled syncs too.
+    signal.removeEventListener("abort", endLive);
+    live.abort();
+    await scheduled;
+  }
 }
 
 export interface ServeOptions extends GlobalOptions {
@@ -100,8 +149,7 @@ export async function serve(options: ServeOptions, log: (line: string) => void, 
   await untilSignalled(options, log, async (instance, signal) => {
     const catalog = instance.catalog(options.catalog);
     const server = createPeerServer({ host: options.host, port: options.port, token: options.token, catalogUrl: catalog.url, log });
-    const relays = readSyncConfig(instance.db).enabled ? listRemotes(instance.db).filter(isRelay) : [];
     log(`serving catalog ${catalog.name} (${catalog.url}) from ${instance.home}${options.token ? " to peers with the token" : " to this machine only"}`);
-    await runDaemon(instance, catalog, relays, { signal, log, server, onListening });
+    await runLive(instance, catalog, signal, log, { server, onListening });
   });
 }

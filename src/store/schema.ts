@@ -7,6 +7,7 @@
  *   rebuildable from crdt_* at any time;
  * - settings and catalogs: the instance's own configuration.
  */
+
 /**
  * Importers: one cursor per catalog, provider, source and host (what the source looked like last
  * time: ETags, file states), the ids each cursor produced (so --prune touches only its own), the
@@ -61,6 +62,32 @@ export const IMPORT_MIGRATION = `
     rejected INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX import_runs_by_schedule ON import_runs (schedule, run_id);
+`;
+
+/**
+ * WebDAV snapshot sync (src/sync/webdav/state.ts): per catalog folder, the files this instance has
+ * merged, written, found bad or is still to delete, the heads the folder is known to hold, and the
+ * last sequence number this instance wrote. Kept as its own constant so that migrations added on
+ * other branches can be ordered around it.
+ */
+export const WEBDAV_SYNC_MIGRATION = `
+  -- folder: the catalog folder's URL; name: a file name in it, lowercased
+  -- state: merged | covered (a snapshot whose content this instance already held) | own | superseded (own, to delete) | bad
+  CREATE TABLE webdav_files (
+    folder TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    size INTEGER,
+    etag TEXT,
+    reason TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (folder, name)
+  ) WITHOUT ROWID;
+
+  -- change hashes the folder is known to hold, per document (their ancestors are there too)
+  CREATE TABLE webdav_heads (folder TEXT NOT NULL, doc_id TEXT NOT NULL, heads TEXT NOT NULL, PRIMARY KEY (folder, doc_id)) WITHOUT ROWID;
+
+  CREATE TABLE webdav_writers (folder TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
 `;
 
 export const SCHEMA_MIGRATIONS: readonly string[] = [
@@ -156,4 +183,5 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   CREATE INDEX sync_runs_by_remote ON sync_runs (remote, run_id);
   `,
   IMPORT_MIGRATION,
+  WEBDAV_SYNC_MIGRATION,
 ];

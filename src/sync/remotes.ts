@@ -1,6 +1,7 @@
 /** The remotes an instance syncs with, and the record of every sync, kept in the instance database. */
 import { ShelfError } from "../errors.js";
 import type { Db } from "../store/db.js";
+import { isWebdavUrl, webdavBaseUrl } from "./webdav/remote-url.js";
 
 export interface Remote {
   name: string;
@@ -13,6 +14,7 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Checks a remote URL and says what is wrong with it in terms a user can fix. */
 export function validateRemoteUrl(url: string): URL {
+  if (isWebdavUrl(url)) return new URL(webdavBaseUrl(url));
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -20,7 +22,7 @@ export function validateRemoteUrl(url: string): URL {
     throw new ShelfError("SHELF_E_USAGE", `${JSON.stringify(url)} is not a URL`, "a relay URL looks like ws://HOST:PORT/sync or wss://HOST/sync");
   }
   if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
-    throw new ShelfError("SHELF_E_USAGE", `unsupported remote ${JSON.stringify(url)}: shelf syncs with relays over ws:// or wss://`, "a relay URL looks like ws://HOST:PORT/sync");
+    throw new ShelfError("SHELF_E_USAGE", `unsupported remote ${JSON.stringify(url)}: shelf syncs with relays over ws:// or wss://, and with WebDAV folders over webdav+https://`, "a relay URL looks like ws://HOST:PORT/sync, a WebDAV one like webdav+https://HOST/PATH");
   }
   if (parsed.searchParams.has("token")) {
     throw new ShelfError("SHELF_E_USAGE", "put the token in --token, not in the URL", "URLs end up in logs and `shelf remote list`; tokens must not");
@@ -31,6 +33,9 @@ export function validateRemoteUrl(url: string): URL {
 export function addRemote(db: Db, name: string, url: string, token: string | undefined): Remote {
   if (!NAME_RE.test(name)) throw new ShelfError("SHELF_E_USAGE", `invalid remote name ${JSON.stringify(name)}`, "a name is letters, digits, . _ - (at most 64)");
   validateRemoteUrl(url);
+  if (isWebdavUrl(url) && token !== undefined) {
+    throw new ShelfError("SHELF_E_USAGE", "a WebDAV remote takes no --token", "give its user and password in SHELF_WEBDAV_USER / SHELF_WEBDAV_PASSWORD or <home>/webdav-credentials.yaml (docs/webdav-layout.md)");
+  }
   const addedAt = new Date().toISOString();
   const info = db.prepare("INSERT INTO remotes (name, url, token, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING").run(name, url, token ?? null, addedAt);
   if (info.changes === 0) throw new ShelfError("SHELF_E_USAGE", `a remote named ${name} exists already`, `remove it first with \`shelf remote rm ${name}\``);
@@ -54,7 +59,7 @@ export function removeRemote(db: Db, name: string): void {
 export function selectRemotes(db: Db, name: string | undefined): Remote[] {
   const all = listRemotes(db);
   if (name === undefined) {
-    if (all.length === 0) throw new ShelfError("SHELF_E_USAGE", "this instance has no remote to sync with", "add one with `shelf remote add NAME ws://HOST:PORT/sync [--token T]`");
+    if (all.length === 0) throw new ShelfError("SHELF_E_USAGE", "this instance has no remote to sync with", "add one with `shelf remote add NAME ws://HOST:PORT/sync [--token T]` or `shelf remote add NAME webdav+https://HOST/PATH`");
     return all;
   }
   const found = all.find((r) => r.name === name);

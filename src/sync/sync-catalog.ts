@@ -38,7 +38,7 @@ export interface SyncReport {
   readOnly: boolean;
 }
 
-interface ViewCounts {
+export interface ViewCounts {
   records: number;
   deleted: number;
 }
@@ -49,7 +49,7 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   const before = countRecords(instance.db, catalog.catId);
   const documents = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
   const { readOnly } = await exchange(instance, remote, catalog.url, documents, options);
-  return report(instance, catalog, remote, before, options, started, readOnly);
+  return syncReport(instance, catalog, remote, before, options, started, { readOnly });
 }
 
 /** Fetches a whole catalog this instance does not hold yet, then registers and materializes it. */
@@ -59,11 +59,24 @@ export async function joinCatalog(instance: Instance, url: string, name: string,
   const documents = new Set([documentIdOf(url)]);
   const { shardUrls, readOnly } = await exchange(instance, remote, url, documents, options);
   const catalog = instance.addCatalog({ url, name, shardUrls });
-  return report(instance, catalog, remote, { records: 0, deleted: 0 }, options, started, readOnly);
+  return syncReport(instance, catalog, remote, { records: 0, deleted: 0 }, options, started, { readOnly });
 }
 
-async function report(instance: Instance, catalog: CatalogRow, remote: Remote, before: ViewCounts, options: SyncOptions, started: number, readOnly: boolean): Promise<SyncReport> {
-  const { records: changed } = await (await CatalogStore.open(instance, catalog)).catchUp(options.onProgress);
+/**
+ * Materializes what a sync brought and reports it; shared by every transport. `changedEarlier`
+ * counts records a transport materialized along the way; `readOnly`, a remote that took nothing.
+ */
+export async function syncReport(
+  instance: Instance,
+  catalog: CatalogRow,
+  remote: Remote,
+  before: ViewCounts,
+  options: { onProgress?: Progress },
+  started: number,
+  extra: { changedEarlier?: number; readOnly?: boolean } = {},
+): Promise<SyncReport> {
+  const { records } = await (await CatalogStore.open(instance, catalog)).catchUp(options.onProgress);
+  const changed = (extra.changedEarlier ?? 0) + records;
   const after = countRecords(instance.db, catalog.catId);
   const added = after.records - before.records;
   return {
@@ -75,7 +88,7 @@ async function report(instance: Instance, catalog: CatalogRow, remote: Remote, b
     deleted: after.deleted - before.deleted,
     conflicts: listConflicts(instance.db, catalog.catId).length,
     durationMs: Math.round(performance.now() - started),
-    readOnly,
+    readOnly: extra.readOnly ?? false,
   };
 }
 
