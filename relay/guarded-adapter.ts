@@ -44,8 +44,33 @@ export interface GuardedAdapterOptions {
 export const CLOSE = { protocolError: 1002, unsupportedData: 1003, policyViolation: 1008 } as const;
 
 const MAX_PEER_ID_LENGTH = 256;
+const DEFAULT_KEEP_ALIVE_MS = 30_000;
 
 type Hub = EventEmitter & { clients: Set<WebSocket> };
+type KeptAlive = WebSocket & { isAlive?: boolean };
+
+/**
+ * The hub's client set, which the base adapter's keep-alive walks every interval: a socket that
+ * has not answered the last ping is cut off. When that walk comes late, this process was busy (a
+ * large document being merged blocks it for seconds), and pongs that arrived meanwhile are not read
+ * yet: every client gets the benefit of the doubt for that round instead of being cut off.
+ */
+class KeepAliveClients extends Set<WebSocket> {
+  readonly #intervalMs: number;
+  #lastWalk = Date.now();
+
+  constructor(intervalMs: number) {
+    super();
+    this.#intervalMs = intervalMs;
+  }
+
+  override forEach(callback: (socket: WebSocket, again: WebSocket, set: Set<WebSocket>) => void, thisArg?: unknown): void {
+    const now = Date.now();
+    if (now - this.#lastWalk > this.#intervalMs * 1.5) for (const socket of this) (socket as KeptAlive).isAlive = true;
+    this.#lastWalk = now;
+    super.forEach(callback, thisArg);
+  }
+}
 
 export class GuardedServerAdapter extends WebSocketServerAdapter {
   readonly #hub: Hub;
@@ -56,8 +81,9 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
   readonly #outbox = new WeakMap<WebSocket, Promise<void>>();
 
   constructor(options: GuardedAdapterOptions = {}) {
-    const hub: Hub = Object.assign(new EventEmitter(), { clients: new Set<WebSocket>() });
-    super(hub as unknown as ConstructorParameters<typeof WebSocketServerAdapter>[0], options.keepAliveMs);
+    const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+    const hub: Hub = Object.assign(new EventEmitter(), { clients: new KeepAliveClients(keepAliveMs) });
+    super(hub as unknown as ConstructorParameters<typeof WebSocketServerAdapter>[0], keepAliveMs);
     this.#hub = hub;
     this.#options = options;
   }
@@ -95,6 +121,8 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
 
   override receiveMessage(bytes: Uint8Array, socket: WebSocket): void {
     if (socket.readyState !== WebSocket.OPEN) return;
+    // a client that speaks is alive, whether or not its last pong has been read yet
+    (socket as KeptAlive).isAlive = true;
     const frame = parseFrame(bytes);
     // the peer this socket joined as, never the frame's own claim
     this.#options.onTraffic?.("in", bytes.byteLength, typeof frame === "string" ? undefined : frame.documentId, this.#peerOfSocket.get(socket));

@@ -6,6 +6,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { ShelfError } from "../src/errors.js";
+import { tolerateRepoWaitTimeouts } from "../src/unhandled-waits.js";
 import { buildRelay, type Relay, type RelayOptions } from "./app.js";
 
 export interface StartRelayOptions extends RelayOptions {
@@ -30,6 +31,7 @@ export interface RunningRelay {
 
 export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
   const relay = await buildRelay({ ...options, logger: options.logger ?? true });
+  tolerateRepoWaitTimeouts((message) => relay.app.log.warn(message));
   try {
     await relay.app.listen({ host: options.host, port: options.port });
   } catch (err) {

@@ -350,6 +350,31 @@ describe("relay HTTP routes and limits (in process)", () => {
     expect(remote.body).not.toContain(root.url);
   });
 
+  it("cuts off a client that stops answering pings, but not the clients it could not hear while busy", async () => {
+    const relay = await relayIn({ keepAliveMs: 150 });
+    await relay.app.listen({ host: "127.0.0.1", port: 0 });
+    const url = `ws://127.0.0.1:${(relay.app.server.address() as { port: number }).port}/sync`;
+    const silent = await new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url, { autoPong: false });
+      ws.once("open", () => resolve(ws));
+      ws.once("error", reject);
+    });
+    const healthy = await rawSocket(url);
+    healthy.send(join("healthy-peer"));
+    await nextMessage(healthy);
+    expect(await closeCode(silent, 2_000)).toBe(1006); // terminated: no pong for a whole round
+
+    // This process (the relay's) is blocked for several rounds: the pongs that arrive meanwhile
+    // are read only after the late keep-alive round, which must not count them as missing.
+    const until = Date.now() + 700;
+    while (Date.now() < until) {
+      // busy, as when merging a large document
+    }
+    await sleep(100);
+    expect(healthy.readyState).toBe(WebSocket.OPEN);
+    healthy.close();
+  });
+
   it("without tokens, refuses other machines (403) before the upgrade, proxied requests included", async () => {
     const relay = await relayIn();
     const remote = await relay.app.inject({ method: "GET", url: "/sync", remoteAddress: "203.0.113.9" });

@@ -5,6 +5,7 @@
  */
 import { CommanderError } from "commander";
 import { ERROR_CODES, isShelfError } from "../errors.js";
+import { tolerateRepoWaitTimeouts } from "../unhandled-waits.js";
 import { buildProgram } from "./program.js";
 
 async function main(argv: string[]): Promise<number> {
@@ -30,5 +31,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+tolerateRepoWaitTimeouts((message) => process.stderr.write(`shelf: warning: ${message}\n`));
 // Exit only once pending output is written; process.exit would cut a piped stdout short.
 process.exitCode = await main(process.argv);
