@@ -75,3 +75,22 @@ export function principalOf(auth: RelayAuth): string {
 function refuse(status: 401 | 403 | 429, reason: RejectReason, code: ErrorCode, message: string, hint: string): Admission {
   return { ok: false, status, reason, error: { code, message, hint } };
 }
+
+/** Open sync connections per client address, for maxConnectionsPerAddress. */
+export class OpenConnections {
+  readonly #byAddress = new Map<string, number>();
+
+  count(address: string): number {
+    return this.#byAddress.get(address) ?? 0;
+  }
+
+  /** Counts `socket` against `address` until it closes. */
+  track(address: string, socket: { on(event: "close", listener: () => void): unknown }): void {
+    this.#byAddress.set(address, this.count(address) + 1);
+    socket.on("close", () => {
+      const left = this.count(address) - 1;
+      if (left > 0) this.#byAddress.set(address, left);
+      else this.#byAddress.delete(address);
+    });
+  }
+}

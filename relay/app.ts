@@ -23,7 +23,7 @@ import { ShelfError } from "../src/errors.js";
 import { plain } from "../src/model/crdt-record.js";
 import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
 import { ACCESS_HEADER, SafeClientAdapter, type ReconnectBackoff } from "../src/sync/safe-client-adapter.js";
-import { admit, isLoopback, type RelayAuth } from "./admission.js";
+import { admit, isLoopback, OpenConnections, type RelayAuth } from "./admission.js";
 import { CatalogAccess, shardIdsOf } from "./catalog-access.js";
 import { GuardedServerAdapter } from "./guarded-adapter.js";
 import { IdleDocuments } from "./idle-documents.js";
@@ -263,7 +263,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     const access = accessByRaw.get(raw);
     if (access) headers.push(`${ACCESS_HEADER}: ${access}`);
   });
-  const openByAddress = new Map<string, number>();
+  const open = new OpenConnections();
 
   async function admitConnection(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const address = request.socket.remoteAddress ?? "";
@@ -272,7 +272,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
         token: tokenOf(request),
         remoteAddress: address,
         forwarded: viaProxy(request),
-        openConnections: openByAddress.get(address) ?? 0,
+        openConnections: open.count(address),
       },
       { tokenCount: () => tokens.count(), verify: (t) => tokens.verify(t), maxConnectionsPerAddress, allowRemoteWithoutTokens },
     );
@@ -289,13 +289,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   app.get("/sync", { websocket: true, preValidation: admitConnection }, (socket: WebSocket, request) => {
     const auth = authByRequest.get(request);
     if (!auth) return socket.close(1008, "not admitted");
-    const address = request.socket.remoteAddress ?? "";
-    openByAddress.set(address, (openByAddress.get(address) ?? 0) + 1);
-    socket.on("close", () => {
-      const left = (openByAddress.get(address) ?? 1) - 1;
-      if (left > 0) openByAddress.set(address, left);
-      else openByAddress.delete(address);
-    });
+    open.track(request.socket.remoteAddress ?? "", socket);
     // Synchronously: the client sends its join as soon as the socket is open.
     adapter.accept(socket, auth);
   });

@@ -15,7 +15,7 @@ import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type WebSocket from "ws";
-import { admit, isLoopback, type RelayAuth } from "../../relay/admission.js";
+import { admit, isLoopback, OpenConnections, type RelayAuth } from "../../relay/admission.js";
 import { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, tokenOf, viaProxy } from "../../relay/app.js";
 import { GuardedServerAdapter } from "../../relay/guarded-adapter.js";
 import { ShelfError } from "../errors.js";
@@ -81,7 +81,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
 
   const app: FastifyInstance = Fastify({ logger: false });
   const authByRequest = new WeakMap<FastifyRequest, RelayAuth>();
-  const openByAddress = new Map<string, number>();
+  const open = new OpenConnections();
 
   app.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: maxMessageBytes } });
@@ -92,7 +92,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
         preValidation: async (request, reply) => {
           const address = request.socket.remoteAddress ?? "";
           const decision = admit(
-            { token: tokenOf(request), remoteAddress: address, forwarded: viaProxy(request), openConnections: openByAddress.get(address) ?? 0 },
+            { token: tokenOf(request), remoteAddress: address, forwarded: viaProxy(request), openConnections: open.count(address) },
             {
               tokenCount: () => (expected ? 1 : 0),
               verify: (token) => (expected && timingSafeEqual(digest(token), expected) ? { id: 0, catalogUrl: options.catalogUrl, readOnly: false } : undefined),
@@ -112,13 +112,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
       (socket: WebSocket, request) => {
         const auth = authByRequest.get(request);
         if (!auth) return socket.close(1008, "not admitted");
-        const address = request.socket.remoteAddress ?? "";
-        openByAddress.set(address, (openByAddress.get(address) ?? 0) + 1);
-        socket.on("close", () => {
-          const left = (openByAddress.get(address) ?? 1) - 1;
-          if (left > 0) openByAddress.set(address, left);
-          else openByAddress.delete(address);
-        });
+        open.track(request.socket.remoteAddress ?? "", socket);
         adapter.accept(socket, auth);
       },
     );
