@@ -25,6 +25,7 @@ import { principalOf, type RelayAuth } from "./admission.js";
 
 export interface AdapterLog {
   warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
 }
 
 export interface GuardedAdapterOptions {
@@ -92,7 +93,10 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
   accept(socket: WebSocket, auth: RelayAuth): void {
     this.#authBySocket.set(socket, auth);
     this.#hub.clients.add(socket);
-    socket.on("close", () => {
+    const openedAt = Date.now();
+    socket.on("close", (code, reason) => {
+      // 1006 without a reason: the keep-alive cut it off, or the network dropped it
+      this.#options.log?.info({ peerId: this.#peerOfSocket.get(socket), code, reason: reason.toString("utf8"), openForMs: Date.now() - openedAt }, "connection closed");
       this.#hub.clients.delete(socket);
       const peerId = this.#peerOfSocket.get(socket);
       if (peerId !== undefined && this.#peers.get(peerId)?.socket === socket) this.#peers.delete(peerId);

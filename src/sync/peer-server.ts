@@ -65,10 +65,10 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const expected = options.token === undefined ? undefined : digest(options.token);
   let repo: Repo | undefined;
-  const warn = (obj: object, msg: string) => options.log(`${msg} ${JSON.stringify(obj)}`);
+  const line = (obj: object, msg: string) => options.log(`${msg} ${JSON.stringify(obj)}`);
 
   const adapter = new GuardedServerAdapter({
-    log: { warn },
+    log: { warn: line, info: line },
     keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
     // A sync message tells the peer which heads we have: write them to disk first, as the relay does.
     beforeSend: async (message) => {
