@@ -27,6 +27,7 @@ export interface RelayFigureOptions {
 }
 
 const LISTENING = /^shelf relay listening on (ws:\/\/\S+:\d+\/sync)$/m;
+const DAEMONS_READY_TIMEOUT_MS = 600_000;
 const EDIT_TIMEOUT_MS = 30_000;
 const EDIT_POLL_MS = 10;
 const FANOUT_TIMEOUT_MS = 10_000;
@@ -239,7 +240,8 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
       "both daemons connected and loaded the catalog",
       () => [daemons.a, daemons.b].every((d) => /connected to origin/.test(d.stderr()) && /loaded catalog/.test(d.stderr())),
       daemonLogs,
-      120_000,
+      // a daemon loads every shard before it is live: minutes for the whole dataset on a busy machine
+      DAEMONS_READY_TIMEOUT_MS,
     );
     const daemonsReadyMs = performance.now() - tDaemons;
     log(`relay: both daemons live after ${fmtMs(daemonsReadyMs)}; ${options.edits} edits on A`);
