@@ -2,6 +2,7 @@
  * Syncing through a real relay process over real sockets, with a token for the catalog: the
  * transport conformance scenarios, plus what only a relay does (refusing a client without a token).
  */
+import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectExit, makeTempDir, shelf, shelfJson } from "./helpers/cli.js";
@@ -86,4 +87,24 @@ describe("sync through a relay that has tokens", () => {
       tmp.remove();
     }
   }, 120_000);
+  it("a remote that accepts the connection but never answers is a clear error, not a crash", async () => {
+    const tmp = makeTempDir("shelf-relay-silent-");
+    // takes TCP connections and never answers the WebSocket upgrade
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const home = join(tmp.dir, "a");
+      expectExit(await shelf(home, "init"), 0);
+      expectExit(await shelf(home, "remote", "add", "silent", `ws://127.0.0.1:${(silent.address() as { port: number }).port}/sync`), 0);
+      const result = await shelf(home, "sync", "silent", "--timeout", "3", "--json");
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout).error.code).toBe("SHELF_E_REMOTE_UNREACHABLE");
+      expect(result.stderr).not.toMatch(/Unhandled|internal error/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      tmp.remove();
+    }
+  }, 60_000);
 });

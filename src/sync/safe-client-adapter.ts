@@ -134,6 +134,9 @@ export class SafeClientAdapter extends WebSocketClientAdapter {
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    // Closing a socket that is still connecting makes ws emit "error" after the base adapter has
+    // removed its listener: unheard, that error would end the process.
+    (this.socket as unknown as WebSocket | undefined)?.on("error", () => {});
     if (this.socket) super.disconnect();
   }
 
