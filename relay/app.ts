@@ -36,11 +36,6 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 32;
 /** How long an access check waits for a catalog's root document that the relay does not hold yet. */
 const ROOT_WAIT_MS = 5_000;
-/**
- * How often the relay pings each client; one that has not answered the previous ping is cut off.
- * Generous, because a client busy applying a large catalog may not answer for seconds.
- */
-export const DEFAULT_KEEP_ALIVE_MS = 30_000;
 /** How often automerge-repo writes a changed document; the relay also writes before acknowledging. */
 const SAVE_DEBOUNCE_MS = 10;
 /** How long a document no connected client holds stays in memory after its last traffic. */
@@ -119,7 +114,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
 
   const adapter = new GuardedServerAdapter({
     log: app.log,
-    keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
+    keepAliveMs: options.keepAliveMs,
     // A sync message tells the peer which heads the relay has: write them to disk first.
     beforeSend: async (message) => {
       if (message.type !== "sync") return;

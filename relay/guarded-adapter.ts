@@ -45,7 +45,11 @@ export interface GuardedAdapterOptions {
 export const CLOSE = { protocolError: 1002, unsupportedData: 1003, policyViolation: 1008 } as const;
 
 const MAX_PEER_ID_LENGTH = 256;
-const DEFAULT_KEEP_ALIVE_MS = 30_000;
+/**
+ * How often each client is pinged; one that has not answered the previous ping is cut off.
+ * Generous, because a client busy applying a large catalog may not answer for seconds.
+ */
+export const DEFAULT_KEEP_ALIVE_MS = 30_000;
 
 type Hub = EventEmitter & { clients: Set<WebSocket> };
 type KeptAlive = WebSocket & { isAlive?: boolean };

@@ -16,7 +16,7 @@ import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type WebSocket from "ws";
 import { admit, isLoopback, OpenConnections, type RelayAuth } from "../../relay/admission.js";
-import { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, tokenOf, viaProxy } from "../../relay/app.js";
+import { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, tokenOf, viaProxy } from "../../relay/app.js";
 import { GuardedServerAdapter } from "../../relay/guarded-adapter.js";
 import { ShelfError } from "../errors.js";
 
@@ -69,7 +69,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
 
   const adapter = new GuardedServerAdapter({
     log: { warn: line, info: line },
-    keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
+    keepAliveMs: options.keepAliveMs,
     // A sync message tells the peer which heads we have: write them to disk first, as the relay does.
     beforeSend: async (message) => {
       if (message.type !== "sync" || !repo) return;
