@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Repo, type AnyDocumentId, type DocHandle } from "@automerge/automerge-repo";
 import type { WriteItem } from "../src/catalog/catalog-store.js";
-import { SafeClientAdapter } from "../src/sync/safe-client-adapter.js";
+import { SafeClientAdapter } from "../src/protocol/safe-client-adapter.js";
 import type { BenchContext, Figure } from "./figures.js";
 import { expectExit, parseJsonOutput, runChild } from "./proc.js";
 import { dbPathOf, fmtBytes, fmtInt, fmtMs, pick, quantile, round, seededRandom } from "./util.js";

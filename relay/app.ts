@@ -22,23 +22,23 @@ import type WebSocket from "ws";
 import { ShelfError } from "../src/errors.js";
 import { plain } from "../src/model/crdt-record.js";
 import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
-import { ACCESS_HEADER, SafeClientAdapter, type ReconnectBackoff } from "../src/sync/safe-client-adapter.js";
-import { admit, isLoopback, OpenConnections, type RelayAuth } from "./admission.js";
+import { ACCESS_HEADER, SafeClientAdapter, type ReconnectBackoff } from "../src/protocol/safe-client-adapter.js";
+import { admit, isLoopback, OpenConnections, type RelayAuth } from "../src/protocol/admission.js";
 import { CatalogAccess, shardIdsOf } from "./catalog-access.js";
-import { GuardedServerAdapter } from "./guarded-adapter.js";
+import { GuardedServerAdapter } from "../src/protocol/guarded-adapter.js";
+import { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, redactUrl, tokenOf, viaProxy } from "../src/protocol/sync-request.js";
 import { IdleDocuments } from "./idle-documents.js";
 import { createMetrics } from "./metrics.js";
 import { openRelayDb } from "./relay-db.js";
 import { renderStatusPage, type CatalogStatus } from "./status-page.js";
 import { TokenStore } from "./token-store.js";
 
-export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 32;
 /** How long an access check waits for a catalog's root document that the relay does not hold yet. */
 const ROOT_WAIT_MS = 5_000;
 /** How often automerge-repo writes a changed document; the relay also writes before acknowledging. */
 const SAVE_DEBOUNCE_MS = 10;
 /** How long a document no connected client holds stays in memory after its last traffic. */
+export { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES };
 export const DEFAULT_IDLE_UNLOAD_MS = 10 * 60_000;
 /** Reconnection to the upstream relay: 1 s, doubling up to a minute, ±20%. */
 const UPSTREAM_BACKOFF: ReconnectBackoff = { initialMs: 1_000, maxMs: 60_000, jitter: 0.2 };
@@ -376,25 +376,6 @@ function connectUpstream(options: UpstreamOptions, log: FastifyInstance["log"]):
     log.warn({ upstream: target, code, error: error?.message, retryInMs, downForMs: downSince === undefined ? 0 : Date.now() - downSince }, "cannot reach the upstream relay; retrying");
   };
   return { adapter, connected: () => connected, isPeer: (peer) => peers.has(peer) };
-}
-
-/** The request names a client behind a proxy: its socket address is not the client's. */
-export function viaProxy(request: FastifyRequest): boolean {
-  return request.headers.forwarded !== undefined || request.headers["x-forwarded-for"] !== undefined;
-}
-
-/** The token from ?token= or an Authorization: Bearer header; undefined when none or empty. */
-export function tokenOf(request: FastifyRequest): string | undefined {
-  const fromQuery = (request.query as Record<string, unknown> | undefined)?.token;
-  const fromHeader = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
-  const token = typeof fromQuery === "string" ? fromQuery : fromHeader;
-  return token ? token : undefined;
-}
-
-/** A URL without its query string, which may hold a token. */
-export function redactUrl(url: string): string {
-  const q = url.indexOf("?");
-  return q < 0 ? url : url.slice(0, q) + "?[redacted]";
 }
 
 function loggerOptions(logger: RelayOptions["logger"]) {

@@ -3,7 +3,7 @@
  * relays in one process, as in tests, do not collide).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import type { RejectReason } from "./admission.js";
+import type { RejectReason } from "../src/protocol/admission.js";
 
 export type Direction = "in" | "out";
 

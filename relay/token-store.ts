@@ -7,17 +7,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { isValidAutomergeUrl, parseAutomergeUrl, stringifyAutomergeUrl, type AutomergeUrl } from "@automerge/automerge-repo/slim";
 import { ShelfError } from "../src/errors.js";
 import type { Db } from "../src/store/db.js";
+import type { TokenGrant } from "../src/protocol/admission.js";
+
+export type { TokenGrant };
 
 export const TOKEN_PREFIX = "shelf_";
 /** shelf_ + 32 random bytes in base64url (43 characters) */
 const TOKEN_SHAPE = /^shelf_[A-Za-z0-9_-]{43}$/;
 
-export interface TokenGrant {
-  id: number;
-  /** automerge:<root document id> */
-  catalogUrl: string;
-  readOnly: boolean;
-}
 
 export interface CatalogTokens {
   catalogUrl: string;

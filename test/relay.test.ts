@@ -10,9 +10,9 @@ import { cbor, Repo, type AutomergeUrl, type DocHandle } from "@automerge/autome
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import WebSocket from "ws";
-import { admit, isLoopback, type AdmissionPolicy } from "../relay/admission.js";
+import { admit, isLoopback, type AdmissionPolicy } from "../src/protocol/admission.js";
 import { buildRelay, type Relay } from "../relay/app.js";
-import { parseFrame } from "../relay/guarded-adapter.js";
+import { parseFrame } from "../src/protocol/guarded-adapter.js";
 import { openRelayDb } from "../relay/relay-db.js";
 import { TokenStore } from "../relay/token-store.js";
 import { plain } from "../src/model/crdt-record.js";

@@ -20,7 +20,7 @@ import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { startImportScheduler } from "../import/schedule.js";
 import { recordSyncRun, type Remote } from "./remotes.js";
-import { SafeClientAdapter, type ReconnectBackoff } from "./safe-client-adapter.js";
+import { SafeClientAdapter, type ReconnectBackoff } from "../protocol/safe-client-adapter.js";
 import { deadline } from "./deadline.js";
 import type { PeerServer } from "./peer-server.js";
 import { connectionUrl } from "./sync-catalog.js";

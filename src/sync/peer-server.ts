@@ -15,9 +15,9 @@ import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type WebSocket from "ws";
-import { admit, isLoopback, OpenConnections, type RelayAuth } from "../../relay/admission.js";
-import { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, tokenOf, viaProxy } from "../../relay/app.js";
-import { GuardedServerAdapter } from "../../relay/guarded-adapter.js";
+import { admit, isLoopback, OpenConnections, type RelayAuth } from "../protocol/admission.js";
+import { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, tokenOf, viaProxy } from "../protocol/sync-request.js";
+import { GuardedServerAdapter } from "../protocol/guarded-adapter.js";
 import { ShelfError } from "../errors.js";
 
 /** Shorter tokens are guessable; `openssl rand -hex 16` gives 32 characters. */

@@ -15,7 +15,7 @@ import { countRecords, listConflicts } from "../view/queries.js";
 import { deadline } from "./deadline.js";
 import { trackRemoteHeads } from "./remote-heads.js";
 import type { Remote } from "./remotes.js";
-import { SafeClientAdapter } from "./safe-client-adapter.js";
+import { SafeClientAdapter } from "../protocol/safe-client-adapter.js";
 
 export interface SyncOptions {
   /** give up after this long (the whole exchange) */

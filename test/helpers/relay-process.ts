@@ -9,7 +9,7 @@ import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import * as A from "@automerge/automerge";
 import { Repo, type AnyDocumentId, type DocHandle, type PeerId } from "@automerge/automerge-repo";
-import { SafeClientAdapter } from "../../src/sync/safe-client-adapter.js";
+import { SafeClientAdapter } from "../../src/protocol/safe-client-adapter.js";
 import WebSocket from "ws";
 import { expectExit, finished, parseJson, runCli, startCli, type CliResult } from "./cli.js";
 

@@ -7,8 +7,15 @@
  *   started with allowRemoteWithoutTokens. A request that came through a proxy (it carries
  *   Forwarded or X-Forwarded-For) is not taken for a loopback one, whatever its socket says.
  */
-import type { ErrorCode } from "../src/errors.js";
-import type { TokenGrant } from "./token-store.js";
+import type { ErrorCode } from "../errors.js";
+
+/** What a token gives: one catalog, read-write or read-only. */
+export interface TokenGrant {
+  id: number;
+  /** automerge:<root document id> */
+  catalogUrl: string;
+  readOnly: boolean;
+}
 
 /** What a connection may do: everything (a relay without tokens), or one catalog by token. */
 export type RelayAuth = { kind: "open" } | ({ kind: "token" } & TokenGrant);
