@@ -13,6 +13,7 @@
  *
  * See docs/relay.md for what a client may do, and what "acknowledged" means.
  */
+import * as A from "@automerge/automerge";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
@@ -30,6 +31,9 @@ import { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, redactU
 import { IdleDocuments } from "./idle-documents.js";
 import { createMetrics } from "./metrics.js";
 import { openRelayDb } from "./relay-db.js";
+import { RelayHeads } from "./relay-heads.js";
+import { registerHeadsRoute } from "../src/protocol/heads-route.js";
+import { sameHeads } from "../src/protocol/heads-summary.js";
 import { renderStatusPage, type CatalogStatus } from "./status-page.js";
 import { TokenStore } from "./token-store.js";
 
@@ -98,6 +102,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   }
   const db = openRelayDb(options.dataDir);
   const tokens = new TokenStore(db);
+  const heads = new RelayHeads(db);
   const startedAt = Date.now();
   const activity = { last: undefined as number | undefined, byDocument: new Map<string, number>() };
   const idle = new IdleDocuments();
@@ -117,9 +122,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     keepAliveMs: options.keepAliveMs,
     // A sync message tells the peer which heads the relay has: write them to disk first.
     beforeSend: async (message) => {
-      if (message.type !== "sync") return;
-      const documentId = (message as { documentId: DocumentId }).documentId;
-      if (repo.handles[documentId]?.isReady()) await repo.flush([documentId]);
+      if (message.type === "sync") await store((message as { documentId: DocumentId }).documentId);
     },
     onTraffic: (direction, bytes, documentId, peer) => {
       const now = Date.now();
@@ -158,7 +161,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
 
   const peerId = `shelf-relay-${randomBytes(4).toString("hex")}` as PeerId;
   const repo: Repo = new Repo({
-    storage: new SqliteStorageAdapter(db),
+    storage: new SqliteStorageAdapter(db, (documentId) => heads.forget(documentId)),
     network: upstream ? [adapter, upstream.adapter] : [adapter],
     peerId,
     saveDebounceRate: SAVE_DEBOUNCE_MS,
@@ -175,6 +178,19 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       },
     },
   });
+
+  /**
+   * Writes a document to disk before a peer learns its heads (so what the relay acknowledges is
+   * stored), then notes those heads for summaries, unless the document moved on meanwhile (the
+   * write that follows notes the newer heads).
+   */
+  const store = async (documentId: DocumentId): Promise<void> => {
+    const handle = repo.handles[documentId];
+    if (!handle?.isReady()) return;
+    const before = A.getHeads(handle.doc());
+    await repo.flush([documentId]);
+    if (db.open && handle.isReady() && sameHeads(before, A.getHeads(handle.doc()))) heads.record(documentId, before);
+  };
 
   const loadedRoots = (): [DocumentId, CatalogRootDoc][] => {
     const roots: [DocumentId, CatalogRootDoc][] = [];
@@ -260,25 +276,25 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   });
   const open = new OpenConnections();
 
-  async function admitConnection(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** Admits a sync request (a connection, or a heads summary), or answers its refusal. */
+  async function admitRequest(request: FastifyRequest, reply: FastifyReply, openConnections: number): Promise<RelayAuth | undefined> {
     const address = request.socket.remoteAddress ?? "";
     const decision = admit(
-      {
-        token: tokenOf(request),
-        remoteAddress: address,
-        forwarded: viaProxy(request),
-        openConnections: open.count(address),
-      },
+      { token: tokenOf(request), remoteAddress: address, forwarded: viaProxy(request), openConnections },
       { tokenCount: () => tokens.count(), verify: (t) => tokens.verify(t), maxConnectionsPerAddress, allowRemoteWithoutTokens },
     );
-    if (!decision.ok) {
-      metrics.rejected(decision.reason);
-      request.log.info({ reason: decision.reason, remoteAddress: address }, "sync connection refused");
-      await reply.code(decision.status).send({ error: decision.error });
-      return;
-    }
-    authByRequest.set(request, decision.auth);
-    accessByRaw.set(request.raw, decision.auth.kind === "token" && decision.auth.readOnly ? "read-only" : "read-write");
+    if (decision.ok) return decision.auth;
+    metrics.rejected(decision.reason);
+    request.log.info({ reason: decision.reason, remoteAddress: address }, "sync request refused");
+    await reply.code(decision.status).send({ error: decision.error });
+    return undefined;
+  }
+
+  async function admitConnection(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const auth = await admitRequest(request, reply, open.count(request.socket.remoteAddress ?? ""));
+    if (!auth) return;
+    authByRequest.set(request, auth);
+    accessByRaw.set(request.raw, auth.kind === "token" && auth.readOnly ? "read-only" : "read-write");
   }
 
   app.get("/sync", { websocket: true, preValidation: admitConnection }, (socket: WebSocket, request) => {
@@ -287,6 +303,14 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     open.track(request.socket.remoteAddress ?? "", socket);
     // Synchronously: the client sends its join as soon as the socket is open.
     adapter.accept(socket, auth);
+  });
+
+  // A summary request holds no connection open: it is not counted against the address.
+  registerHeadsRoute(app, {
+    index: heads,
+    admit: (request, reply) => admitRequest(request, reply, 0),
+    // Only a catalog whose root is stored here: an unknown one is answered at once, empty.
+    prepare: async (rootId) => (heads.has(rootId) ? access.claimShards(rootId as DocumentId) : undefined),
   });
 
   app.get("/healthz", async (_request, reply) => {

@@ -40,6 +40,7 @@ export class CatalogAccess {
     this.#stmts = {
       claim: db.prepare<[string, string]>("INSERT OR IGNORE INTO relay_doc_owners (doc_id, root_id) VALUES (?, ?)"),
       owned: db.prepare<[string], { doc_id: string }>("SELECT doc_id FROM relay_doc_owners WHERE root_id = ?"),
+      owner: db.prepare<[string], { root_id: string }>("SELECT root_id FROM relay_doc_owners WHERE doc_id = ?"),
     };
   }
 
@@ -48,12 +49,28 @@ export class CatalogAccess {
     const rootId = rootIdOf(catalogUrl);
     if (rootId === undefined) return false;
     if (documentId === rootId) return true;
+    // A shard this catalog has claimed before is its own for good: no need to load the root.
+    if (this.#stmts.owner.get(documentId)?.root_id === rootId) return true;
     try {
       const shards = await this.#shardsOf(rootId);
       return shards?.has(documentId) ?? false;
     } catch (err) {
       this.#log?.warn({ err, catalog: rootId }, "could not read a catalog's shard list; access refused");
       return false;
+    }
+  }
+
+  /**
+   * Makes sure the shards of a catalog the relay stores are recorded as its own, loading its root
+   * once if they were never recorded (a relay without tokens checks no access, so nothing else
+   * records them). Heads summaries list a catalog's documents from that record.
+   */
+  async claimShards(rootId: DocumentId): Promise<void> {
+    if (this.#stmts.owner.get(rootId)?.root_id === rootId) return;
+    try {
+      await this.#shardsOf(rootId);
+    } catch (err) {
+      this.#log?.warn({ err, catalog: rootId }, "could not read a catalog's shard list");
     }
   }
 

@@ -34,6 +34,14 @@ export const RELAY_MIGRATIONS: readonly string[] = [
   CREATE TABLE IF NOT EXISTS relay_doc_owners (doc_id TEXT PRIMARY KEY, root_id TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS relay_doc_owners_root ON relay_doc_owners (root_id);
   `,
+  `
+  -- The heads each stored document was last written at, and a sequence number that grows with
+  -- every write, so that a heads summary (relay/relay-heads.ts) is answered without loading it.
+  CREATE TABLE IF NOT EXISTS relay_doc_heads (doc_id TEXT PRIMARY KEY, heads TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+  -- epoch: names this data directory; heads_seq: the last sequence number given
+  CREATE TABLE IF NOT EXISTS relay_meta (key TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
+  INSERT OR IGNORE INTO relay_meta (key, value) VALUES ('epoch', lower(hex(randomblob(8)))), ('heads_seq', 0);
+  `,
 ];
 
 export function openRelayDb(dataDir: string): Db {

@@ -37,6 +37,8 @@ export class Instance {
   readonly db: Db;
   readonly id: string;
   #repo: Repo | undefined;
+  /** the documents whose chunks this process loaded into Automerge (reported by syncs) */
+  readonly documentsLoaded = new Set<string>();
 
   private constructor(home: string, db: Db, id: string) {
     this.home = home;
@@ -66,7 +68,7 @@ export class Instance {
   async repo(): Promise<Repo> {
     if (!this.#repo) {
       const { createRepo } = await import("./store/crdt-store.js");
-      this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS });
+      this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, onLoad: (id) => this.documentsLoaded.add(id) });
     }
     return this.#repo;
   }
@@ -75,7 +77,7 @@ export class Instance {
   async connect(network: NetworkAdapterInterface[], shares: (documentId: DocumentId) => boolean): Promise<Repo> {
     if (this.#repo) throw new ShelfError("SHELF_E_INTERNAL", "the CRDT store is already open");
     const { createRepo } = await import("./store/crdt-store.js");
-    this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, network, shares });
+    this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, network, shares, onLoad: (id) => this.documentsLoaded.add(id) });
     return this.#repo;
   }
 
@@ -90,6 +92,11 @@ export class Instance {
     // Its documents are freed by the garbage collector once nothing holds them; freeing them here
     // would race automerge-repo's throttled saves, which still hold them for a while.
     await shutDown(repo);
+  }
+
+  /** Whether a document's stored chunks changed since the view last caught up with it. */
+  hasDirtyDocuments(): boolean {
+    return this.db.prepare("SELECT 1 FROM crdt_dirty LIMIT 1").get() !== undefined;
   }
 
   catalogs(): CatalogRow[] {

@@ -7,7 +7,7 @@ import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
-import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, shardIndex, type RootDoc } from "../model/catalog-doc.js";
+import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, shardIndex, type RootDoc } from "../model/catalog-doc.js";
 import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
 import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
 import { Materializer, sameHeads } from "../view/materializer.js";
@@ -37,8 +37,7 @@ export interface StoreOptions {
 
 export type Progress = (done: number, total: number) => void;
 
-/** The document id inside an Automerge URL ("automerge:<id>"). */
-export const documentIdOf = (url: string): DocumentId => url.replace(/^automerge:/, "") as DocumentId;
+export { documentIdOf };
 
 export class CatalogStore {
   readonly instance: Instance;

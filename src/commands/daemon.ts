@@ -4,6 +4,7 @@ import { Instance, resolveHome, type CatalogRow } from "../instance.js";
 import { runDaemon, isRelay } from "../sync/daemon.js";
 import { checkServeOptions, createPeerServer } from "../sync/peer-server.js";
 import { listRemotes } from "../sync/remotes.js";
+import { servedHeads } from "../sync/served-heads.js";
 import { listSchedules } from "../import/schedule.js";
 import type { PeerServer } from "../sync/peer-server.js";
 import { schedule } from "../sync/schedule.js";
@@ -148,7 +149,7 @@ export async function serve(options: ServeOptions, log: (line: string) => void, 
   checkServeOptions(options.host, options.token);
   await untilSignalled(options, log, async (instance, signal) => {
     const catalog = instance.catalog(options.catalog);
-    const server = createPeerServer({ host: options.host, port: options.port, token: options.token, catalogUrl: catalog.url, log });
+    const server = createPeerServer({ host: options.host, port: options.port, token: options.token, catalogUrl: catalog.url, heads: servedHeads(instance.db), log });
     log(`serving catalog ${catalog.name} (${catalog.url}) from ${instance.home}${options.token ? " to peers with the token" : " to this machine only"}`);
     await runLive(instance, catalog, signal, log, { server, onListening });
   });

@@ -3,6 +3,7 @@
  * See docs/architecture.md ("Sharding") for why the default is 256 shards.
  */
 import type { ImmutableString } from "@automerge/automerge";
+import type { DocumentId } from "@automerge/automerge-repo/slim";
 
 export const CATALOG_FORMAT = 1;
 export const DEFAULT_SHARD_COUNT = 256;
@@ -28,3 +29,6 @@ export function shardIndex(id: string, shardCount: number): number {
   }
   return (hash >>> 0) % shardCount;
 }
+
+/** The document id inside an Automerge URL ("automerge:<id>"). */
+export const documentIdOf = (url: string): DocumentId => url.replace(/^automerge:/, "") as DocumentId;

@@ -14,11 +14,13 @@ export interface CrdtStoreOptions {
   /** the documents peers may fetch and receive (default: none) */
   shares?: (documentId: DocumentId) => boolean;
   saveDebounceMs?: number;
+  /** called with each document whose chunks are loaded from storage */
+  onLoad?: (documentId: string) => void;
 }
 
 export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
   const markDirty = db.prepare<[string]>("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
-  const storage = new SqliteStorageAdapter(db, (documentId) => markDirty.run(documentId));
+  const storage = new SqliteStorageAdapter(db, (documentId) => markDirty.run(documentId), options.onLoad);
   return new Repo({
     storage,
     network: options.network ?? [],

@@ -90,6 +90,37 @@ export const WEBDAV_SYNC_MIGRATION = `
   CREATE TABLE webdav_writers (folder TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
 `;
 
+/**
+ * Sync checkpoints (src/sync/checkpoints.ts) and the view's write sequence (for `shelf serve`'s
+ * heads summaries).
+ */
+export const CHECKPOINT_MIGRATION = `
+  -- seq: grows with every change of a document's view heads, so a served instance can say which
+  -- documents changed since a peer last asked (src/protocol/heads-summary.ts)
+  ALTER TABLE view_heads ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+  INSERT OR IGNORE INTO settings (key, value) VALUES ('view_epoch', lower(hex(randomblob(8)))), ('view_seq', '0');
+
+  -- per remote and catalog: the server's store (epoch) and the last write sequence number seen
+  CREATE TABLE sync_cursors (
+    remote TEXT NOT NULL,
+    catalog_url TEXT NOT NULL,
+    remote_url TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (remote, catalog_url)
+  ) WITHOUT ROWID;
+  -- per remote and document: the heads the remote last said it holds, and the heads both sides
+  -- were last known to share (the checkpoint)
+  CREATE TABLE sync_checkpoints (
+    remote TEXT NOT NULL,
+    catalog_url TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    remote_heads TEXT NOT NULL,
+    shared_heads TEXT,
+    PRIMARY KEY (remote, catalog_url, doc_id)
+  ) WITHOUT ROWID;
+`;
+
 export const SCHEMA_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -184,4 +215,5 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   `,
   IMPORT_MIGRATION,
   WEBDAV_SYNC_MIGRATION,
+  CHECKPOINT_MIGRATION,
 ];

@@ -19,15 +19,18 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
   readonly #db: Db;
   readonly #stmts;
   readonly #onDocumentSaved: ((documentId: string) => void) | undefined;
+  readonly #onDocumentLoaded: ((documentId: string) => void) | undefined;
 
   /**
    * @param onDocumentSaved called inside the same transaction as every write under a document's
    *   changes (automerge-repo's keys are [documentId, "incremental" | "snapshot", hash]), so a caller can mark the view stale
    *   atomically with the data that made it so.
+   * @param onDocumentLoaded called when a document's chunks are read (to count what a command loads)
    */
-  constructor(db: Db, onDocumentSaved?: (documentId: string) => void) {
+  constructor(db: Db, onDocumentSaved?: (documentId: string) => void, onDocumentLoaded?: (documentId: string) => void) {
     this.#db = db;
     this.#onDocumentSaved = onDocumentSaved;
+    this.#onDocumentLoaded = onDocumentLoaded;
     this.#stmts = {
       load: db.prepare<[string], { data: Buffer }>("SELECT data FROM crdt_chunks WHERE key = ?"),
       save: db.prepare<[string, Uint8Array]>("INSERT INTO crdt_chunks (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data"),
@@ -59,6 +62,7 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
 
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
     const prefix = encodeKey(keyPrefix);
+    if (this.#onDocumentLoaded && keyPrefix.length > 0) this.#onDocumentLoaded(keyPrefix[0]!);
     return this.#stmts.loadRange.all(prefix, upperBound(prefix)).map((row) => ({ key: decodeKey(row.key), data: toUint8Array(row.data) }));
   }
 

@@ -23,7 +23,7 @@ import { recordSyncRun, type Remote } from "./remotes.js";
 import { SafeClientAdapter, type ReconnectBackoff } from "../protocol/safe-client-adapter.js";
 import { deadline } from "./deadline.js";
 import type { PeerServer } from "./peer-server.js";
-import { connectionUrl } from "./sync-catalog.js";
+import { connectionUrl } from "./relay-exchange.js";
 import { sameHeads } from "../view/materializer.js";
 
 export interface DaemonOptions {

@@ -13,12 +13,14 @@ import { timingSafeEqual, createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import websocket from "@fastify/websocket";
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type WebSocket from "ws";
 import { admit, isLoopback, OpenConnections, type RelayAuth } from "../protocol/admission.js";
 import { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, tokenOf, viaProxy } from "../protocol/sync-request.js";
 import { GuardedServerAdapter } from "../protocol/guarded-adapter.js";
 import { ShelfError } from "../errors.js";
+import { registerHeadsRoute } from "../protocol/heads-route.js";
+import type { HeadsIndex } from "../protocol/heads-summary.js";
 
 /** Shorter tokens are guessable; `openssl rand -hex 16` gives 32 characters. */
 const MIN_TOKEN_LENGTH = 16;
@@ -31,6 +33,8 @@ export interface PeerServerOptions {
   token?: string;
   /** the catalog served: the only one a token reaches */
   catalogUrl: string;
+  /** what answers heads summaries (the instance's view heads) */
+  heads: HeadsIndex;
   log: (line: string) => void;
   maxMessageBytes?: number;
   keepAliveMs?: number;
@@ -79,6 +83,25 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
     onMalformed: (why) => options.log(`closed a peer connection: ${why}`),
   });
 
+  /** Admits a sync request (a connection, or a heads summary), or answers its refusal. */
+  async function admitRequest(request: FastifyRequest, reply: FastifyReply, openConnections: number): Promise<RelayAuth | undefined> {
+    const address = request.socket.remoteAddress ?? "";
+    const decision = admit(
+      { token: tokenOf(request), remoteAddress: address, forwarded: viaProxy(request), openConnections },
+      {
+        tokenCount: () => (expected ? 1 : 0),
+        verify: (token) => (expected && timingSafeEqual(digest(token), expected) ? { id: 0, catalogUrl: options.catalogUrl, readOnly: false } : undefined),
+        maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        allowRemoteWithoutTokens: false,
+      },
+    );
+    if (decision.ok) return decision.auth;
+    options.log(`refused a peer from ${address}: ${decision.reason}`);
+    const error = { ...decision.error, hint: servingHint(decision.reason) ?? decision.error.hint };
+    await reply.code(decision.status).send({ error });
+    return undefined;
+  }
+
   const app: FastifyInstance = Fastify({ logger: false });
   const authByRequest = new WeakMap<FastifyRequest, RelayAuth>();
   const open = new OpenConnections();
@@ -90,23 +113,8 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
       {
         websocket: true,
         preValidation: async (request, reply) => {
-          const address = request.socket.remoteAddress ?? "";
-          const decision = admit(
-            { token: tokenOf(request), remoteAddress: address, forwarded: viaProxy(request), openConnections: open.count(address) },
-            {
-              tokenCount: () => (expected ? 1 : 0),
-              verify: (token) => (expected && timingSafeEqual(digest(token), expected) ? { id: 0, catalogUrl: options.catalogUrl, readOnly: false } : undefined),
-              maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
-              allowRemoteWithoutTokens: false,
-            },
-          );
-          if (!decision.ok) {
-            options.log(`refused a peer from ${address}: ${decision.reason}`);
-            const error = { ...decision.error, hint: servingHint(decision.reason) ?? decision.error.hint };
-            await reply.code(decision.status).send({ error });
-            return;
-          }
-          authByRequest.set(request, decision.auth);
+          const auth = await admitRequest(request, reply, open.count(request.socket.remoteAddress ?? ""));
+          if (auth) authByRequest.set(request, auth);
         },
       },
       (socket: WebSocket, request) => {
@@ -116,6 +124,8 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
         adapter.accept(socket, auth);
       },
     );
+    // A summary request holds no connection open: it is not counted against the address.
+    registerHeadsRoute(scope, { index: options.heads, servedCatalog: options.catalogUrl, admit: (request, reply) => admitRequest(request, reply, 0) });
     scope.get("/healthz", async () => ({ status: "ok" }));
   });
   app.addHook("onClose", async () => adapter.stop());

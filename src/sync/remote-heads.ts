@@ -16,6 +16,8 @@ export interface RemoteHeads {
    * restarted comes back under a new peer id); rejects when `signal` aborts.
    */
   waitUntilInSync(peer: () => PeerId | undefined, handles: DocHandle<unknown>[], signal: AbortSignal, onProgress?: (synced: number, total: number) => void, direction?: SyncDirection): Promise<void>;
+  /** the heads the peer `peer()` names now last said it has for the document */
+  theirHeads(peer: () => PeerId | undefined, documentId: string): A.Heads | undefined;
 }
 
 /** Call right after creating the Repo, before any document is found. */
@@ -30,6 +32,10 @@ export function trackRemoteHeads(repo: Repo): RemoteHeads {
     for (const listener of listeners) listener();
   });
   return {
+    theirHeads(peer, documentId) {
+      const current = peer();
+      return current === undefined ? undefined : byPeer.get(current)?.get(documentId);
+    },
     waitUntilInSync(peer, handles, signal, onProgress, direction = "both") {
       return new Promise((resolve, reject) => {
         const inSync = (h: DocHandle<unknown>) => {

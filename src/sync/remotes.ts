@@ -1,6 +1,7 @@
 /** The remotes an instance syncs with, and the record of every sync, kept in the instance database. */
 import { ShelfError } from "../errors.js";
 import type { Db } from "../store/db.js";
+import { forgetRemote } from "./checkpoints.js";
 import { isWebdavUrl, webdavBaseUrl } from "./webdav/remote-url.js";
 
 export interface Remote {
@@ -50,9 +51,12 @@ export function listRemotes(db: Db): Remote[] {
 }
 
 export function removeRemote(db: Db, name: string): void {
-  if (db.prepare("DELETE FROM remotes WHERE name = ?").run(name).changes === 0) {
-    throw new ShelfError("SHELF_E_USAGE", `no remote named ${name}`, "`shelf remote list` shows the remotes");
-  }
+  db.transaction(() => {
+    if (db.prepare("DELETE FROM remotes WHERE name = ?").run(name).changes === 0) {
+      throw new ShelfError("SHELF_E_USAGE", `no remote named ${name}`, "`shelf remote list` shows the remotes");
+    }
+    forgetRemote(db, name);
+  })();
 }
 
 /** The remote named `name`, or every remote when no name is given. */

@@ -11,6 +11,9 @@ import { recordFields, splitKey, toRecord } from "../model/crdt-record.js";
 import { findConflicts, type RecordConflicts } from "../model/conflicts.js";
 import type { CatalogRecord } from "../model/record.js";
 import { ShelfError } from "../errors.js";
+import { sameHeads } from "../protocol/heads-summary.js";
+
+export { sameHeads };
 
 export interface MaterializeResult {
   /** ids whose rows were written (created, updated or deleted) */
@@ -26,7 +29,10 @@ export class Materializer {
     this.#db = db;
     this.#stmts = {
       heads: db.prepare<[string], { heads: string }>("SELECT heads FROM view_heads WHERE doc_id = ?"),
-      saveHeads: db.prepare<[string, number, string]>("INSERT INTO view_heads (doc_id, cat_id, heads) VALUES (?, ?, ?) ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads, cat_id = excluded.cat_id"),
+      saveHeads: db.prepare<[string, number, string, number]>(
+        "INSERT INTO view_heads (doc_id, cat_id, heads, seq) VALUES (?, ?, ?, ?) ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads, cat_id = excluded.cat_id, seq = excluded.seq",
+      ),
+      nextSeq: db.prepare<[], { value: number }>("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'view_seq' RETURNING CAST(value AS INTEGER) AS value"),
       dirtySeq: db.prepare<[string], { seq: number }>("SELECT seq FROM crdt_dirty WHERE doc_id = ?"),
       clearDirty: db.prepare<[string, number]>("DELETE FROM crdt_dirty WHERE doc_id = ? AND seq <= ?"),
       rid: db.prepare<[number, string], { rid: number }>("SELECT rid FROM records WHERE cat_id = ? AND id = ?"),
@@ -92,7 +98,7 @@ export class Materializer {
         for (const id of touched) this.#upsert(catId, shard, id, view(id));
         changedIds = touched.size;
       }
-      this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(heads));
+      this.#saveHeads(documentId, catId, heads);
       this.#stmts.clearDirty.run(documentId, dirtySeq);
     })();
     return { changedIds, full: touched === "all" };
@@ -102,9 +108,16 @@ export class Materializer {
   markDocument(catId: number, documentId: string, doc: A.Doc<unknown>): void {
     this.#db.transaction(() => {
       const dirtySeq = this.#stmts.dirtySeq.get(documentId)?.seq ?? 0;
-      this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(A.getHeads(doc)));
+      const heads = A.getHeads(doc);
+      const stored = this.storedHeads(documentId);
+      if (!stored || !sameHeads(stored, heads)) this.#saveHeads(documentId, catId, heads);
       this.#stmts.clearDirty.run(documentId, dirtySeq);
     })();
+  }
+
+  /** Stores a document's view heads with the next view sequence number (inside a transaction). */
+  #saveHeads(documentId: string, catId: number, heads: A.Heads): void {
+    this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(heads), this.#stmts.nextSeq.get()!.value);
   }
 
   #clearShard(catId: number, shard: number): void {
@@ -198,8 +211,3 @@ function touchedRecordIds(doc: A.Doc<ShardDoc>, from: A.Heads): Set<string> | "a
   return ids;
 }
 
-export function sameHeads(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  const sortedB = [...b].sort();
-  return [...a].sort().every((h, i) => h === sortedB[i]);
-}

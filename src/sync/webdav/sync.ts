@@ -20,7 +20,7 @@ import { plain } from "../../model/crdt-record.js";
 import { sameHeads } from "../../view/materializer.js";
 import { countRecords } from "../../view/queries.js";
 import type { Remote } from "../remotes.js";
-import { syncReport, type SyncReport } from "../sync-catalog.js";
+import { syncReport, type SyncReport } from "../sync-report.js";
 import { DavClient, type DavStats, type RetryPolicy } from "./client.js";
 import { credentialsFor } from "./credentials.js";
 import { catalogFolder, mergeOrder, parseName, tempName, TEMP_PREFIX, writerOf, SHELF_SUFFIX, type FileName } from "./layout.js";

@@ -1,0 +1,144 @@
+/**
+ * The WebSocket part of a sync with a relay or a served instance: connect, exchange the chosen
+ * documents until the remote holds exactly our heads for each (and we hold its), disconnect.
+ * The root goes first when it is exchanged: a relay decides which shards a token may reach from
+ * the root it holds.
+ */
+import type * as A from "@automerge/automerge";
+import { setMaxListeners } from "node:events";
+import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from "@automerge/automerge-repo";
+import { documentIdOf, type Progress } from "../catalog/catalog-store.js";
+import { ShelfError } from "../errors.js";
+import type { Instance } from "../instance.js";
+import type { RootDoc } from "../model/catalog-doc.js";
+import { plain } from "../model/crdt-record.js";
+import type { Heads } from "../protocol/heads-summary.js";
+import { SafeClientAdapter } from "../protocol/safe-client-adapter.js";
+import { deadline } from "./deadline.js";
+import { trackRemoteHeads } from "./remote-heads.js";
+import type { Remote } from "./remotes.js";
+import { refusalError } from "./sync-errors.js";
+
+export interface ExchangeOptions {
+  /** give up after this long (the whole exchange) */
+  timeoutMs: number;
+  onProgress?: Progress;
+}
+
+export interface ExchangeRequest {
+  rootUrl: string;
+  /** the catalog's shard URLs; undefined to read them from the root (a join) */
+  shardUrls?: string[];
+  /** the documents to exchange; undefined for all of them */
+  only?: ReadonlySet<string>;
+}
+
+export interface ExchangeResult {
+  /** the shard URLs the root names (or those given) */
+  shardUrls: string[];
+  /** the remote takes nothing from us (a read-only token) */
+  readOnly: boolean;
+  /** for each document exchanged, the heads both sides hold now */
+  heads: Map<string, Heads>;
+}
+
+/** Leaves the CRDT store closed, with everything received flushed. */
+export async function exchange(instance: Instance, remote: Remote, request: ExchangeRequest, options: ExchangeOptions): Promise<ExchangeResult> {
+  const refused = new AbortController();
+  const limit = deadline(options.timeoutMs, [refused.signal]);
+  const signal = limit.signal;
+  // Every document's find() listens to this one signal: hundreds of listeners, by design.
+  setMaxListeners(0, signal);
+  const adapter = new SafeClientAdapter(connectionUrl(remote), 1000, (code, reason) => {
+    refused.abort(
+      new ShelfError("SHELF_E_RELAY_BAD_MESSAGE", `${remote.name} closed the connection (code ${code}${reason ? `: ${reason}` : ""})`, "the relay refused what this instance sent: a message over its size limit, or a peer id in use; see the relay's log"),
+    );
+  });
+  const rootId = documentIdOf(request.rootUrl);
+  const catalogDocuments = new Set<string>([rootId, ...(request.shardUrls ?? []).map(documentIdOf)]);
+  const wanted = (id: string) => request.only === undefined || request.only.has(id);
+  const repo = await instance.connect([adapter], (id) => catalogDocuments.has(id));
+  const tracker = trackRemoteHeads(repo);
+  try {
+    await connected(adapter, remote, signal);
+    const peer = () => adapter.remotePeerId;
+    // A remote that takes nothing from us never holds our edits: wait only to hold all of its own.
+    const readOnly = adapter.access === "read-only";
+    const direction = readOnly ? "pull" : "both";
+    const exchanged: DocHandle<unknown>[] = [];
+    let shardUrls = request.shardUrls;
+    if (wanted(rootId) || shardUrls === undefined) {
+      const root = await find<RootDoc>(repo, request.rootUrl, remote, signal);
+      await tracker.waitUntilInSync(peer, [root as DocHandle<unknown>], signal, undefined, direction);
+      exchanged.push(root as DocHandle<unknown>);
+      shardUrls ??= shardUrlsOf(root.doc(), remote);
+    }
+    for (const url of shardUrls) catalogDocuments.add(documentIdOf(url));
+    // A shard the relay could not give at the first request (the connection dropped and came back
+    // while it was on its way) is asked again when the connection returns: wait for it, bounded by
+    // the timeout, instead of failing at once.
+    const shards = await Promise.all(shardUrls.filter((url) => wanted(documentIdOf(url))).map((url) => find<unknown>(repo, url, remote, signal, ["ready", "unavailable"])));
+    await tracker.waitUntilInSync(peer, shards, signal, options.onProgress, direction).catch((err: unknown) => {
+      const missing = shards.filter((h) => !h.isReady()).length;
+      if (missing === 0) throw err;
+      throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} did not give ${missing} of the catalog's ${shards.length} shard documents in time`, "run the sync again; if it keeps failing, check the relay's log");
+    });
+    exchanged.push(...shards);
+    await repo.flush();
+    const heads = new Map<string, Heads>();
+    for (const handle of exchanged) heads.set(handle.documentId, tracker.theirHeads(peer, handle.documentId) ?? []);
+    return { shardUrls, readOnly, heads };
+  } catch (err) {
+    throw asSyncError(err, adapter, remote, signal);
+  } finally {
+    limit.dispose();
+    await instance.recycleRepo();
+  }
+}
+
+export function connectionUrl(remote: Remote): string {
+  const url = new URL(remote.url);
+  if (remote.token) url.searchParams.set("token", remote.token);
+  return url.toString();
+}
+
+/** Waits for the relay's answer to our join, or for the connection to fail. */
+async function connected(adapter: SafeClientAdapter, remote: Remote, signal: AbortSignal): Promise<PeerId> {
+  while (!adapter.remotePeerId) {
+    if (adapter.lastError) throw adapter.lastError;
+    if (signal.aborted) {
+      throw signal.reason instanceof ShelfError ? signal.reason : new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `no answer from ${remote.name} (${remote.url})`, "check that the relay is running and the URL is right (`shelf remote list`)");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return adapter.remotePeerId;
+}
+
+async function find<T>(repo: Repo, url: string, remote: Remote, signal: AbortSignal, allowableStates?: string[]): Promise<DocHandle<T>> {
+  try {
+    return await repo.find<T>(url as AutomergeUrl, { signal, ...(allowableStates ? { allowableStates } : {}) });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} does not have ${url}, or this instance's token does not give access to it`, "check the catalog URL, and that the token was created for this catalog (`shelf relay token create --catalog URL`)");
+  }
+}
+
+function shardUrlsOf(root: A.Doc<RootDoc>, remote: Remote): string[] {
+  if (root.shelf !== "catalog" || !Array.isArray(root.shards)) {
+    throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `the document ${remote.name} holds at that URL is not a shelf catalog`, "check the catalog URL (`shelf status` prints it on an instance that holds the catalog)");
+  }
+  return root.shards.map((url) => plain(url));
+}
+
+function asSyncError(err: unknown, adapter: SafeClientAdapter, remote: Remote, signal: AbortSignal): ShelfError {
+  if (err instanceof ShelfError) return err;
+  if (signal.reason instanceof ShelfError) return signal.reason;
+  const message = (err as Error)?.message ?? String(err);
+  const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
+  const refusal = status === undefined ? undefined : refusalError(status, remote);
+  if (refusal) return refusal;
+  if (signal.aborted) {
+    return new ShelfError("SHELF_E_SYNC_TIMEOUT", `the sync with ${remote.name} did not finish in time${adapter.remotePeerId ? "" : " (never connected)"}`, "nothing was lost; run the sync again, or raise --timeout for a large catalog");
+  }
+  return new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `cannot sync with ${remote.name} (${remote.url}): ${message}`, "check that the relay is running and reachable; local data is untouched");
+}
