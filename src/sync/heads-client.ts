@@ -22,7 +22,7 @@ export async function fetchSummary(remote: Remote, catalogUrl: string, since: nu
   try {
     response = await fetch(url, { headers: remote.token ? { authorization: `Bearer ${remote.token}` } : {}, signal });
   } catch (err) {
-    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : err;
+    if (signal.aborted) throw new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `no answer from ${remote.name} (${remote.url})`, "check that the relay is running and the URL is right (`shelf remote list`)");
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `cannot sync with ${remote.name} (${remote.url}): ${cause?.code ?? cause?.message ?? (err as Error).message}`, "check that the relay is running and reachable; local data is untouched");
   }
