@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { ShelfError } from "../errors.js";
-import { progressBar } from "./progress.js";
+import type { ProgressReporter } from "./progress.js";
 import type { Output } from "./render.js";
 
 export interface CliIo {
@@ -36,7 +36,9 @@ export function commandKit(io: CliIo) {
       const opts = this.optsWithGlobals() as Opts;
       await fn(...args.slice(0, -2), opts);
     };
-  const withProgress = async <T>(label: string, opts: Opts, work: (p: ReturnType<typeof progressBar>) => Promise<T>): Promise<T> => {
+  const withProgress = async <T>(label: string, opts: Opts, work: (p: ProgressReporter) => Promise<T>): Promise<T> => {
+    // Only long commands draw progress: the bar's library is loaded by them alone.
+    const { progressBar } = await import("./progress.js");
     const bar = progressBar(label, opts.json ? ({ isTTY: false } as NodeJS.WriteStream) : io.stderr);
     try {
       return await work(bar);

@@ -12,7 +12,7 @@ export function registerConflictCommands(program: Command, io: CliIo): void {
     .option("--json", "print JSON")
     .action(
       action(async (opts: Opts) => {
-        const { conflicts } = await import("../commands/conflicts.js");
+        const { conflicts } = await import("../commands/read.js");
         const records = await conflicts(opts);
         if (opts.json) printJson(out(opts), { count: records.length, conflicts: records });
         else if (records.length === 0) say(out(opts), "no conflicts");

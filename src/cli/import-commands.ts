@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from "commander";
 import { ShelfError } from "../errors.js";
-import { PROVIDER_NAMES } from "../import/providers/index.js";
+import { PROVIDER_NAMES } from "../import/providers/names.js";
 import type { ImportSummary } from "../import/run-import.js";
 import type { ImportRun } from "../import/cursor-store.js";
 import type { ScheduledImport } from "../import/schedule.js";

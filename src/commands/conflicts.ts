@@ -1,16 +1,15 @@
-/** conflicts, resolve and history: seeing and settling what merging produced. */
+/**
+ * resolve and history: settling what merging produced, and reading a record's changes. Both open
+ * the CRDT store. (`shelf conflicts` reads the view alone: it lives in read.ts.)
+ */
 import { ShelfError } from "../errors.js";
 import { isConflictField } from "../model/conflicts.js";
 import { recordHistory, type HistoryEntry } from "../model/history.js";
 import { validateId, validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
-import { getRecord, getRecordConflicts, listConflicts, type ConflictedRecord } from "../view/queries.js";
+import { getRecord, getRecordConflicts } from "../view/queries.js";
 import type { CatalogRecord } from "../model/record.js";
 import type { RecordConflicts } from "../model/conflicts.js";
-import { withCatalog, withStore, type GlobalOptions } from "./context.js";
-
-export async function conflicts(options: GlobalOptions): Promise<ConflictedRecord[]> {
-  return withCatalog(options, ({ instance, catalog }) => listConflicts(instance.db, catalog.catId));
-}
+import { withStore, type GlobalOptions } from "./context.js";
 
 export interface ResolveOptions extends GlobalOptions {
   pick?: number;

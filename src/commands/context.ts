@@ -2,8 +2,12 @@
  * What every command starts from: the instance (from --home), the catalog (from --catalog), and
  * for writes the catalog's CRDT store. Any document the view has not caught up with (after a
  * crash, or changes saved by another process) is materialized before the command runs.
+ *
+ * The CRDT store (and with it Automerge) is loaded only when needed: always for a write, and for a
+ * read only when the view has documents to catch up with. A read on an up-to-date view is SQLite
+ * alone.
  */
-import { CatalogStore } from "../catalog/catalog-store.js";
+import type { CatalogStore } from "../catalog/catalog-store.js";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
 
 export interface GlobalOptions {
@@ -25,7 +29,7 @@ export async function withCatalog<T>(options: GlobalOptions, fn: (ctx: ReadConte
   const instance = Instance.open(resolveHome(options.home));
   try {
     const catalog = instance.catalog(options.catalog);
-    if (hasDirtyDocuments(instance)) await (await CatalogStore.open(instance, catalog)).catchUp();
+    if (hasDirtyDocuments(instance)) await (await openStore(instance, catalog)).catchUp();
     return await fn({ instance, catalog });
   } finally {
     await instance.close();
@@ -37,12 +41,17 @@ export async function withStore<T>(options: GlobalOptions, fn: (ctx: WriteContex
   const instance = Instance.open(resolveHome(options.home));
   try {
     const catalog = instance.catalog(options.catalog);
-    const store = await CatalogStore.open(instance, catalog);
+    const store = await openStore(instance, catalog);
     if (hasDirtyDocuments(instance)) await store.catchUp();
     return await fn({ instance, catalog, store });
   } finally {
     await instance.close();
   }
+}
+
+async function openStore(instance: Instance, catalog: CatalogRow): Promise<CatalogStore> {
+  const { CatalogStore } = await import("../catalog/catalog-store.js");
+  return CatalogStore.open(instance, catalog);
 }
 
 function hasDirtyDocuments(instance: Instance): boolean {

@@ -1,8 +1,11 @@
-/** Read commands: show, search, list, status. They only query the SQLite view. */
+/**
+ * Read commands: show, search, list, conflicts, status. They only query the SQLite view, and load
+ * neither Automerge nor the importers (test/lean-reads.test.ts checks it).
+ */
 import { statSync } from "node:fs";
 import { ShelfError } from "../errors.js";
 import { validateId, type CatalogRecord } from "../model/record.js";
-import { countRecords, getRecord, getRecordConflicts, listRecords, searchRecords, type CatalogCounts, type RecordFilter } from "../view/queries.js";
+import { countRecords, getRecord, getRecordConflicts, listConflicts, listRecords, searchRecords, type CatalogCounts, type ConflictedRecord, type RecordFilter } from "../view/queries.js";
 import type { RecordConflicts } from "../model/conflicts.js";
 import { syncStatus, type RemoteSyncStatus } from "../sync/remotes.js";
 import { Instance, resolveHome } from "../instance.js";
@@ -23,6 +26,11 @@ export async function search(query: string, filter: RecordFilter, options: Globa
 
 export async function list(filter: RecordFilter, options: GlobalOptions): Promise<CatalogRecord[]> {
   return withCatalog(options, ({ instance, catalog }) => listRecords(instance.db, catalog.catId, filter));
+}
+
+/** Every record with a conflicted field or an edit made while it was deleted. */
+export async function conflicts(options: GlobalOptions): Promise<ConflictedRecord[]> {
+  return withCatalog(options, ({ instance, catalog }) => listConflicts(instance.db, catalog.catId));
 }
 
 export interface InstanceStatus {

@@ -1,9 +1,13 @@
-/** remote, sync and join: configuring remotes and syncing catalogs with them. */
+/**
+ * remote, sync and join: configuring remotes and syncing catalogs with them. The sync machinery
+ * (Automerge, WebSocket, WebDAV) is imported only by the commands that sync, so `remote list`,
+ * `sync status` and `sync history` read SQLite alone.
+ */
 import { ShelfError } from "../errors.js";
 import { Instance, resolveHome } from "../instance.js";
 import type { Progress } from "../catalog/catalog-store.js";
 import { addRemote, listRemotes, recordSyncRun, removeRemote, selectRemotes, syncHistory, syncStatus, validateRemoteUrl, type Remote, type RemoteSyncStatus, type SyncRun } from "../sync/remotes.js";
-import { joinCatalog, syncCatalog, type SyncReport } from "../sync/sync-catalog.js";
+import type { SyncReport } from "../sync/sync-catalog.js";
 import { isWebdavUrl } from "../sync/webdav/remote-url.js";
 import type { WebdavReport } from "../sync/webdav/sync.js";
 import type { GlobalOptions } from "./context.js";
@@ -63,7 +67,7 @@ export async function sync(remoteName: string | undefined, options: GlobalOption
         const syncOptions = { timeoutMs: options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS, onProgress };
         const report = isWebdavUrl(remote.url)
           ? await (await import("../sync/webdav/sync.js")).syncWebdav(instance, catalog, remote, { ...syncOptions, compact: options.compact })
-          : await syncCatalog(instance, catalog, remote, syncOptions);
+          : await (await import("../sync/sync-catalog.js")).syncCatalog(instance, catalog, remote, syncOptions);
         recordSyncRun(instance.db, { ...pickRun(report), remote: remote.name, catalogUrl: catalog.url, startedAt, ok: true, error: null });
         result.reports.push(report);
       } catch (err) {
@@ -120,7 +124,7 @@ export async function join(url: string, options: GlobalOptions & { relay?: strin
     const joinOptions = { timeoutMs: options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS, onProgress };
     const report = options.webdav
       ? await (await import("../sync/webdav/sync.js")).joinWebdav(instance, url, options.name ?? "main", remote, joinOptions)
-      : await joinCatalog(instance, url, options.name ?? "main", remote, joinOptions);
+      : await (await import("../sync/sync-catalog.js")).joinCatalog(instance, url, options.name ?? "main", remote, joinOptions);
     if (!existing) addRemote(instance.db, remote.name, remote.url, remote.token ?? undefined);
     recordSyncRun(instance.db, { ...pickRun(report), remote: remote.name, catalogUrl: url, startedAt, ok: true, error: null });
     return { ...report, url };

@@ -35,10 +35,16 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Flags for node itself (before main.js), and variables added to the child's environment. */
+export interface NodeOptions {
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
 /** Starts `node main.js ...args` with piped stdio; for tests that must kill it midway. */
-export function startCli(args: string[]): ChildProcess {
+export function startCli(args: string[], { nodeArgs = [], env = {} }: NodeOptions = {}): ChildProcess {
   assertBuilt();
-  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  return spawn(process.execPath, [...nodeArgs, CLI, ...args], { cwd: ROOT, env: { ...childEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /** Collects a started process's output and waits for it to end. */

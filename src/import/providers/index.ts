@@ -7,7 +7,11 @@ import { pacmanProvider } from "./pacman.js";
 import { pypiProvider } from "./pypi.js";
 import { tsvProvider } from "./tsv.js";
 import { wingetProvider } from "./winget.js";
+import type { ProviderName } from "./names.js";
 
+export { PROVIDER_NAMES } from "./names.js";
+
+// One importer for each name in names.ts, and no other: the compiler checks both ways.
 export const PROVIDERS: Readonly<Record<string, Provider>> = {
   npm: npmProvider,
   pypi: pypiProvider,
@@ -16,6 +20,4 @@ export const PROVIDERS: Readonly<Record<string, Provider>> = {
   pacman: pacmanProvider,
   files: filesProvider,
   tsv: tsvProvider,
-};
-
-export const PROVIDER_NAMES = Object.keys(PROVIDERS);
+} satisfies Record<ProviderName, Provider>;

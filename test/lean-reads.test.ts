@@ -1,0 +1,172 @@
+/**
+ * Read commands stay lean: on an up-to-date view, `search`, `show`, `list`, `status` and
+ * `conflicts` answer from SQLite and load neither Automerge, nor the importers' parsers, nor the
+ * sync transports. A write loads Automerge but still none of the rest. When the view is behind (a
+ * document changed that the view has not caught up with), a read may load Automerge to catch up,
+ * and must then print the record as it is.
+ *
+ * Each command runs the real, built CLI in its own process with test/helpers/record-imports.mjs,
+ * which records every module resolved from node_modules.
+ *
+ * Run by hand with: npm run build && npx vitest run test/lean-reads.test.ts
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectExit, finished, makeTempDir, parseJson, shelf, startCli, type CliResult } from "./helpers/cli.js";
+
+const HOOK = pathToFileURL(join(import.meta.dirname, "helpers", "record-imports.mjs")).href;
+
+/** Packages a read never needs. */
+const AUTOMERGE = ["@automerge/automerge", "@automerge/automerge-repo"];
+const HEAVY = ["yaml", "fast-xml-parser", "mime-types", "webdav", "fastify"];
+
+const ID = "npm:left-pad";
+
+/** The package a node_modules URL belongs to: `@scope/name` or `name`. */
+function packageOf(url: string): string {
+  const rest = url.slice(url.lastIndexOf("/node_modules/") + "/node_modules/".length).split("/");
+  return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
+}
+
+let dir: ReturnType<typeof makeTempDir>;
+let runs = 0;
+
+/** Runs `shelf --home HOME ...args` and returns its result and the packages it loaded. */
+async function traced(home: string, ...args: string[]): Promise<CliResult & { packages: Set<string> }> {
+  const log = join(dir.dir, `imports-${++runs}.log`);
+  const result = await finished(startCli(["--home", home, ...args], { nodeArgs: ["--import", HOOK], env: { SHELF_RECORD_IMPORTS: log } }));
+  let lines: string[] = [];
+  try {
+    lines = readFileSync(log, "utf8").split("\n").filter(Boolean);
+  } catch {
+    // no module from node_modules was resolved at all: the checks below fail on it
+  }
+  return { ...result, packages: new Set(lines.map(packageOf)) };
+}
+
+/** A successful traced `--json` run: its parsed output and the packages it loaded. */
+async function tracedJson(home: string, ...args: string[]): Promise<{ json: any; packages: Set<string> }> {
+  const result = await traced(home, ...args, "--json");
+  expectExit(result, 0);
+  const json = parseJson(result);
+  expect(json.schemaVersion).toBe(1);
+  // The recorder works: every command opens the database through better-sqlite3.
+  expect(result.packages).toContain("better-sqlite3");
+  return { json, packages: result.packages };
+}
+
+const loaded = (packages: Set<string>, names: string[]) => names.filter((n) => packages.has(n));
+
+/**
+ * Home A holds a catalog with three records, one of them with a conflict on its version (made by
+ * home B and exchanged both ways by bundles).
+ */
+let A: string;
+beforeAll(async () => {
+  dir = makeTempDir("shelf-lean-");
+  A = join(dir.dir, "a");
+  const B = join(dir.dir, "b");
+  const bundle = (name: string) => join(dir.dir, name);
+  const ok = async (home: string, ...args: string[]) => expectExit(await shelf(home, ...args), 0);
+  await ok(A, "init");
+  await ok(A, "add", ID, "--name", "left-pad", "--version", "1.0.0", "--summary", "pads strings on the left", "--tag", "strings");
+  await ok(A, "add", "npm:right-pad", "--name", "right-pad", "--version", "1.1.0", "--summary", "pads strings on the right");
+  await ok(A, "add", "npm:is-odd", "--name", "is-odd", "--version", "3.0.1", "--summary", "tells odd numbers");
+  await ok(A, "export", bundle("a1.bundle"));
+  await ok(B, "import-bundle", bundle("a1.bundle"));
+  await ok(A, "set", ID, "version=2.0.0");
+  await ok(B, "set", ID, "version=3.0.0");
+  await ok(B, "export", bundle("b1.bundle"));
+  await ok(A, "import-bundle", bundle("b1.bundle"));
+});
+afterAll(() => dir?.remove());
+
+describe("on an up-to-date view, reads load neither Automerge nor importers nor transports", () => {
+  it("search", async () => {
+    const { json, packages } = await tracedJson(A, "search", "pads");
+    expect(json.results.map((r: { id: string }) => r.id).sort()).toEqual([ID, "npm:right-pad"]);
+    expect(loaded(packages, [...AUTOMERGE, ...HEAVY])).toEqual([]);
+  });
+
+  it("show", async () => {
+    const { json, packages } = await tracedJson(A, "show", ID);
+    expect(json.record).toMatchObject({ id: ID, name: "left-pad", summary: "pads strings on the left", tags: ["strings"] });
+    expect(json.conflicts.fields.map((f: { field: string }) => f.field)).toEqual(["version"]);
+    expect(loaded(packages, [...AUTOMERGE, ...HEAVY])).toEqual([]);
+  });
+
+  it("list", async () => {
+    const { json, packages } = await tracedJson(A, "list");
+    expect(json.records.map((r: { id: string }) => r.id)).toEqual(["npm:is-odd", ID, "npm:right-pad"]);
+    expect(loaded(packages, [...AUTOMERGE, ...HEAVY])).toEqual([]);
+  });
+
+  it("status", async () => {
+    const { json, packages } = await tracedJson(A, "status");
+    expect(json.status.pendingDocuments).toBe(0);
+    expect(json.status.catalogs[0]).toMatchObject({ name: "main", live: 3, deleted: 0 });
+    expect(loaded(packages, [...AUTOMERGE, ...HEAVY])).toEqual([]);
+  });
+
+  it("conflicts", async () => {
+    const { json, packages } = await tracedJson(A, "conflicts");
+    expect(json.count).toBe(1);
+    expect(json.conflicts[0]).toMatchObject({ id: ID, name: "left-pad" });
+    expect(json.conflicts[0].fields[0].values.map((v: { value: string }) => v.value).sort()).toEqual(["2.0.0", "3.0.0"]);
+    expect(loaded(packages, [...AUTOMERGE, ...HEAVY])).toEqual([]);
+  });
+
+  it("remote list, sync status, sync history", async () => {
+    for (const args of [["remote", "list"], ["sync", "status"], ["sync", "history"]]) {
+      const { packages } = await tracedJson(A, ...args);
+      expect(loaded(packages, [...AUTOMERGE, ...HEAVY]), args.join(" ")).toEqual([]);
+    }
+  });
+});
+
+describe("a write", () => {
+  it("set loads Automerge, and no parser, WebDAV client or server", async () => {
+    const { json, packages } = await tracedJson(A, "set", "npm:is-odd", "summary=tells whether a number is odd");
+    expect(json).toMatchObject({ id: "npm:is-odd", outcome: "updated", record: { summary: "tells whether a number is odd" } });
+    expect(packages).toContain("@automerge/automerge");
+    expect(loaded(packages, HEAVY)).toEqual([]);
+    // and the next read sees it without loading Automerge
+    const after = await tracedJson(A, "show", "npm:is-odd");
+    expect(after.json.record.summary).toBe("tells whether a number is odd");
+    expect(loaded(after.packages, AUTOMERGE)).toEqual([]);
+  });
+});
+
+describe("on a view that is behind", () => {
+  it("a read catches up first and prints the record as it is", async () => {
+    // Make the view of right-pad's shard stale, as if a change had been saved and the view not
+    // caught up: a wrong version in the view, no heads for the shard, and the shard marked dirty.
+    const db = new Database(join(A, "shelf.db"));
+    try {
+      const { shard } = db.prepare("SELECT shard FROM records WHERE id = ?").get("npm:right-pad") as { shard: number };
+      const { shard_urls } = db.prepare("SELECT shard_urls FROM catalogs WHERE name = 'main'").get() as { shard_urls: string };
+      const docId = (JSON.parse(shard_urls) as string[])[shard]!.replace(/^automerge:/, "");
+      db.prepare("UPDATE records SET version = '0.0.0-stale' WHERE id = ?").run("npm:right-pad");
+      db.prepare("DELETE FROM view_heads WHERE doc_id = ?").run(docId);
+      db.prepare("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1").run(docId);
+    } finally {
+      db.close();
+    }
+
+    const behind = await tracedJson(A, "search", "right");
+    expect(behind.json.results.map((r: { id: string; version: string }) => [r.id, r.version])).toEqual([["npm:right-pad", "1.1.0"]]);
+    // catching up reads the CRDT, but still needs no importer or transport
+    expect(behind.packages).toContain("@automerge/automerge");
+    expect(loaded(behind.packages, HEAVY)).toEqual([]);
+
+    // caught up: nothing pending, and reads are lean again
+    const status = await tracedJson(A, "status");
+    expect(status.json.status.pendingDocuments).toBe(0);
+    const shown = await tracedJson(A, "show", "npm:right-pad");
+    expect(shown.json.record.version).toBe("1.1.0");
+    expect(loaded(shown.packages, [...AUTOMERGE, ...HEAVY])).toEqual([]);
+  });
+});
