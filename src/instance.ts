@@ -37,6 +37,7 @@ export class Instance {
   readonly db: Db;
   readonly id: string;
   #repo: Repo | undefined;
+  readonly #saved = new Set<string>();
 
   private constructor(home: string, db: Db, id: string) {
     this.home = home;
@@ -62,11 +63,20 @@ export class Instance {
     return new Instance(home, db, id);
   }
 
+  /** The documents this process wrote chunks of, so far (for the local edit signal). */
+  get savedDocuments(): ReadonlySet<string> {
+    return this.#saved;
+  }
+
+  readonly #onSaved = (documentId: string): void => {
+    this.#saved.add(documentId);
+  };
+
   /** The CRDT store, created on first use (offline unless connect() made it first). */
   async repo(): Promise<Repo> {
     if (!this.#repo) {
       const { createRepo } = await import("./store/crdt-store.js");
-      this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS });
+      this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, onSaved: this.#onSaved });
     }
     return this.#repo;
   }
@@ -75,7 +85,7 @@ export class Instance {
   async connect(network: NetworkAdapterInterface[], shares: (documentId: DocumentId) => boolean): Promise<Repo> {
     if (this.#repo) throw new ShelfError("SHELF_E_INTERNAL", "the CRDT store is already open");
     const { createRepo } = await import("./store/crdt-store.js");
-    this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, network, shares });
+    this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, network, shares, onSaved: this.#onSaved });
     return this.#repo;
   }
 

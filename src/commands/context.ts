@@ -5,6 +5,7 @@
  */
 import { CatalogStore } from "../catalog/catalog-store.js";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
+import { notifyLocalEdit } from "../sync/home-signal.js";
 
 export interface GlobalOptions {
   home?: string;
@@ -28,7 +29,7 @@ export async function withCatalog<T>(options: GlobalOptions, fn: (ctx: ReadConte
     if (hasDirtyDocuments(instance)) await (await CatalogStore.open(instance, catalog)).catchUp();
     return await fn({ instance, catalog });
   } finally {
-    await instance.close();
+    await closeInstance(instance);
   }
 }
 
@@ -41,8 +42,17 @@ export async function withStore<T>(options: GlobalOptions, fn: (ctx: WriteContex
     if (hasDirtyDocuments(instance)) await store.catchUp();
     return await fn({ instance, catalog, store });
   } finally {
-    await instance.close();
+    await closeInstance(instance);
   }
+}
+
+/**
+ * Closes a command's instance (flushing every document), then tells the daemons running on its
+ * home which documents this command saved, so they take the edit at once (see home-signal.ts).
+ */
+export async function closeInstance(instance: Instance): Promise<void> {
+  await instance.close();
+  if (instance.savedDocuments.size > 0) await notifyLocalEdit(instance.home, instance.savedDocuments);
 }
 
 function hasDirtyDocuments(instance: Instance): boolean {

@@ -14,11 +14,16 @@ export interface CrdtStoreOptions {
   /** the documents peers may fetch and receive (default: none) */
   shares?: (documentId: DocumentId) => boolean;
   saveDebounceMs?: number;
+  /** called after the chunks of a document are written (with its dirty mark) */
+  onSaved?: (documentId: string) => void;
 }
 
 export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
   const markDirty = db.prepare<[string]>("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
-  const storage = new SqliteStorageAdapter(db, (documentId) => markDirty.run(documentId));
+  const storage = new SqliteStorageAdapter(db, (documentId) => {
+    markDirty.run(documentId);
+    options.onSaved?.(documentId);
+  });
   return new Repo({
     storage,
     network: options.network ?? [],

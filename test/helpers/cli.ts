@@ -35,10 +35,10 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Starts `node main.js ...args` with piped stdio; for tests that must kill it midway. */
-export function startCli(args: string[]): ChildProcess {
+/** Starts `node main.js ...args` with piped stdio (and `env` added); for tests that must kill it midway. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   assertBuilt();
-  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...childEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /** Collects a started process's output and waits for it to end. */
