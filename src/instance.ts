@@ -39,6 +39,7 @@ export class Instance {
   #repo: Repo | undefined;
   /** the documents whose chunks this process loaded into Automerge (reported by syncs) */
   readonly documentsLoaded = new Set<string>();
+  readonly #saved = new Set<string>();
 
   private constructor(home: string, db: Db, id: string) {
     this.home = home;
@@ -64,11 +65,24 @@ export class Instance {
     return new Instance(home, db, id);
   }
 
+  /** The documents this process wrote chunks of, so far (for the local edit signal). */
+  get savedDocuments(): ReadonlySet<string> {
+    return this.#saved;
+  }
+
+  readonly #onLoad = (documentId: string): void => {
+    this.documentsLoaded.add(documentId);
+  };
+
+  readonly #onSaved = (documentId: string): void => {
+    this.#saved.add(documentId);
+  };
+
   /** The CRDT store, created on first use (offline unless connect() made it first). */
   async repo(): Promise<Repo> {
     if (!this.#repo) {
       const { createRepo } = await import("./store/crdt-store.js");
-      this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, onLoad: (id) => this.documentsLoaded.add(id) });
+      this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, onSaved: this.#onSaved, onLoad: this.#onLoad });
     }
     return this.#repo;
   }
@@ -77,7 +91,7 @@ export class Instance {
   async connect(network: NetworkAdapterInterface[], shares: (documentId: DocumentId) => boolean): Promise<Repo> {
     if (this.#repo) throw new ShelfError("SHELF_E_INTERNAL", "the CRDT store is already open");
     const { createRepo } = await import("./store/crdt-store.js");
-    this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, network, shares, onLoad: (id) => this.documentsLoaded.add(id) });
+    this.#repo = createRepo(this.db, { instanceId: this.id, saveDebounceMs: SAVE_DEBOUNCE_MS, network, shares, onSaved: this.#onSaved, onLoad: this.#onLoad });
     return this.#repo;
   }
 

@@ -2,9 +2,12 @@
  * `shelf daemon` with a real relay process and real CLI processes: two instances joined through
  * the relay each run a daemon; an edit made by a CLI command on one appears on the other, also
  * after the relay is killed (SIGKILL) and restarted on the same port and data; both daemons stop
- * cleanly on SIGTERM. Plus `shelf sync config` and its interval parser. Every wait is bounded.
+ * cleanly on SIGTERM; with polling slowed to ten minutes, a CLI edit still travels at once, carried
+ * by the command's signal to its daemon. Plus `shelf sync config` and its interval parser. Every
+ * wait is bounded.
  */
 import type { ChildProcess } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ShelfError } from "../src/errors.js";
@@ -49,8 +52,8 @@ interface Daemon {
   stderr: () => string;
 }
 
-function startDaemon(home: string): Daemon {
-  const child = startCli(["--home", home, "daemon"]);
+function startDaemon(home: string, env: Record<string, string> = {}): Daemon {
+  const child = startCli(["--home", home, "daemon"], { env });
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
   return { child, exited: finished(child), stderr: () => stderr };
@@ -164,4 +167,51 @@ describe("shelf daemon", () => {
       tmp.remove();
     }
   }, 300_000);
+
+  it("takes a CLI edit at once from the command's signal, not from polling", async () => {
+    const tmp = makeTempDir("shelf-daemon-signal-");
+    const a = join(tmp.dir, "a");
+    const b = join(tmp.dir, "b");
+    const relayData = join(tmp.dir, "relay");
+    let relay: RelayProcess | undefined;
+    const daemons: Daemon[] = [];
+    const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
+    const nameOn = async (home: string, id: string) => {
+      const result = await shelf(home, "show", id, "--json");
+      return result.code === 0 ? (JSON.parse(result.stdout).record.name as string) : undefined;
+    };
+    const listening = (home: string) => existsSync(join(home, "signals")) && readdirSync(join(home, "signals")).some((n) => /\.(sock|addr)$/.test(n));
+    try {
+      const init = await shelf(a, "init", "--name", "team");
+      expectExit(init, 0);
+      const catalogUrl = init.stdout.trim();
+      expectExit(await shelf(a, "add", "npm:left-pad", "--name", "left-pad", "--version", "1.0.0"), 0);
+      const token = await createToken(relayData, catalogUrl);
+      relay = await startRelayProcess(relayData);
+      expectExit(await shelf(a, "remote", "add", "origin", relay.url, "--token", token), 0);
+      expectExit(await shelf(a, "sync", "origin"), 0);
+      expectExit(await shelf(b, "join", catalogUrl, "--relay", relay.url, "--token", token, "--name", "team"), 0);
+
+      // Ten minutes between polls: only the signal can carry the edit within the test's time.
+      const slowPolling = { SHELF_DAEMON_POLL_MS: "600000" };
+      daemons.push(startDaemon(a, slowPolling), startDaemon(b, slowPolling));
+      await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 45_000);
+      await waitFor("A's daemon listens for signals", async () => listening(a), logs, 30_000);
+
+      expectExit(await shelf(a, "set", "npm:left-pad", "name=left-pad-signalled"), 0);
+      const sent = performance.now();
+      await waitFor("A's edit visible on B", async () => (await nameOn(b, "npm:left-pad")) === "left-pad-signalled", logs, 20_000);
+      expect(performance.now() - sent).toBeLessThan(20_000);
+      expect(daemons[0]!.stderr()).toMatch(/took local edits of 1 document/);
+      expect(daemons[0]!.stderr()).not.toMatch(/cannot listen/);
+
+      for (const d of daemons) expect((await stopDaemon(d)).code).toBe(0);
+      // A stopped daemon takes its signal entry with it.
+      expect(listening(a)).toBe(false);
+    } finally {
+      await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
+      await relay?.stop("SIGTERM");
+      tmp.remove();
+    }
+  }, 180_000);
 });

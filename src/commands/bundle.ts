@@ -8,7 +8,7 @@ import { Instance, resolveHome } from "../instance.js";
 import type { RootDoc } from "../model/catalog-doc.js";
 import { plain } from "../model/crdt-record.js";
 import { countRecords } from "../view/queries.js";
-import { withStore, type GlobalOptions } from "./context.js";
+import { closeInstance, withStore, type GlobalOptions } from "./context.js";
 
 export interface ExportResult {
   file: string;
@@ -72,7 +72,7 @@ export async function importBundle(file: string, options: GlobalOptions & { name
     const { records: recordsChanged } = await store.catchUp(onProgress);
     return { file, catalog: catalog.name, url: catalog.url, newCatalog, documentsChanged, recordsChanged, records: countRecords(instance.db, catalog.catId).records };
   } finally {
-    await instance.close();
+    await closeInstance(instance);
   }
 }
 

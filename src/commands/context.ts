@@ -9,6 +9,7 @@
  */
 import type { CatalogStore } from "../catalog/catalog-store.js";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
+import { notifyLocalEdit } from "../sync/home-signal.js";
 
 export interface GlobalOptions {
   home?: string;
@@ -29,10 +30,10 @@ export async function withCatalog<T>(options: GlobalOptions, fn: (ctx: ReadConte
   const instance = Instance.open(resolveHome(options.home));
   try {
     const catalog = instance.catalog(options.catalog);
-    if (hasDirtyDocuments(instance)) await (await openStore(instance, catalog)).catchUp();
+    if (instance.hasDirtyDocuments()) await (await openStore(instance, catalog)).catchUp();
     return await fn({ instance, catalog });
   } finally {
-    await instance.close();
+    await closeInstance(instance);
   }
 }
 
@@ -42,10 +43,10 @@ export async function withStore<T>(options: GlobalOptions, fn: (ctx: WriteContex
   try {
     const catalog = instance.catalog(options.catalog);
     const store = await openStore(instance, catalog);
-    if (hasDirtyDocuments(instance)) await store.catchUp();
+    if (instance.hasDirtyDocuments()) await store.catchUp();
     return await fn({ instance, catalog, store });
   } finally {
-    await instance.close();
+    await closeInstance(instance);
   }
 }
 
@@ -54,6 +55,12 @@ async function openStore(instance: Instance, catalog: CatalogRow): Promise<Catal
   return CatalogStore.open(instance, catalog);
 }
 
-function hasDirtyDocuments(instance: Instance): boolean {
-  return instance.db.prepare("SELECT 1 FROM crdt_dirty LIMIT 1").get() !== undefined;
+/**
+ * Closes a command's instance (flushing every document), then tells the daemons running on its
+ * home which documents this command saved, so they take the edit at once (see home-signal.ts).
+ */
+export async function closeInstance(instance: Instance): Promise<void> {
+  await instance.close();
+  if (instance.savedDocuments.size > 0) await notifyLocalEdit(instance.home, instance.savedDocuments);
 }
+

@@ -110,6 +110,7 @@ export async function daemon(options: GlobalOptions, log: (line: string) => void
  * start and then every `sync config --every`. With sync disabled, only the server and imports.
  */
 async function runLive(instance: Instance, catalog: CatalogRow, signal: AbortSignal, log: (line: string) => void, serving?: { server: PeerServer; onListening: (url: string) => void }): Promise<void> {
+  const pollMs = pollMsFromEnv();
   const config = readSyncConfig(instance.db);
   const remotes = config.enabled ? listRemotes(instance.db) : [];
   const relays = remotes.filter(isRelay);
@@ -122,7 +123,7 @@ async function runLive(instance: Instance, catalog: CatalogRow, signal: AbortSig
   try {
     // The live part loads the whole catalog in memory: only when something needs it.
     if (relays.length > 0 || serving || listSchedules(instance.db, catalog.url).length > 0) {
-      await runDaemon(instance, catalog, relays, { signal, log, server: serving?.server, onListening: serving?.onListening });
+      await runDaemon(instance, catalog, relays, { signal, log, pollMs, server: serving?.server, onListening: serving?.onListening });
     } else {
       await scheduled;
     }
@@ -132,6 +133,17 @@ async function runLive(instance: Instance, catalog: CatalogRow, signal: AbortSig
     live.abort();
     await scheduled;
   }
+}
+
+/** SHELF_DAEMON_POLL_MS: how often the daemon looks for local edits no command signalled. */
+function pollMsFromEnv(): number | undefined {
+  const raw = process.env.SHELF_DAEMON_POLL_MS;
+  if (raw === undefined || raw === "") return undefined;
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 100 || ms > 2_147_483_647) {
+    throw new ShelfError("SHELF_E_USAGE", `SHELF_DAEMON_POLL_MS must be a whole number of milliseconds from 100 to 2147483647, got ${JSON.stringify(raw)}`);
+  }
+  return ms;
 }
 
 export interface ServeOptions extends GlobalOptions {

@@ -16,11 +16,20 @@ export interface CrdtStoreOptions {
   saveDebounceMs?: number;
   /** called with each document whose chunks are loaded from storage */
   onLoad?: (documentId: string) => void;
+  /** called after the chunks of a document are written (with its dirty mark) */
+  onSaved?: (documentId: string) => void;
 }
 
 export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
   const markDirty = db.prepare<[string]>("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
-  const storage = new SqliteStorageAdapter(db, (documentId) => markDirty.run(documentId), options.onLoad);
+  const storage = new SqliteStorageAdapter(
+    db,
+    (documentId) => {
+      markDirty.run(documentId);
+      options.onSaved?.(documentId);
+    },
+    options.onLoad,
+  );
   return new Repo({
     storage,
     network: options.network ?? [],

@@ -5,9 +5,10 @@
  * - The root and every shard are loaded, so automerge-repo syncs them live with each relay.
  * - A change to any of them (from a relay, or taken from this home's storage) is flushed and
  *   materialized ~200 ms later, on the same Repo (never recycled: it holds the connections).
- * - Edits made by CLI commands in other processes on this home are noticed by polling view_heads
- *   (and crdt_dirty) every second: the stored chunks are merged into the daemon's handle, which
- *   sends them on to the relays.
+ * - Edits made by CLI commands in other processes on this home are announced by those commands
+ *   (home-signal.ts) and taken at once; polling view_heads (and crdt_dirty) every 5 s is the
+ *   fallback. The stored chunks are merged into the daemon's handle, which sends them on to the
+ *   relays.
  * - Scheduled imports of the catalog (`shelf import add`) run when due, through the same store.
  * - Each relay connection reconnects with exponential backoff and jitter; every (re)connection
  *   and every error is recorded as a sync run, so `shelf sync status` shows the daemon's state.
@@ -25,13 +26,17 @@ import { deadline } from "./deadline.js";
 import type { PeerServer } from "./peer-server.js";
 import { connectionUrl } from "./relay-exchange.js";
 import { sameHeads } from "../view/materializer.js";
+import { listenForLocalEdits } from "./home-signal.js";
 
 export interface DaemonOptions {
   /** aborting it stops the daemon: flush, disconnect, return */
   signal: AbortSignal;
   /** one line per event, for people (stderr) */
   log: (line: string) => void;
-  /** how often to look for edits saved by other processes (default 1000 ms) */
+  /**
+   * how often to look for edits saved by other processes: a fallback, since commands signal their
+   * edits (default 5000 ms; 1000 ms when the daemon cannot listen for those signals)
+   */
   pollMs?: number;
   /** how long changes are coalesced before materializing (default 200 ms) */
   debounceMs?: number;
@@ -123,8 +128,14 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   const viewHeads = db.prepare<[number], { doc_id: string; heads: string }>("SELECT doc_id, heads FROM view_heads WHERE cat_id = ?");
   const dirtyDocs = db.prepare<[], { doc_id: string }>("SELECT doc_id FROM crdt_dirty");
   let polling = false;
-  const poll = async () => {
-    if (polling || signal.aborted) return;
+  let pollAgain = false;
+  const poll = async (): Promise<void> => {
+    if (signal.aborted) return;
+    if (polling) {
+      // An edit signalled while a poll runs may have been saved after it read the view.
+      pollAgain = true;
+      return;
+    }
     polling = true;
     try {
       const stale = new Set<DocumentId>();
@@ -149,8 +160,13 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
     } finally {
       polling = false;
     }
+    if (pollAgain) {
+      pollAgain = false;
+      await poll();
+    }
   };
-  const poller = setInterval(() => void poll(), options.pollMs ?? 1000);
+  const signals = await watchLocalEdits(instance.home, () => void poll(), log);
+  const poller = setInterval(() => void poll(), options.pollMs ?? (signals ? 5000 : 1000));
 
   // Anything saved before the daemon started.
   await poll();
@@ -160,12 +176,27 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   log("stopping");
   await imports.stop();
   clearInterval(poller);
+  await signals?.close();
   clearTimeout(timer);
   for (const handle of handles.values()) handle.off("heads-changed", schedule);
   for (const c of connections) c.stop();
   await options.server?.close();
   while (running || polling) await (running ?? new Promise((r) => setTimeout(r, 10)));
   await materialize();
+}
+
+/**
+ * Listens for the signals CLI commands send after saving edits on this home (home-signal.ts), and
+ * calls `onEdit` for each: the daemon then looks at its storage at once. Resolves to undefined
+ * when it cannot listen; the daemon then relies on polling alone.
+ */
+async function watchLocalEdits(home: string, onEdit: () => void, log: (line: string) => void): Promise<{ close(): Promise<void> } | undefined> {
+  try {
+    return await listenForLocalEdits(home, () => onEdit());
+  } catch (err) {
+    log(`cannot listen for edits signalled by commands on this home (${(err as Error)?.message ?? err}); relying on polling for them`);
+    return undefined;
+  }
 }
 
 interface WatchedConnection {
