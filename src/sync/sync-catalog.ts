@@ -16,7 +16,7 @@ import { deadline } from "./deadline.js";
 import { fetchSummary, type SummaryTraffic } from "./heads-client.js";
 import type { ExchangeOptions, ExchangeResult } from "./relay-exchange.js";
 import type { Remote } from "./remotes.js";
-import { planSync, rememberAfterSync, type ListingReason } from "./sync-plan.js";
+import { advancePlan, planSync, rememberAfterSync, type ListingReason } from "./sync-plan.js";
 import { syncReport, type SyncReport } from "./sync-report.js";
 
 export type { SyncReport } from "./sync-report.js";
@@ -36,16 +36,18 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   const memory = readRemoteMemory(instance.db, remote.name, catalog.url);
   const traffic: SummaryTraffic = { requests: 0, bytesDown: 0 };
   const limit = deadline(options.timeoutMs);
+  const summaryAfter = (since: number) => fetchSummary(remote, catalog.url, since, limit.signal, traffic);
   let plan;
+  let result: ExchangeResult | undefined;
   try {
-    plan = await planSync((since) => fetchSummary(remote, catalog.url, since, limit.signal, traffic), memory, remote.url, local);
+    plan = await planSync(summaryAfter, memory, remote.url, local);
+    if (!plan || plan.documents.size > 0) {
+      const { exchange } = await import("./relay-exchange.js");
+      result = await exchange(instance, remote, { rootUrl: catalog.url, shardUrls: catalog.shardUrls, only: plan?.documents }, options);
+      if (plan) plan = advancePlan(plan, await summaryAfter(plan.summary.seq));
+    }
   } finally {
     limit.dispose();
-  }
-  let result: ExchangeResult | undefined;
-  if (!plan || plan.documents.size > 0) {
-    const { exchange } = await import("./relay-exchange.js");
-    result = await exchange(instance, remote, { rootUrl: catalog.url, shardUrls: catalog.shardUrls, only: plan?.documents }, options);
   }
   if (plan) writeRemoteMemory(instance.db, remote.name, catalog.url, rememberAfterSync(plan, remote.url, local, result?.heads ?? new Map(), memory));
   const readOnly = result?.readOnly ?? plan?.summary.access === "read-only";

@@ -78,6 +78,18 @@ function needsPull(theirs: Heads | undefined, ours: Heads | undefined, shared: H
   return shared === undefined || !sameHeads(theirs, shared);
 }
 
+/**
+ * The plan seen through a summary fetched after the exchange (what the remote wrote since the
+ * plan's summary, our own pushes among them), so that the sequence number remembered is the one
+ * that includes our changes: a remote that later falls back below it is known to have lost them.
+ */
+export function advancePlan(plan: SyncPlan, after: HeadsSummary | undefined): SyncPlan {
+  if (!after || after.epoch !== plan.summary.epoch || after.seq < plan.summary.seq) return plan;
+  const remoteHeads = new Map(plan.remoteHeads);
+  for (const [docId, heads] of Object.entries(after.documents)) remoteHeads.set(docId, heads);
+  return { ...plan, summary: after, remoteHeads, requests: plan.requests + 1 };
+}
+
 const digestOf = (heads: Map<string, Heads>): string => headsDigest([...heads].map(([docId, h]) => ({ docId, heads: h })));
 
 /**
