@@ -16,7 +16,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     if (opts.json) printJson(out(opts), { sync: result.reports, failures: result.failures });
     else {
       for (const r of result.reports) {
-        const files = "webdav" in r ? `; ${r.webdav.downloaded} files down, ${r.webdav.uploaded.length} up${r.webdav.compacted ? ", compacted" : ""}` : "";
+        const files = "webdav" in r ? `; ${r.webdav.downloaded} files down, ${r.webdav.uploaded.length} up${r.webdav.compacted ? ", compacted" : ""}` : `; ${r.documents === 0 ? "nothing to exchange" : `${r.documents} documents exchanged`}`;
         say(out(opts), `synced ${r.catalog} with ${r.remote}: ${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} records in conflict (${r.durationMs} ms${files})`);
         if (r.readOnly) say(out(opts), `note: ${r.remote} is read-only for this instance (its token): local edits were not sent`);
       }
