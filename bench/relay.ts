@@ -134,6 +134,53 @@ interface FanoutRow {
   relayHwmBytes?: number;
 }
 
+interface SyncRun {
+  wallMs: number;
+  peakRssBytes?: number;
+  documents: number;
+  loaded: number;
+  summaryRequests: number;
+  summaryBytesDown: number;
+}
+
+/**
+ * What a sync costs when little or nothing changed, in fresh processes: a no-change sync on A,
+ * a one-record `shelf set` on A, the sync that sends it and the sync on B that takes it, each
+ * against `node -e 0` on the same machine and minute.
+ */
+async function measureSyncCost(ctx: BenchContext, cli: (home: string, ...args: string[]) => string[], homeA: string, homeB: string) {
+  const sync = async (home: string): Promise<SyncRun> => {
+    const run = expectExit(await runChild(cli(home, "sync", "--json"), { scratch: ctx.scratch, rss: true }));
+    const r = parseJsonOutput<{ sync: { documents: number; loaded: number; summary?: { requests: number; bytesDown: number } }[] }>(run).sync[0]!;
+    return { wallMs: round(run.wallMs), peakRssBytes: run.peakRssBytes, documents: r.documents, loaded: r.loaded, summaryRequests: r.summary?.requests ?? 0, summaryBytesDown: r.summary?.bytesDown ?? 0 };
+  };
+  const nodeRuns: number[] = [];
+  for (let i = 0; i < 5; i++) nodeRuns.push(expectExit(await runChild([process.execPath, "-e", "0"], { scratch: ctx.scratch })).wallMs);
+  const nodeMs = round(quantile(nodeRuns, 0.5));
+  ctx.log("relay: sync cost (checkpoints first, then no change, then one edit)");
+  await sync(homeA);
+  await sync(homeB);
+  const noChange: SyncRun[] = [];
+  for (let i = 0; i < 3; i++) noChange.push(await sync(homeA));
+  const quiet = noChange.sort((x, y) => x.wallMs - y.wallMs)[1]!;
+  const someRecord = parseJsonOutput<{ results: { id: string }[] }>(expectExit(await runChild(cli(homeA, "search", "a", "--limit", "1", "--json"), { scratch: ctx.scratch }))).results[0]!.id;
+  const set = expectExit(await runChild(cli(homeA, "set", someRecord, `summary=bench ${Date.now()}`), { scratch: ctx.scratch, rss: true }));
+  const push = await sync(homeA);
+  const pull = await sync(homeB);
+  const ratio = (ms: number) => `${(ms / nodeMs).toFixed(1)}x node`;
+  const describe = (r: SyncRun) => `${fmtMs(r.wallMs)} (${ratio(r.wallMs)}), ${r.documents} exchanged, ${r.loaded} loaded, summary ${r.summaryRequests} req / ${fmtBytes(r.summaryBytesDown)} down, peak RSS ${fmtBytes(r.peakRssBytes)}`;
+  return {
+    nodeMs,
+    rows: [
+      ["shelf sync, nothing changed (median of 3)", describe(quiet)],
+      ["shelf set of one record, fresh process", `${fmtMs(set.wallMs)} (${ratio(set.wallMs)}), peak RSS ${fmtBytes(set.peakRssBytes)}`],
+      ["shelf sync on A sending that edit", describe(push)],
+      ["shelf sync on B taking it", describe(pull)],
+    ] as [string, string][],
+    data: { nodeMs, noChange, setMs: round(set.wallMs), setPeakRssBytes: set.peakRssBytes, push, pull },
+  };
+}
+
 /** N clients hold the root; one more changes it; per client, the time until its copy has the change. */
 async function fanout(relay: LongChild, url: string, token: string, rootUrl: string, clients: number, log: (m: string) => void): Promise<FanoutRow> {
   const repos: Repo[] = [];
@@ -230,6 +277,7 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
     const searchResults = parseJsonOutput<{ count: number }>(searchRun).count;
     if (searchResults === 0) notes.push("shelf search react on B returned no results (the dataset cut may hold no such record)");
     const afterJoin = procMemory(relay.child.pid);
+    const syncCost = await measureSyncCost(ctx, cli, homeA, homeB);
 
     // --- 2. edit propagation between two daemons
     const daemons = { a: startLong(cli(homeA, "daemon")), b: startLong(cli(homeB, "daemon")) };
@@ -331,6 +379,8 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
         ["first upload (shelf sync on A)", fmtMs(uploadMs)],
         ["shelf join into a fresh home B", `${fmtMs(joinRun.wallMs)} (${joined.documents} documents, ${fmtInt(joined.added)} records)`],
         ["then shelf search react on B", `${fmtMs(searchRun.wallMs)} (${searchResults} results)`],
+        ["node -e 0 (baseline for the rows below)", fmtMs(syncCost.nodeMs)],
+        ...syncCost.rows,
         ["relay RSS after the upload", `${fmtBytes(afterUpload.rssBytes)}`],
         ["relay RSS / peak after the join", `${fmtBytes(afterJoin.rssBytes)} / ${fmtBytes(afterJoin.hwmBytes)}`],
         ["daemons A and B live after", fmtMs(daemonsReadyMs)],
@@ -357,6 +407,7 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
         joinAdded: joined.added,
         searchAfterJoinMs: round(searchRun.wallMs),
         searchAfterJoinResults: searchResults,
+        syncCost: syncCost.data,
         relayAfterUpload: afterUpload,
         relayAfterJoin: afterJoin,
         daemonsReadyMs: round(daemonsReadyMs),

@@ -34,6 +34,7 @@ import { openRelayDb } from "./relay-db.js";
 import { RelayHeads } from "./relay-heads.js";
 import { registerHeadsRoute } from "../src/protocol/heads-route.js";
 import { sameHeads } from "../src/protocol/heads-summary.js";
+import { changedNotice } from "../src/protocol/changed-notice.js";
 import { renderStatusPage, type CatalogStatus } from "./status-page.js";
 import { TokenStore } from "./token-store.js";
 
@@ -189,7 +190,14 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     if (!handle?.isReady()) return;
     const before = A.getHeads(handle.doc());
     await repo.flush([documentId]);
-    if (db.open && handle.isReady() && sameHeads(before, A.getHeads(handle.doc()))) heads.record(documentId, before);
+    if (db.open && handle.isReady() && sameHeads(before, A.getHeads(handle.doc())) && heads.record(documentId, before)) notifyChanged(documentId, before);
+  };
+
+  /** Tells the live clients of a shard's catalog (those holding its root) that the shard changed. */
+  const notifyChanged = (documentId: DocumentId, at: A.Heads): void => {
+    const rootId = access.ownerOf(documentId);
+    const root = rootId === undefined || rootId === documentId ? undefined : repo.handles[rootId];
+    if (root?.isReady()) root.broadcast(changedNotice({ [documentId]: at }));
   };
 
   const loadedRoots = (): [DocumentId, CatalogRootDoc][] => {

@@ -60,6 +60,11 @@ export class CatalogAccess {
     }
   }
 
+  /** The root of the catalog a document belongs to, as recorded; undefined when none is. */
+  ownerOf(documentId: DocumentId): DocumentId | undefined {
+    return this.#stmts.owner.get(documentId)?.root_id as DocumentId | undefined;
+  }
+
   /**
    * Makes sure the shards of a catalog the relay stores are recorded as its own, loading its root
    * once if they were never recorded (a relay without tokens checks no access, so nothing else

@@ -41,11 +41,12 @@ export class RelayHeads implements HeadsIndex {
     return this.#stmts.get.get(docId) !== undefined;
   }
 
-  /** The document is stored at `heads` (call only after a flush that covered them). */
-  record(docId: string, heads: Heads): void {
+  /** The document is stored at `heads` (call only after a flush that covered them); true if that is new. */
+  record(docId: string, heads: Heads): boolean {
     const stored = this.#stmts.get.get(docId);
-    if (stored && sameHeads(JSON.parse(stored.heads) as Heads, heads)) return;
+    if (stored && sameHeads(JSON.parse(stored.heads) as Heads, heads)) return false;
     this.#stmts.put.run(docId, JSON.stringify(heads), this.#stmts.nextSeq.get()!.value);
+    return true;
   }
 
   /** The document's stored chunks changed: its row no longer says what is on disk. */

@@ -11,6 +11,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ShelfError } from "../src/errors.js";
+import { shardIndex } from "../src/model/catalog-doc.js";
 import { formatInterval, parseInterval } from "../src/sync/sync-config.js";
 import { expectExit, finished, makeTempDir, shelf, shelfJson, startCli, type CliResult } from "./helpers/cli.js";
 import { createToken, freePort, sleep, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
@@ -52,8 +53,8 @@ interface Daemon {
   stderr: () => string;
 }
 
-function startDaemon(home: string, env: Record<string, string> = {}): Daemon {
-  const child = startCli(["--home", home, "daemon"], { env });
+function startDaemon(home: string, env: Record<string, string> = {}, args: string[] = []): Daemon {
+  const child = startCli(["--home", home, "daemon", ...args], { env });
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
   return { child, exited: finished(child), stderr: () => stderr };
@@ -214,4 +215,56 @@ describe("shelf daemon", () => {
       tmp.remove();
     }
   }, 180_000);
+
+  it("starts with the root alone, loads only the shards that change, and drops them once idle", async () => {
+    const tmp = makeTempDir("shelf-daemon-lazy-");
+    const a = join(tmp.dir, "a");
+    const b = join(tmp.dir, "b");
+    const relayData = join(tmp.dir, "relay");
+    let relay: RelayProcess | undefined;
+    const daemons: Daemon[] = [];
+    const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
+    try {
+      const catalogUrl = (await shelf(a, "init", "--name", "team")).stdout.trim();
+      const port = await freePort();
+      const token = await createToken(relayData, catalogUrl);
+      relay = await startRelayProcess(relayData, ["--port", String(port)]);
+      expectExit(await shelf(a, "remote", "add", "origin", relay.url, "--token", token), 0);
+      expectExit(await shelf(a, "sync", "origin"), 0);
+      expectExit(await shelf(b, "join", catalogUrl, "--relay", relay.url, "--token", token, "--name", "team"), 0);
+
+      daemons.push(startDaemon(a, {}, ["--unload-idle-after", "1"]), startDaemon(b, {}, ["--unload-idle-after", "1"]));
+      await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 45_000);
+      for (const d of daemons) expect(d.stderr()).toMatch(/loaded catalog team \(root; 256 shards load when they change\)/);
+
+      // Twelve records in twelve shards, added on A: B's daemon holds only the root, and loads
+      // each shard when the relay says it changed.
+      const ids: string[] = [];
+      const shards = new Set<number>();
+      for (let i = 0; ids.length < 12; i++) {
+        const id = `npm:lazy-${i}`;
+        if (shards.has(shardIndex(id, 256))) continue;
+        shards.add(shardIndex(id, 256));
+        ids.push(id);
+      }
+      for (const id of ids) expectExit(await shelf(a, "add", id, "--name", id.slice(4)), 0);
+      await waitFor("A's twelve records on B", async () => (await shelfJson(b, "list", "--json")).records.length === 12, logs, 60_000);
+      // Idle shards are dropped: each daemon goes back to holding the root alone.
+      await waitFor("both daemons back to the root alone", async () => daemons.every((d) => /idle documents? from memory \(1 loaded\)/.test(d.stderr())), logs, 60_000);
+      // B dropped each changed shard (a shard a late message loads again is dropped again), and
+      // never held the other 244.
+      const droppedOnB = [...daemons[1]!.stderr().matchAll(/dropped (\d+) idle/g)].reduce((n, m) => n + Number(m[1]), 0);
+      expect(droppedOnB).toBeGreaterThanOrEqual(12);
+      expect(droppedOnB).toBeLessThanOrEqual(2 * 12 + 1);
+
+      // A shard dropped on B still takes the next change from A.
+      expectExit(await shelf(a, "set", ids[0]!, "name=changed-after-unload"), 0);
+      await waitFor("the change reached B after the unload", async () => (await shelfJson(b, "show", ids[0]!, "--json")).record.name === "changed-after-unload", logs, 45_000);
+      for (const d of daemons) expect((await stopDaemon(d)).code).toBe(0);
+    } finally {
+      await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
+      await relay?.stop("SIGTERM");
+      tmp.remove();
+    }
+  }, 300_000);
 });

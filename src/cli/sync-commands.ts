@@ -140,6 +140,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
   program
     .command("daemon")
     .description("stay running: sync the catalog live with every relay remote until SIGTERM or SIGINT")
+    .addOption(new Option("--unload-idle-after <seconds>", "drop a shard from memory once it was idle this long and every peer holds it (default 60)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
     .action(
       action(async (opts: Opts) => {
         const { daemon } = await import("../commands/daemon.js");
@@ -156,6 +157,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .option("--host <host>", "address to listen on (another than loopback needs --token)", "127.0.0.1")
     .addOption(new Option("--port <port>", "port to listen on (0: any free port)").argParser(intInRange("--port", 0, 65535)).default(DEFAULT_SERVE_PORT))
     .addOption(new Option("--token <token>", "a shared secret peers must present (at least 16 characters)").env("SHELF_SERVE_TOKEN"))
+    .addOption(new Option("--unload-idle-after <seconds>", "drop a shard from memory once it was idle this long and every peer holds it (default 60)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
     .action(
       action(async (opts: Opts) => {
         const { serve } = await import("../commands/daemon.js");

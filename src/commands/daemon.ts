@@ -82,7 +82,12 @@ async function untilSignalled<T>(options: GlobalOptions, log: (line: string) => 
  * Runs the daemon until SIGTERM or SIGINT, then flushes, disconnects and closes the instance.
  * `log` receives one line per event.
  */
-export async function daemon(options: GlobalOptions, log: (line: string) => void): Promise<DaemonResult> {
+export interface LiveOptions extends GlobalOptions {
+  /** seconds a shard stays in memory once idle and held by every peer (default 60) */
+  unloadIdleAfter?: number;
+}
+
+export async function daemon(options: LiveOptions, log: (line: string) => void): Promise<DaemonResult> {
   return untilSignalled(options, log, async (instance, signal) => {
     const config = readSyncConfig(instance.db);
     if (!config.enabled) {
@@ -99,7 +104,7 @@ export async function daemon(options: GlobalOptions, log: (line: string) => void
       );
     }
     log(`starting for catalog ${catalog.name} (${catalog.url}) in ${instance.home}`);
-    await runLive(instance, catalog, signal, log);
+    await runLive(instance, catalog, signal, log, options);
     return { ran: true };
   });
 }
@@ -109,7 +114,7 @@ export async function daemon(options: GlobalOptions, log: (line: string) => void
  * (and the peers of `server`), scheduled imports, and a `shelf sync` of every WebDAV folder at
  * start and then every `sync config --every`. With sync disabled, only the server and imports.
  */
-async function runLive(instance: Instance, catalog: CatalogRow, signal: AbortSignal, log: (line: string) => void, serving?: { server: PeerServer; onListening: (url: string) => void }): Promise<void> {
+async function runLive(instance: Instance, catalog: CatalogRow, signal: AbortSignal, log: (line: string) => void, options: LiveOptions, serving?: { server: PeerServer; onListening: (url: string) => void }): Promise<void> {
   const pollMs = pollMsFromEnv();
   const config = readSyncConfig(instance.db);
   const remotes = config.enabled ? listRemotes(instance.db) : [];
@@ -121,9 +126,9 @@ async function runLive(instance: Instance, catalog: CatalogRow, signal: AbortSig
   signal.addEventListener("abort", endLive, { once: true });
   const scheduled = schedule(folders.map((r) => scheduledSync(r.name, { home: instance.home, catalog: catalog.name })), config.everySeconds * 1000, live.signal, log);
   try {
-    // The live part loads the whole catalog in memory: only when something needs it.
     if (relays.length > 0 || serving || listSchedules(instance.db, catalog.url).length > 0) {
-      await runDaemon(instance, catalog, relays, { signal, log, pollMs, server: serving?.server, onListening: serving?.onListening });
+      const unloadIdleMs = options.unloadIdleAfter === undefined ? undefined : options.unloadIdleAfter * 1000;
+      await runDaemon(instance, catalog, relays, { signal, log, pollMs, unloadIdleMs, server: serving?.server, onListening: serving?.onListening });
     } else {
       await scheduled;
     }
@@ -146,7 +151,7 @@ function pollMsFromEnv(): number | undefined {
   return ms;
 }
 
-export interface ServeOptions extends GlobalOptions {
+export interface ServeOptions extends LiveOptions {
   host: string;
   port: number;
   token?: string;
@@ -163,6 +168,6 @@ export async function serve(options: ServeOptions, log: (line: string) => void, 
     const catalog = instance.catalog(options.catalog);
     const server = createPeerServer({ host: options.host, port: options.port, token: options.token, catalogUrl: catalog.url, heads: servedHeads(instance.db), log });
     log(`serving catalog ${catalog.name} (${catalog.url}) from ${instance.home}${options.token ? " to peers with the token" : " to this machine only"}`);
-    await runLive(instance, catalog, signal, log, { server, onListening });
+    await runLive(instance, catalog, signal, log, options, { server, onListening });
   });
 }

@@ -5,6 +5,8 @@
  * known to share (the checkpoint). A checkpoint is written only for a document both sides were
  * seen to hold, so a sync cut off half-way never claims more than was exchanged.
  */
+import type { CatalogRow } from "../instance.js";
+import { documentIdOf } from "../model/catalog-doc.js";
 import type { Heads } from "../protocol/heads-summary.js";
 import type { Db } from "../store/db.js";
 
@@ -51,4 +53,15 @@ export function forgetRemote(db: Db, remote: string, catalogUrl?: string): void 
     if (catalogUrl === undefined) db.prepare(`DELETE FROM ${table} WHERE remote = ?`).run(remote);
     else db.prepare(`DELETE FROM ${table} WHERE remote = ? AND catalog_url = ?`).run(remote, catalogUrl);
   }
+}
+
+/** The heads the view was materialized at, for every document of the catalog (undefined: none). */
+export function viewHeadsOf(db: Db, catalog: CatalogRow): Map<string, Heads | undefined> {
+  const stored = new Map(
+    db
+      .prepare<[number], { doc_id: string; heads: string }>("SELECT doc_id, heads FROM view_heads WHERE cat_id = ?")
+      .all(catalog.catId)
+      .map((r) => [r.doc_id, JSON.parse(r.heads) as Heads]),
+  );
+  return new Map([catalog.url, ...catalog.shardUrls].map((u) => [documentIdOf(u), stored.get(documentIdOf(u))]));
 }

@@ -2,31 +2,39 @@
  * `shelf daemon`: stays connected to every relay remote with one network Repo for one catalog;
  * `shelf serve` is the same loop with a peer server (peer-server.ts) on that Repo's network.
  *
- * - The root and every shard are loaded, so automerge-repo syncs them live with each relay.
- * - A change to any of them (from a relay, or taken from this home's storage) is flushed and
- *   materialized ~200 ms later, on the same Repo (never recycled: it holds the connections).
+ * - Memory follows use (live-documents.ts): the root is loaded at start; a shard is loaded when it
+ *   changes here, when a peer sends a change for it, or when the relay's "changed" notice on the
+ *   root names it, and dropped once idle (`unloadIdleMs`) and held by every peer that asked for it.
+ * - On each (re)connection the relay's heads summary names the documents that differ from the
+ *   view (changed on either side while apart); only those are loaded and synced.
+ * - A change to a loaded document is flushed and materialized ~50 ms later, on the same Repo
+ *   (never recycled: it holds the connections); `shelf serve` then tells its peers which shards
+ *   changed.
  * - Edits made by CLI commands in other processes on this home are announced by those commands
- *   (home-signal.ts) and taken at once; polling view_heads (and crdt_dirty) every 5 s is the
- *   fallback. The stored chunks are merged into the daemon's handle, which sends them on to the
- *   relays.
+ *   (home-signal.ts) and taken at once: the view's write sequence names the documents that
+ *   changed, which are loaded (or topped up from storage) and so sent; polling every 5 s is the
+ *   fallback.
  * - Scheduled imports of the catalog (`shelf import add`) run when due, through the same store.
  * - Each relay connection reconnects with exponential backoff and jitter; every (re)connection
  *   and every error is recorded as a sync run, so `shelf sync status` shows the daemon's state.
  */
 import * as A from "@automerge/automerge";
-import { setMaxListeners } from "node:events";
-import type { AutomergeUrl, DocHandle, DocumentId, NetworkAdapterInterface, PeerId, Repo } from "@automerge/automerge-repo";
+import type { DocHandle, DocumentId, NetworkAdapterInterface, PeerId } from "@automerge/automerge-repo";
 import { CatalogStore, documentIdOf, loadStoredChunks } from "../catalog/catalog-store.js";
-import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { startImportScheduler } from "../import/schedule.js";
-import { recordSyncRun, type Remote } from "./remotes.js";
+import { changedNotice, readChangedNotice } from "../protocol/changed-notice.js";
+import { sameHeads } from "../protocol/heads-summary.js";
 import { SafeClientAdapter, type ReconnectBackoff } from "../protocol/safe-client-adapter.js";
-import { deadline } from "./deadline.js";
+import { readRemoteMemory, viewHeadsOf } from "./checkpoints.js";
+import { fetchSummary } from "./heads-client.js";
+import { listenForLocalEdits } from "./home-signal.js";
+import { LiveDocuments } from "./live-documents.js";
 import type { PeerServer } from "./peer-server.js";
 import { connectionUrl } from "./relay-exchange.js";
-import { sameHeads } from "../view/materializer.js";
-import { listenForLocalEdits } from "./home-signal.js";
+import { trackRemoteHeads } from "./remote-heads.js";
+import { recordSyncRun, type Remote } from "./remotes.js";
+import { planSync } from "./sync-plan.js";
 
 export interface DaemonOptions {
   /** aborting it stops the daemon: flush, disconnect, return */
@@ -47,7 +55,12 @@ export interface DaemonOptions {
   server?: PeerServer;
   /** called with the sync URL once the server listens */
   onListening?: (url: string) => void;
+  /** drop a shard from memory once it was idle this long and every peer holds it (default 60 s) */
+  unloadIdleMs?: number;
 }
+
+export const DEFAULT_UNLOAD_IDLE_MS = 60_000;
+const DEFAULT_DEBOUNCE_MS = 50;
 
 export const DEFAULT_BACKOFF: ReconnectBackoff = { initialMs: 1000, maxMs: 60_000, jitter: 0.2 };
 
@@ -58,37 +71,18 @@ export const isRelay = (remote: Remote): boolean => /^wss?:\/\//i.test(remote.ur
 export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes: Remote[], options: DaemonOptions): Promise<void> {
   const { signal, log } = options;
   const db = instance.db;
-  const documents = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
-  const connections = remotes.map((remote) => watchConnection(instance, catalog, remote, documents.size, options));
+  const rootId = documentIdOf(catalog.url);
+  const documents = new Set<string>([catalog.url, ...catalog.shardUrls].map(documentIdOf));
+  // A relay may answer before the daemon is ready: its catch-up waits for the start.
+  let started = () => {};
+  const whenStarted = new Promise<void>((resolve) => (started = resolve));
+  const connections = remotes.map((remote) => watchConnection(instance, catalog, remote, documents.size, options, () => void whenStarted.then(() => catchUpWith(remote))));
   const network: NetworkAdapterInterface[] = connections.map((c) => c.adapter);
   if (options.server) network.push(options.server.adapter);
   const repo = await instance.connect(network, (id) => documents.has(id));
+  const remoteHeads = trackRemoteHeads(repo);
   const store = await CatalogStore.open(instance, catalog, { keepRepo: true });
-
-  // Load every document of the catalog so it syncs live.
-  const loading = deadline(options.loadTimeoutMs ?? 60_000, [signal]);
-  const load = loading.signal;
-  // Every document's find() listens to this one signal: hundreds of listeners, by design.
-  setMaxListeners(0, load);
-  let root: DocHandle<unknown>;
-  let shards: DocHandle<unknown>[];
-  try {
-    root = await find(repo, catalog.url, load);
-    shards = await Promise.all(catalog.shardUrls.map((url) => find(repo, url, load)));
-  } catch (err) {
-    if (signal.aborted) return; // stopped while starting: nothing to flush
-    throw err;
-  } finally {
-    loading.dispose();
-  }
-  const handles = new Map<DocumentId, DocHandle<unknown>>([root, ...shards].map((h) => [h.documentId, h]));
-  const live = remotes.length > 0 ? `live with ${remotes.map((r) => r.name).join(", ")}` : "no relay to sync with";
-  log(`loaded catalog ${catalog.name} (${shards.length} shards); ${live}`);
-  // Scheduled imports write through this store, so what they change reaches peers at once.
-  const imports = startImportScheduler(store, { signal, log });
-  // Listen only once every document is loaded: a peer's first request is then answered at once.
-  if (options.server) options.onListening?.(await options.server.listen(repo));
-
+  const changed = new Set<DocumentId>();
   // Materialize, coalesced: at most one run at a time, and one more if changes came meanwhile.
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
@@ -98,10 +92,21 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       await repo.flush();
       const { documents: docs, records } = await store.catchUp();
       if (docs > 0) log(`materialized ${docs} document${docs === 1 ? "" : "s"} (${records} record${records === 1 ? "" : "s"} changed)`);
+      // Peers of `shelf serve` hold only the root: tell them which shards changed.
+      if (options.server) announce([...changed]);
+      changed.clear();
     } catch (err) {
       log(`error: materializing failed, will retry: ${(err as Error)?.message ?? err}`);
       again = true;
     }
+  };
+  const announce = (ids: DocumentId[]) => {
+    const notice: Record<string, A.Heads> = {};
+    for (const id of ids) {
+      const handle = live.get(id);
+      if (handle && id !== rootId) notice[id] = A.getHeads(handle.doc() as A.Doc<unknown>);
+    }
+    if (Object.keys(notice).length > 0) root?.broadcast(changedNotice(notice));
   };
   const schedule = () => {
     if (signal.aborted) return;
@@ -119,14 +124,65 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
           schedule();
         }
       });
-    }, options.debounceMs ?? 200);
+    }, options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
   };
-  for (const handle of handles.values()) handle.on("heads-changed", schedule);
 
-  // Edits saved by other processes on this home: the view (or the dirty marks) name changes the
-  // daemon's copies lack.
-  const viewHeads = db.prepare<[number], { doc_id: string; heads: string }>("SELECT doc_id, heads FROM view_heads WHERE cat_id = ?");
+  const live = new LiveDocuments({
+    repo,
+    rootId,
+    documents,
+    remoteHeads,
+    loadTimeoutMs: options.loadTimeoutMs ?? 60_000,
+    onChange: (id) => {
+      changed.add(id);
+      schedule();
+    },
+  });
+  const loadQuietly = (id: DocumentId) => live.load(id).catch((err: unknown) => log(`error: ${(err as Error)?.message ?? err}`));
+
+  // Only the root is loaded at start; shards load when they change here or elsewhere.
+  let root: DocHandle<unknown> | undefined;
+  try {
+    root = (await live.load(rootId))!;
+  } catch (err) {
+    if (signal.aborted) return; // stopped while starting: nothing to flush
+    throw err;
+  }
+  // A relay (or served peer) names the shards it stored at new heads: load those we lack.
+  root.on("ephemeral-message", ({ message }) => {
+    for (const [id, heads] of Object.entries(readChangedNotice(message) ?? {})) {
+      const handle = live.get(id as DocumentId);
+      if (!handle || !A.hasHeads(handle.doc() as A.Doc<unknown>, heads as A.Heads)) void loadQuietly(id as DocumentId);
+    }
+  });
+  const liveWith = remotes.length > 0 ? `live with ${remotes.map((r) => r.name).join(", ")}` : "no relay to sync with";
+  log(`loaded catalog ${catalog.name} (root; ${catalog.shardUrls.length} shards load when they change); ${liveWith}`);
+  // Scheduled imports write through this store, so what they change reaches peers at once.
+  const imports = startImportScheduler(store, { signal, log });
+  if (options.server) options.onListening?.(await options.server.listen(repo));
+
+  /**
+   * On each (re)connection to a relay: its heads summary says which documents differ from this
+   * instance's view (changed there while apart, or here); those are loaded and so synced. A relay
+   * without summaries gets every document, as before.
+   */
+  const catchUpWith = async (remote: Remote): Promise<void> => {
+    try {
+      const traffic = { requests: 0, bytesDown: 0 };
+      const plan = await planSync((since) => fetchSummary(remote, catalog.url, since, AbortSignal.timeout(30_000), traffic), readRemoteMemory(db, remote.name, catalog.url), remote.url, viewHeadsOf(db, catalog));
+      const differing = plan ? [...plan.documents] : [...documents];
+      if (differing.length > 0) log(`catching up with ${remote.name}: ${differing.length} document${differing.length === 1 ? "" : "s"} differ`);
+      await Promise.all(differing.map((id) => loadQuietly(id as DocumentId)));
+    } catch (err) {
+      log(`error: catching up with ${remote.name} failed; live changes still flow: ${(err as Error)?.message ?? err}`);
+    }
+  };
+
+  // Edits saved by other processes on this home: the view's write sequence says which documents
+  // changed since the daemon last looked; those are loaded (or topped up from storage) and so sent.
+  const viewChanges = db.prepare<[number, number], { doc_id: string; heads: string; seq: number }>("SELECT doc_id, heads, seq FROM view_heads WHERE cat_id = ? AND seq > ?");
   const dirtyDocs = db.prepare<[], { doc_id: string }>("SELECT doc_id FROM crdt_dirty");
+  let viewSeq = db.prepare<[number], { seq: number | null }>("SELECT max(seq) AS seq FROM view_heads WHERE cat_id = ?").get(catalog.catId)?.seq ?? 0;
   let polling = false;
   let pollAgain = false;
   const poll = async (): Promise<void> => {
@@ -138,20 +194,26 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
     }
     polling = true;
     try {
-      const stale = new Set<DocumentId>();
-      for (const row of viewHeads.all(catalog.catId)) {
-        const handle = handles.get(row.doc_id as DocumentId);
-        if (handle && !A.hasHeads(handle.doc() as A.Doc<unknown>, JSON.parse(row.heads) as A.Heads)) stale.add(handle.documentId);
+      const stale = new Map<DocumentId, A.Heads | undefined>();
+      for (const row of viewChanges.all(catalog.catId, viewSeq)) {
+        stale.set(row.doc_id as DocumentId, JSON.parse(row.heads) as A.Heads);
+        viewSeq = Math.max(viewSeq, row.seq);
       }
       // Dirty documents are normally the daemon's own saves, about to be materialized; one left
       // dirty while nothing is pending may hold another process's saved but unmaterialized edit.
-      if (!running && !timer) for (const row of dirtyDocs.all()) if (handles.has(row.doc_id as DocumentId)) stale.add(row.doc_id as DocumentId);
+      if (!running && !timer) for (const row of dirtyDocs.all()) if (documents.has(row.doc_id as DocumentId)) stale.set(row.doc_id as DocumentId, undefined);
       let taken = 0;
-      for (const id of stale) {
-        const handle = handles.get(id)!;
-        const before = A.getHeads(handle.doc() as A.Doc<unknown>);
-        await loadStoredChunks(instance, handle);
-        if (!sameHeads(before, A.getHeads(handle.doc() as A.Doc<unknown>))) taken++;
+      for (const [id, heads] of stale) {
+        const loaded = live.get(id);
+        if (!loaded) {
+          // loaded from storage with the edit in it, then synced with every peer
+          if (await loadQuietly(id)) taken++;
+          continue;
+        }
+        if (heads && A.hasHeads(loaded.doc() as A.Doc<unknown>, heads)) continue;
+        const before = A.getHeads(loaded.doc() as A.Doc<unknown>);
+        await loadStoredChunks(instance, loaded);
+        if (!sameHeads(before, A.getHeads(loaded.doc() as A.Doc<unknown>))) taken++;
       }
       if (taken > 0) log(`took local edits of ${taken} document${taken === 1 ? "" : "s"} from this home's storage`);
       if (stale.size > 0) schedule();
@@ -168,17 +230,33 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   const signals = await watchLocalEdits(instance.home, () => void poll(), log);
   const poller = setInterval(() => void poll(), options.pollMs ?? (signals ? 5000 : 1000));
 
-  // Anything saved before the daemon started.
+  // Idle shards are written and dropped, so memory follows what is in use.
+  const idleMs = options.unloadIdleMs ?? DEFAULT_UNLOAD_IDLE_MS;
+  let unloading: Promise<void> | undefined;
+  const unloader = setInterval(() => {
+    unloading ??= live
+      .unloadIdle(idleMs)
+      .then((n) => {
+        if (n > 0) log(`dropped ${n} idle document${n === 1 ? "" : "s"} from memory (${live.count()} loaded)`);
+      })
+      .catch((err: unknown) => log(`error: dropping idle documents failed, will retry: ${(err as Error)?.message ?? err}`))
+      .finally(() => (unloading = undefined));
+  }, Math.max(100, Math.min(idleMs / 2, 30_000)));
+
+  // Anything saved before the daemon started, and the relays' own catch-up on connection.
   await poll();
   schedule();
+  started();
 
   await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
   log("stopping");
   await imports.stop();
   clearInterval(poller);
+  clearInterval(unloader);
+  await unloading;
   await signals?.close();
   clearTimeout(timer);
-  for (const handle of handles.values()) handle.off("heads-changed", schedule);
+  live.close();
   for (const c of connections) c.stop();
   await options.server?.close();
   while (running || polling) await (running ?? new Promise((r) => setTimeout(r, 10)));
@@ -205,7 +283,7 @@ interface WatchedConnection {
 }
 
 /** One relay connection: backoff, one log line per event, a sync run per (re)connection and error. */
-function watchConnection(instance: Instance, catalog: CatalogRow, remote: Remote, documents: number, options: DaemonOptions): WatchedConnection {
+function watchConnection(instance: Instance, catalog: CatalogRow, remote: Remote, documents: number, options: DaemonOptions, onConnected: () => void): WatchedConnection {
   const { log } = options;
   let stopped = false;
   const adapter = new SafeClientAdapter(connectionUrl(remote), 1000, (code, reason) => {
@@ -240,6 +318,7 @@ function watchConnection(instance: Instance, catalog: CatalogRow, remote: Remote
     log(`${connectedOnce ? "reconnected" : "connected"} to ${remote.name} (${remote.url}) as relay peer ${peerId}`);
     record(true, null);
     connectedOnce = true;
+    onConnected();
     since = performance.now();
   });
   adapter.onClosed = (info) => {
@@ -263,12 +342,4 @@ function watchConnection(instance: Instance, catalog: CatalogRow, remote: Remote
       stopped = true;
     },
   };
-}
-
-async function find(repo: Repo, url: string, signal: AbortSignal): Promise<DocHandle<unknown>> {
-  try {
-    return await repo.find<unknown>(url as AutomergeUrl, { signal });
-  } catch (err) {
-    throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `document ${url} is not in local storage and no relay has it (${(err as Error)?.message ?? err})`, "run `shelf sync` once, or join the catalog again");
-  }
 }

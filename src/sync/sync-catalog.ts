@@ -7,11 +7,9 @@
  * only the documents that differ (relay-exchange.ts), then remembers what both sides hold. A remote
  * without summaries gets every document exchanged, as a stock automerge-repo peer expects.
  */
-import { documentIdOf } from "../model/catalog-doc.js";
 import type { CatalogRow, Instance } from "../instance.js";
-import type { Heads } from "../protocol/heads-summary.js";
 import { countRecords } from "../view/queries.js";
-import { readRemoteMemory, writeRemoteMemory } from "./checkpoints.js";
+import { readRemoteMemory, viewHeadsOf, writeRemoteMemory } from "./checkpoints.js";
 import { deadline } from "./deadline.js";
 import { fetchSummary, type SummaryTraffic } from "./heads-client.js";
 import type { ExchangeOptions, ExchangeResult } from "./relay-exchange.js";
@@ -32,7 +30,7 @@ export interface RelaySyncReport extends SyncReport {
 export async function syncCatalog(instance: Instance, catalog: CatalogRow, remote: Remote, options: SyncOptions): Promise<RelaySyncReport> {
   const started = performance.now();
   const before = countRecords(instance.db, catalog.catId);
-  const local = viewHeads(instance, catalog);
+  const local = viewHeadsOf(instance.db, catalog);
   const memory = readRemoteMemory(instance.db, remote.name, catalog.url);
   const traffic: SummaryTraffic = { requests: 0, bytesDown: 0 };
   const limit = deadline(options.timeoutMs);
@@ -63,15 +61,4 @@ export async function joinCatalog(instance: Instance, url: string, name: string,
   const { shardUrls, readOnly, heads } = await exchange(instance, remote, { rootUrl: url }, options);
   const catalog = instance.addCatalog({ url, name, shardUrls });
   return syncReport(instance, catalog, remote, { records: 0, deleted: 0 }, options, started, { readOnly, documents: heads.size });
-}
-
-/** The heads the view was materialized at, for every document of the catalog. */
-function viewHeads(instance: Instance, catalog: CatalogRow): Map<string, Heads | undefined> {
-  const stored = new Map(
-    instance.db
-      .prepare<[number], { doc_id: string; heads: string }>("SELECT doc_id, heads FROM view_heads WHERE cat_id = ?")
-      .all(catalog.catId)
-      .map((r) => [r.doc_id, JSON.parse(r.heads) as Heads]),
-  );
-  return new Map([catalog.url, ...catalog.shardUrls].map((u) => [documentIdOf(u), stored.get(documentIdOf(u))]));
 }

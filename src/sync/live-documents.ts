@@ -1,0 +1,141 @@
+/**
+ * The documents a live process (`shelf daemon`, `shelf serve`) holds in memory: the catalog's root
+ * always, a shard only while it is in use. A shard is loaded when a change for it is made here,
+ * when a peer sends one, or when the remote says it changed (a "changed" notice on the root); it is
+ * written and dropped once idle and in step with every peer that asked for it. Dropping never
+ * loses anything: the chunks are on disk, and a peer's later change loads it again.
+ */
+import * as A from "@automerge/automerge";
+import type { AutomergeUrl, DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
+import { ShelfError } from "../errors.js";
+import { sameHeads } from "../protocol/heads-summary.js";
+import type { RemoteHeads } from "./remote-heads.js";
+
+export interface LiveDocumentsOptions {
+  repo: Repo;
+  rootId: DocumentId;
+  /** the catalog's documents: nothing else is loaded */
+  documents: ReadonlySet<string>;
+  remoteHeads: RemoteHeads;
+  /** a loaded document changed (or was loaded with changes): materialize it soon */
+  onChange: (documentId: DocumentId) => void;
+  loadTimeoutMs: number;
+}
+
+export class LiveDocuments {
+  readonly #options: LiveDocumentsOptions;
+  readonly #adopted = new Map<DocumentId, () => void>();
+  readonly #lastActive = new Map<DocumentId, number>();
+  readonly #loading = new Map<DocumentId, Promise<DocHandle<unknown> | undefined>>();
+  /** documents loaded and dropped since the start, for the log and tests */
+  loads = 0;
+  unloads = 0;
+
+  constructor(options: LiveDocumentsOptions) {
+    this.#options = options;
+    // A peer's change to a document not loaded here makes automerge-repo load it on its own:
+    // every document it syncs is adopted, so that its changes are materialized too.
+    options.repo.synchronizer.on("sync-state", ({ documentId }) => this.#adopt(documentId as DocumentId));
+  }
+
+  /** Loads the document (from disk; it then syncs with every peer) unless it is loaded already. */
+  load(documentId: DocumentId): Promise<DocHandle<unknown> | undefined> {
+    if (!this.#options.documents.has(documentId)) return Promise.resolve(undefined);
+    const loaded = this.#options.repo.handles[documentId];
+    if (loaded?.isReady() && this.#adopted.has(documentId)) {
+      this.#lastActive.set(documentId, Date.now());
+      return Promise.resolve(loaded);
+    }
+    let pending = this.#loading.get(documentId);
+    if (!pending) {
+      pending = this.#find(documentId).finally(() => this.#loading.delete(documentId));
+      this.#loading.set(documentId, pending);
+    }
+    return pending;
+  }
+
+  /** The loaded handle of a document, if it is loaded. */
+  get(documentId: DocumentId): DocHandle<unknown> | undefined {
+    const handle = this.#options.repo.handles[documentId];
+    return handle?.isReady() ? handle : undefined;
+  }
+
+  /** How many of the catalog's documents are in memory now. */
+  count(): number {
+    return Object.values(this.#options.repo.handles).filter((h) => h.isReady() && this.#options.documents.has(h.documentId)).length;
+  }
+
+  /**
+   * Writes and drops the shards idle for `idleMs` that every peer that asked for them holds as
+   * they are here. Returns how many were dropped.
+   */
+  async unloadIdle(idleMs: number, now = Date.now()): Promise<number> {
+    const { repo, rootId } = this.#options;
+    const idle = [...this.#adopted.keys()].filter((id) => id !== rootId && now - (this.#lastActive.get(id) ?? 0) >= idleMs && this.#inStepWithPeers(id));
+    if (idle.length === 0) return 0;
+    await repo.flush(idle);
+    let dropped = 0;
+    for (const id of idle) {
+      const handle = repo.handles[id];
+      // changed while being written: keep it for now
+      if (!handle?.isReady() || now - (this.#lastActive.get(id) ?? 0) < idleMs) continue;
+      this.#release(id);
+      // Unloading swaps the handle's document for an empty one, and automerge-repo's save
+      // listener, still attached, would then write that empty document over the stored one.
+      handle.removeAllListeners();
+      await repo.removeFromCache(id);
+      dropped++;
+    }
+    this.unloads += dropped;
+    return dropped;
+  }
+
+  /** Stops listening to every loaded document. */
+  close(): void {
+    for (const id of [...this.#adopted.keys()]) this.#release(id);
+  }
+
+  async #find(documentId: DocumentId): Promise<DocHandle<unknown> | undefined> {
+    const { repo, loadTimeoutMs } = this.#options;
+    try {
+      const handle = await repo.find<unknown>(`automerge:${documentId}` as AutomergeUrl, { signal: AbortSignal.timeout(loadTimeoutMs) });
+      this.loads++;
+      this.#adopt(documentId);
+      return handle;
+    } catch (err) {
+      throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `document ${documentId} is not in local storage and no peer has it (${(err as Error)?.message ?? err})`, "run `shelf sync` once, or join the catalog again");
+    }
+  }
+
+  #adopt(documentId: DocumentId): void {
+    if (this.#adopted.has(documentId) || !this.#options.documents.has(documentId)) return;
+    const handle = this.#options.repo.handles[documentId];
+    if (!handle?.isReady()) return;
+    const onHeads = () => {
+      this.#lastActive.set(documentId, Date.now());
+      this.#options.onChange(documentId);
+    };
+    handle.on("heads-changed", onHeads);
+    this.#adopted.set(documentId, () => handle.off("heads-changed", onHeads));
+    // It may have changed before it was adopted (loaded by a peer's message): look at it.
+    onHeads();
+  }
+
+  #release(documentId: DocumentId): void {
+    this.#adopted.get(documentId)?.();
+    this.#adopted.delete(documentId);
+    this.#lastActive.delete(documentId);
+  }
+
+  /** Every connected peer that told us its heads of the document holds exactly ours. */
+  #inStepWithPeers(documentId: DocumentId): boolean {
+    const { repo, remoteHeads } = this.#options;
+    const handle = repo.handles[documentId];
+    if (!handle?.isReady()) return false;
+    const ours = A.getHeads(handle.doc() as A.Doc<unknown>);
+    return repo.peers.every((peer) => {
+      const theirs = remoteHeads.theirHeads(() => peer, documentId);
+      return theirs === undefined || sameHeads(theirs, ours);
+    });
+  }
+}
