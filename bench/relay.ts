@@ -288,10 +288,11 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
       "both daemons connected and loaded the catalog",
       () => [daemons.a, daemons.b].every((d) => /connected to origin/.test(d.stderr()) && /loaded catalog/.test(d.stderr())),
       daemonLogs,
-      // a daemon loads every shard before it is live: minutes for the whole dataset on a busy machine
+      // bounded generously: a daemon that loaded every shard took minutes at 227k records
       DAEMONS_READY_TIMEOUT_MS,
     );
     const daemonsReadyMs = performance.now() - tDaemons;
+    const daemonAtStart = procMemory(daemons.a.child.pid);
     log(`relay: both daemons live after ${fmtMs(daemonsReadyMs)}; ${options.edits} edits on A`);
 
     const items: WriteItem[] = await ctx.rows();
@@ -333,6 +334,7 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
     const visible = stats(visibleMs);
     const cliStats = stats(cliMs);
     const afterEdits = procMemory(relay.child.pid);
+    const daemonAfterEdits = procMemory(daemons.b.child.pid);
 
     // --- 3. concurrent connections, on a tiny catalog
     log(`relay: tiny catalog of ${TINY_RECORDS} records for the connection test`);
@@ -367,7 +369,7 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
     });
     if (relayStop.code !== 0) notes.push(`the relay exited with ${relayStop.code ?? relayStop.signal} on SIGTERM`);
     notes.push(
-      "edit times run from just before `shelf set` is spawned on A until B's shelf.db (read-only, polled every 10 ms) shows the value; the daemon on A picks up other processes' edits about every second and B's daemon materializes about 200 ms after a change arrives",
+      "edit times run from just before `shelf set` is spawned on A until B's shelf.db (read-only, polled every 10 ms) shows the value; shelf set signals A's daemon when it exits; B's daemon loads the shard when the relay's notice names it and materializes about 50 ms after the change arrives",
       `fan-out: every client is an in-process automerge-repo Repo with its own WebSocket, all from 127.0.0.1 (--max-connections-per-address 1000); one more client changes the root document; bounded to ${FANOUT_TIMEOUT_MS / 1000} s`,
     );
 
@@ -384,6 +386,8 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
         ["relay RSS after the upload", `${fmtBytes(afterUpload.rssBytes)}`],
         ["relay RSS / peak after the join", `${fmtBytes(afterJoin.rssBytes)} / ${fmtBytes(afterJoin.hwmBytes)}`],
         ["daemons A and B live after", fmtMs(daemonsReadyMs)],
+        ["daemon A RSS once live", fmtBytes(daemonAtStart.rssBytes)],
+        ["daemon B RSS / peak after the edits", `${fmtBytes(daemonAfterEdits.rssBytes)} / ${fmtBytes(daemonAfterEdits.hwmBytes)}`],
         [`edit on A visible on B (${visible.n} edits) p50 / p99 / max`, `${fmtMs(visible.p50)} / ${fmtMs(visible.p99)} / ${fmtMs(visible.max)}`],
         ["  of which shelf set itself p50 / p99 / max", `${fmtMs(cliStats.p50)} / ${fmtMs(cliStats.p99)} / ${fmtMs(cliStats.max)}`],
         ["  propagation (difference of p50)", fmtMs(visible.p50 - cliStats.p50)],
@@ -411,6 +415,8 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
         relayAfterUpload: afterUpload,
         relayAfterJoin: afterJoin,
         daemonsReadyMs: round(daemonsReadyMs),
+        daemonAtStart,
+        daemonAfterEdits,
         edits: { asked: options.edits, made: chosen.size, timedOut, visibleOnB: visible, cliCommand: cliStats, visibleMs: visibleMs.map((v) => round(v)), cliMs: cliMs.map((v) => round(v)) },
         relayAfterEdits: afterEdits,
         fanout: fanoutRows,
