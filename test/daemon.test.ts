@@ -70,6 +70,19 @@ async function waitFor(what: string, check: () => Promise<boolean>, logs: () => 
   throw new Error(`${what}: not within ${timeoutMs} ms\n${logs()}`);
 }
 
+/** A with a catalog synced to a fresh relay, and B joined through it. */
+async function twoInstancesOnRelay(dir: string): Promise<{ a: string; b: string; relay: RelayProcess }> {
+  const [a, b, relayData] = [join(dir, "a"), join(dir, "b"), join(dir, "relay")];
+  const catalogUrl = (await shelf(a, "init", "--name", "team")).stdout.trim();
+  expectExit(await shelf(a, "add", "npm:left-pad", "--name", "left-pad", "--version", "1.0.0"), 0);
+  const token = await createToken(relayData, catalogUrl);
+  const relay = await startRelayProcess(relayData);
+  expectExit(await shelf(a, "remote", "add", "origin", relay.url, "--token", token), 0);
+  expectExit(await shelf(a, "sync", "origin"), 0);
+  expectExit(await shelf(b, "join", catalogUrl, "--relay", relay.url, "--token", token, "--name", "team"), 0);
+  return { a, b, relay };
+}
+
 async function stopDaemon(d: Daemon, timeoutMs = 15_000): Promise<CliResult> {
   if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill("SIGTERM");
   const timer = setTimeout(() => d.child.kill("SIGKILL"), timeoutMs);
@@ -173,7 +186,6 @@ describe("shelf daemon", () => {
     const tmp = makeTempDir("shelf-daemon-signal-");
     const a = join(tmp.dir, "a");
     const b = join(tmp.dir, "b");
-    const relayData = join(tmp.dir, "relay");
     let relay: RelayProcess | undefined;
     const daemons: Daemon[] = [];
     const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
@@ -183,15 +195,7 @@ describe("shelf daemon", () => {
     };
     const listening = (home: string) => existsSync(join(home, "signals")) && readdirSync(join(home, "signals")).some((n) => /\.(sock|addr)$/.test(n));
     try {
-      const init = await shelf(a, "init", "--name", "team");
-      expectExit(init, 0);
-      const catalogUrl = init.stdout.trim();
-      expectExit(await shelf(a, "add", "npm:left-pad", "--name", "left-pad", "--version", "1.0.0"), 0);
-      const token = await createToken(relayData, catalogUrl);
-      relay = await startRelayProcess(relayData);
-      expectExit(await shelf(a, "remote", "add", "origin", relay.url, "--token", token), 0);
-      expectExit(await shelf(a, "sync", "origin"), 0);
-      expectExit(await shelf(b, "join", catalogUrl, "--relay", relay.url, "--token", token, "--name", "team"), 0);
+      relay = (await twoInstancesOnRelay(tmp.dir)).relay;
 
       // Ten minutes between polls: only the signal can carry the edit within the test's time.
       const slowPolling = { SHELF_DAEMON_POLL_MS: "600000" };
@@ -220,18 +224,11 @@ describe("shelf daemon", () => {
     const tmp = makeTempDir("shelf-daemon-lazy-");
     const a = join(tmp.dir, "a");
     const b = join(tmp.dir, "b");
-    const relayData = join(tmp.dir, "relay");
     let relay: RelayProcess | undefined;
     const daemons: Daemon[] = [];
     const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
     try {
-      const catalogUrl = (await shelf(a, "init", "--name", "team")).stdout.trim();
-      const port = await freePort();
-      const token = await createToken(relayData, catalogUrl);
-      relay = await startRelayProcess(relayData, ["--port", String(port)]);
-      expectExit(await shelf(a, "remote", "add", "origin", relay.url, "--token", token), 0);
-      expectExit(await shelf(a, "sync", "origin"), 0);
-      expectExit(await shelf(b, "join", catalogUrl, "--relay", relay.url, "--token", token, "--name", "team"), 0);
+      relay = (await twoInstancesOnRelay(tmp.dir)).relay;
 
       daemons.push(startDaemon(a, {}, ["--unload-idle-after", "1"]), startDaemon(b, {}, ["--unload-idle-after", "1"]));
       await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 45_000);
@@ -248,7 +245,7 @@ describe("shelf daemon", () => {
         ids.push(id);
       }
       for (const id of ids) expectExit(await shelf(a, "add", id, "--name", id.slice(4)), 0);
-      await waitFor("A's twelve records on B", async () => (await shelfJson(b, "list", "--json")).records.length === 12, logs, 60_000);
+      await waitFor("A's twelve records on B", async () => (await shelfJson(b, "list", "--json")).records.length === 13, logs, 60_000);
       // Idle shards are dropped: each daemon goes back to holding the root alone.
       await waitFor("both daemons back to the root alone", async () => daemons.every((d) => /idle documents? from memory \(1 loaded\)/.test(d.stderr())), logs, 60_000);
       // B dropped each changed shard (a shard a late message loads again is dropped again), and
