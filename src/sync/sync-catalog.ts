@@ -42,7 +42,8 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
     if (!plan || plan.documents.size > 0) {
       const { exchange } = await import("./relay-exchange.js");
       result = await exchange(instance, remote, { rootUrl: catalog.url, shardUrls: catalog.shardUrls, only: plan?.documents }, options);
-      if (plan) plan = advancePlan(plan, await summaryAfter(plan.summary.seq));
+      // Only refines what is remembered: a remote gone quiet by now does not undo the sync.
+      if (plan) plan = advancePlan(plan, await summaryAfter(plan.summary.seq).catch(() => undefined));
     }
   } finally {
     limit.dispose();
