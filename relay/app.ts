@@ -23,6 +23,7 @@ import type WebSocket from "ws";
 import { ShelfError } from "../src/errors.js";
 import { plain } from "../src/model/crdt-record.js";
 import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
+import { unloadDocument } from "../src/store/unload-document.js";
 import { ACCESS_HEADER, SafeClientAdapter, type ReconnectBackoff } from "../src/protocol/safe-client-adapter.js";
 import { admit, isLoopback, OpenConnections, type RelayAuth } from "../src/protocol/admission.js";
 import { CatalogAccess, shardIdsOf } from "./catalog-access.js";
@@ -220,10 +221,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     if (drop.length === 0) return;
     await repo.flush(drop);
     for (const id of drop) {
-      // Unloading swaps the handle's document for an empty one, and automerge-repo's save
-      // listener, still attached, would then write that empty document over the stored one.
-      repo.handles[id]?.removeAllListeners();
-      await repo.removeFromCache(id);
+      await unloadDocument(repo, id);
       idle.forget(id);
       access.forget(id);
     }

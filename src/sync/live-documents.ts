@@ -9,6 +9,7 @@ import * as A from "@automerge/automerge";
 import type { AutomergeUrl, DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import { ShelfError } from "../errors.js";
 import { sameHeads } from "../protocol/heads-summary.js";
+import { unloadDocument } from "../store/unload-document.js";
 import type { RemoteHeads } from "./remote-heads.js";
 
 export interface LiveDocumentsOptions {
@@ -80,10 +81,7 @@ export class LiveDocuments {
       // changed while being written: keep it for now
       if (!handle?.isReady() || now - (this.#lastActive.get(id) ?? 0) < idleMs) continue;
       this.#release(id);
-      // Unloading swaps the handle's document for an empty one, and automerge-repo's save
-      // listener, still attached, would then write that empty document over the stored one.
-      handle.removeAllListeners();
-      await repo.removeFromCache(id);
+      await unloadDocument(repo, id);
       dropped++;
     }
     this.unloads += dropped;
