@@ -1,14 +1,14 @@
 /** daemon, serve and sync config: live sync with relays and peers, and the instance's sync settings. */
 import { ShelfError } from "../errors.js";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
-import { runDaemon, isRelay } from "../sync/daemon.js";
+import { runDaemon } from "../sync/daemon.js";
 import { checkServeOptions, createPeerServer } from "../sync/peer-server.js";
+import { parseRemoteUrl } from "../sync/remote-url.js";
 import { listRemotes } from "../sync/remotes.js";
 import { servedHeads } from "../sync/served-heads.js";
 import { listSchedules } from "../import/schedule.js";
 import type { PeerServer } from "../sync/peer-server.js";
 import { schedule } from "../sync/schedule.js";
-import { isWebdavUrl } from "../sync/webdav/remote-url.js";
 import { formatInterval, parseInterval, readSyncConfig, writeSyncConfig, type SyncConfig } from "../sync/sync-config.js";
 import type { GlobalOptions } from "./context.js";
 
@@ -118,8 +118,9 @@ async function runLive(instance: Instance, catalog: CatalogRow, signal: AbortSig
   const pollMs = pollMsFromEnv();
   const config = readSyncConfig(instance.db);
   const remotes = config.enabled ? listRemotes(instance.db) : [];
-  const relays = remotes.filter(isRelay);
-  const folders = remotes.filter((r) => isWebdavUrl(r.url));
+  // Relays are synced live; WebDAV folders by a scheduled `shelf sync`.
+  const relays = remotes.filter((r) => parseRemoteUrl(r.url).kind === "relay");
+  const folders = remotes.filter((r) => parseRemoteUrl(r.url).kind === "webdav");
   // Aborted by the caller's signal, or when the live part ends on its own.
   const live = new AbortController();
   const endLive = () => live.abort();

@@ -6,9 +6,11 @@
 import { ShelfError } from "../errors.js";
 import { Instance, resolveHome } from "../instance.js";
 import type { Progress } from "../catalog/catalog-store.js";
-import { addRemote, listRemotes, recordSyncRun, removeRemote, selectRemotes, syncHistory, syncStatus, validateRemoteUrl, type Remote, type RemoteSyncStatus, type SyncRun } from "../sync/remotes.js";
+import { addRemote, listRemotes, recordSyncRun, removeRemote, selectRemotes, syncHistory, syncStatus, type Remote, type RemoteSyncStatus, type SyncRun } from "../sync/remotes.js";
 import type { SyncReport } from "../sync/sync-catalog.js";
-import { isWebdavUrl } from "../sync/webdav/remote-url.js";
+import { remoteKind } from "../sync/remote-url.js";
+import { runSync, successfulRun } from "../sync/run-sync.js";
+import { transportFor } from "../sync/transport.js";
 import type { WebdavReport } from "../sync/webdav/sync.js";
 import type { GlobalOptions } from "./context.js";
 import { withCatalog } from "./context.js";
@@ -57,22 +59,15 @@ export async function sync(remoteName: string | undefined, options: GlobalOption
   return withCatalog(options, async ({ instance, catalog }) => {
     const result: SyncResult = { reports: [], failures: [] };
     const remotes = selectRemotes(instance.db, remoteName);
-    if (options.compact && remotes.some((r) => !isWebdavUrl(r.url))) {
+    if (options.compact && (await Promise.all(remotes.map(transportFor))).some((t) => !t.compacts)) {
       throw new ShelfError("SHELF_E_USAGE", `${remoteName} is not a WebDAV remote; only WebDAV folders are compacted`, "a relay keeps its own storage compact");
     }
+    const syncOptions = { timeoutMs: options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS, onProgress, compact: options.compact };
     for (const remote of remotes) {
-      const startedAt = new Date().toISOString();
-      const started = performance.now();
       try {
-        const syncOptions = { timeoutMs: options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS, onProgress };
-        const report = isWebdavUrl(remote.url)
-          ? await (await import("../sync/webdav/sync.js")).syncWebdav(instance, catalog, remote, { ...syncOptions, compact: options.compact })
-          : await (await import("../sync/sync-catalog.js")).syncCatalog(instance, catalog, remote, syncOptions);
-        recordSyncRun(instance.db, { ...pickRun(report), remote: remote.name, catalogUrl: catalog.url, startedAt, ok: true, error: null });
-        result.reports.push(report);
+        result.reports.push(await runSync(instance, catalog, remote, syncOptions));
       } catch (err) {
-        const error = err instanceof ShelfError ? err : new ShelfError("SHELF_E_INTERNAL", String((err as Error)?.stack ?? err));
-        recordSyncRun(instance.db, { remote: remote.name, catalogUrl: catalog.url, startedAt, durationMs: Math.round(performance.now() - started), ok: false, error: error.message, documents: 0, added: 0, updated: 0, deleted: 0, conflicts: 0 });
+        const error = err as ShelfError;
         result.failures.push({ remote: remote.name, error: error.toJSON() });
         if (remoteName !== undefined) throw error;
       }
@@ -80,9 +75,6 @@ export async function sync(remoteName: string | undefined, options: GlobalOption
     return result;
   });
 }
-
-/** The columns of a sync run a report fills (a WebDAV report carries more). */
-const pickRun = (r: SyncReport) => ({ durationMs: r.durationMs, documents: r.documents, added: r.added, updated: r.updated, deleted: r.deleted, conflicts: r.conflicts });
 
 /** `shelf sync compact NAME`: a sync that ends by replacing this instance's files with one snapshot. */
 export async function compact(remoteName: string, options: GlobalOptions & { timeoutMs?: number }, onProgress?: Progress): Promise<SyncResult> {
@@ -108,10 +100,10 @@ export async function join(url: string, options: GlobalOptions & { relay?: strin
   if (options.relay && options.webdav) throw new ShelfError("SHELF_E_USAGE", "give --relay or --webdav, not both", "join through one of them; add the other with `shelf remote add` afterwards");
   const source = options.relay ?? options.webdav;
   if (!source) throw new ShelfError("SHELF_E_USAGE", "join needs a place to fetch the catalog from", "pass --relay ws://HOST:PORT/sync [--token T] or --webdav webdav+https://HOST/PATH");
-  if (options.webdav && !isWebdavUrl(options.webdav)) throw new ShelfError("SHELF_E_USAGE", `--webdav takes a webdav+https:// URL, got ${JSON.stringify(options.webdav)}`, "e.g. --webdav webdav+https://cloud.example/remote.php/dav/files/alice/shelf");
-  if (options.relay && isWebdavUrl(options.relay)) throw new ShelfError("SHELF_E_USAGE", "that is a WebDAV URL", "pass it with --webdav");
+  if (options.webdav && remoteKind(options.webdav) !== "webdav") throw new ShelfError("SHELF_E_USAGE", `--webdav takes a webdav+https:// URL, got ${JSON.stringify(options.webdav)}`, "e.g. --webdav webdav+https://cloud.example/remote.php/dav/files/alice/shelf");
+  if (options.relay && remoteKind(options.relay) === "webdav") throw new ShelfError("SHELF_E_USAGE", "that is a WebDAV URL", "pass it with --webdav");
   if (options.webdav && options.token !== undefined) throw new ShelfError("SHELF_E_USAGE", "a WebDAV remote takes no --token", "give its credentials in SHELF_WEBDAV_USER / SHELF_WEBDAV_PASSWORD or <home>/webdav-credentials.yaml");
-  validateRemoteUrl(source);
+  const transport = await transportFor({ url: source });
   const instance = Instance.open(resolveHome(options.home), { create: true });
   try {
     const remoteName = options.remote ?? "origin";
@@ -122,11 +114,9 @@ export async function join(url: string, options: GlobalOptions & { relay?: strin
     }
     const startedAt = new Date().toISOString();
     const joinOptions = { timeoutMs: options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS, onProgress };
-    const report = options.webdav
-      ? await (await import("../sync/webdav/sync.js")).joinWebdav(instance, url, options.name ?? "main", remote, joinOptions)
-      : await (await import("../sync/sync-catalog.js")).joinCatalog(instance, url, options.name ?? "main", remote, joinOptions);
+    const report = await transport.join(instance, url, options.name ?? "main", remote, joinOptions);
     if (!existing) addRemote(instance.db, remote.name, remote.url, remote.token ?? undefined);
-    recordSyncRun(instance.db, { ...pickRun(report), remote: remote.name, catalogUrl: url, startedAt, ok: true, error: null });
+    recordSyncRun(instance.db, successfulRun(report, remote, url, startedAt));
     return { ...report, url };
   } finally {
     await instance.close();

@@ -64,9 +64,6 @@ const DEFAULT_DEBOUNCE_MS = 50;
 
 export const DEFAULT_BACKOFF: ReconnectBackoff = { initialMs: 1000, maxMs: 60_000, jitter: 0.2 };
 
-/** The remotes the daemon keeps a live connection with. */
-export const isRelay = (remote: Remote): boolean => /^wss?:\/\//i.test(remote.url);
-
 /** Runs until `options.signal` aborts. The caller owns `instance` (and closes it afterwards). */
 export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes: Remote[], options: DaemonOptions): Promise<void> {
   const { signal, log } = options;

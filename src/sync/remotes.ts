@@ -2,7 +2,7 @@
 import { ShelfError } from "../errors.js";
 import type { Db } from "../store/db.js";
 import { forgetRemote } from "./checkpoints.js";
-import { isWebdavUrl, webdavBaseUrl } from "./webdav/remote-url.js";
+import { parseRemoteUrl } from "./remote-url.js";
 
 export interface Remote {
   name: string;
@@ -13,28 +13,9 @@ export interface Remote {
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Checks a remote URL and says what is wrong with it in terms a user can fix. */
-export function validateRemoteUrl(url: string): URL {
-  if (isWebdavUrl(url)) return new URL(webdavBaseUrl(url));
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ShelfError("SHELF_E_USAGE", `${JSON.stringify(url)} is not a URL`, "a relay URL looks like ws://HOST:PORT/sync or wss://HOST/sync");
-  }
-  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
-    throw new ShelfError("SHELF_E_USAGE", `unsupported remote ${JSON.stringify(url)}: shelf syncs with relays over ws:// or wss://, and with WebDAV folders over webdav+https://`, "a relay URL looks like ws://HOST:PORT/sync, a WebDAV one like webdav+https://HOST/PATH");
-  }
-  if (parsed.searchParams.has("token")) {
-    throw new ShelfError("SHELF_E_USAGE", "put the token in --token, not in the URL", "URLs end up in logs and `shelf remote list`; tokens must not");
-  }
-  return parsed;
-}
-
 export function addRemote(db: Db, name: string, url: string, token: string | undefined): Remote {
   if (!NAME_RE.test(name)) throw new ShelfError("SHELF_E_USAGE", `invalid remote name ${JSON.stringify(name)}`, "a name is letters, digits, . _ - (at most 64)");
-  validateRemoteUrl(url);
-  if (isWebdavUrl(url) && token !== undefined) {
+  if (parseRemoteUrl(url).kind === "webdav" && token !== undefined) {
     throw new ShelfError("SHELF_E_USAGE", "a WebDAV remote takes no --token", "give its user and password in SHELF_WEBDAV_USER / SHELF_WEBDAV_PASSWORD or <home>/webdav-credentials.yaml (docs/webdav-layout.md)");
   }
   const addedAt = new Date().toISOString();
