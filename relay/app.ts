@@ -39,12 +39,12 @@ import { changedNotice } from "../src/protocol/changed-notice.js";
 import { renderStatusPage, type CatalogStatus } from "./status-page.js";
 import { TokenStore } from "./token-store.js";
 
+export { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES };
 /** How long an access check waits for a catalog's root document that the relay does not hold yet. */
 const ROOT_WAIT_MS = 5_000;
 /** How often automerge-repo writes a changed document; the relay also writes before acknowledging. */
 const SAVE_DEBOUNCE_MS = 10;
 /** How long a document no connected client holds stays in memory after its last traffic. */
-export { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES };
 export const DEFAULT_IDLE_UNLOAD_MS = 10 * 60_000;
 /** Reconnection to the upstream relay: 1 s, doubling up to a minute, ±20%. */
 const UPSTREAM_BACKOFF: ReconnectBackoff = { initialMs: 1_000, maxMs: 60_000, jitter: 0.2 };
