@@ -31,6 +31,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Libraries log with console.log (automerge-repo does, when a sync it started fails): stdout
+// carries only the command's own output, so that --json stays one JSON document.
+console.log = console.info = console.debug = (...args: unknown[]) => console.error(...args);
 tolerateRepoWaitTimeouts((message) => process.stderr.write(`shelf: warning: ${message}\n`));
 // Exit only once pending output is written; process.exit would cut a piped stdout short.
 process.exitCode = await main(process.argv);

@@ -7,14 +7,13 @@
 import type * as A from "@automerge/automerge";
 import { setMaxListeners } from "node:events";
 import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from "@automerge/automerge-repo";
-import { documentIdOf, SHARDS_IN_MEMORY, type Progress } from "../catalog/catalog-store.js";
+import { documentIdOf, type Progress } from "../catalog/catalog-store.js";
 import { ShelfError } from "../errors.js";
 import type { Instance } from "../instance.js";
 import type { RootDoc } from "../model/catalog-doc.js";
 import { plain } from "../model/crdt-record.js";
 import type { Heads } from "../protocol/heads-summary.js";
 import { SafeClientAdapter } from "../protocol/safe-client-adapter.js";
-import { unloadDocument } from "../store/unload-document.js";
 import { deadline } from "./deadline.js";
 import { trackRemoteHeads } from "./remote-heads.js";
 import type { Remote } from "./remotes.js";
@@ -66,36 +65,25 @@ export async function exchange(instance: Instance, remote: Remote, request: Exch
     // A remote that takes nothing from us never holds our edits: wait only to hold all of its own.
     const readOnly = adapter.access === "read-only";
     const direction = readOnly ? "pull" : "both";
-    const exchanged: DocHandle<unknown>[] = [];
+    const heads = new Map<string, Heads>();
     let shardUrls = request.shardUrls;
     if (wanted(rootId) || shardUrls === undefined) {
       const root = await find<RootDoc>(repo, request.rootUrl, remote, signal);
       await tracker.waitUntilInSync(peer, [root as DocHandle<unknown>], signal, undefined, direction);
-      exchanged.push(root as DocHandle<unknown>);
+      heads.set(rootId, tracker.theirHeads(peer, rootId) ?? []);
       shardUrls ??= shardUrlsOf(root.doc(), remote);
     }
     for (const url of shardUrls) catalogDocuments.add(documentIdOf(url));
-    const heads = new Map<string, Heads>();
-    for (const handle of exchanged) heads.set(handle.documentId, tracker.theirHeads(peer, handle.documentId) ?? []);
-    // Shards go in batches, each written and dropped once in step, so memory holds one batch
-    // however large the catalog (a join, a first upload).
-    const urls = shardUrls.filter((url) => wanted(documentIdOf(url)));
-    for (let start = 0; start < urls.length; start += SHARDS_IN_MEMORY) {
-      const batch = urls.slice(start, start + SHARDS_IN_MEMORY);
-      // A shard the relay could not give at the first request (the connection dropped and came
-      // back while it was on its way) is asked again when the connection returns: wait for it,
-      // bounded by the timeout, instead of failing at once.
-      const shards = await Promise.all(batch.map((url) => find<unknown>(repo, url, remote, signal, ["ready", "unavailable"])));
-      const progress = options.onProgress && ((synced: number) => options.onProgress!(start + synced, urls.length));
-      await tracker.waitUntilInSync(peer, shards, signal, progress, direction).catch((err: unknown) => {
-        const missing = shards.filter((h) => !h.isReady()).length;
-        if (missing === 0) throw err;
-        throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} did not give ${missing} of the catalog's ${urls.length} shard documents in time`, "run the sync again; if it keeps failing, check the relay's log");
-      });
-      for (const handle of shards) heads.set(handle.documentId, tracker.theirHeads(peer, handle.documentId) ?? []);
-      await repo.flush(shards.map((h) => h.documentId));
-      for (const handle of shards) await unloadDocument(repo, handle.documentId);
-    }
+    // A shard the relay could not give at the first request (the connection dropped and came back
+    // while it was on its way) is asked again when the connection returns: wait for it, bounded by
+    // the timeout, instead of failing at once.
+    const shards = await Promise.all(shardUrls.filter((url) => wanted(documentIdOf(url))).map((url) => find<unknown>(repo, url, remote, signal, ["ready", "unavailable"])));
+    await tracker.waitUntilInSync(peer, shards, signal, options.onProgress, direction).catch((err: unknown) => {
+      const missing = shards.filter((h) => !h.isReady()).length;
+      if (missing === 0) throw err;
+      throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} did not give ${missing} of the catalog's ${shards.length} shard documents in time`, "run the sync again; if it keeps failing, check the relay's log");
+    });
+    for (const handle of shards) heads.set(handle.documentId, tracker.theirHeads(peer, handle.documentId) ?? []);
     await repo.flush();
     return { shardUrls, readOnly, heads };
   } catch (err) {
