@@ -156,7 +156,11 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   log(`loaded catalog ${catalog.name} (root; ${catalog.shardUrls.length} shards load when they change); ${liveWith}`);
   // Scheduled imports write through this store, so what they change reaches peers at once.
   const imports = startImportScheduler(store, { signal, log });
-  if (options.server) options.onListening?.(await options.server.listen(repo));
+  // Catches up only documents marked dirty (a peer's change just written): cheap when none is.
+  const materializeStored = async (): Promise<void> => {
+    if (instance.hasDirtyDocuments()) await store.catchUp();
+  };
+  if (options.server) options.onListening?.(await options.server.listen(repo, materializeStored));
 
   /**
    * On each (re)connection to a relay: its heads summary says which documents differ from this

@@ -43,8 +43,12 @@ export interface PeerServerOptions {
 export interface PeerServer {
   /** the network adapter to give the instance's Repo */
   adapter: GuardedServerAdapter;
-  /** Starts listening, sending through `repo` (created with `adapter`); resolves to the sync URL. */
-  listen(repo: Repo): Promise<string>;
+  /**
+   * Starts listening, sending through `repo` (created with `adapter`); resolves to the sync URL.
+   * `materialize` brings the view up to what is stored: heads summaries are answered from the
+   * view, so it runs before a peer is told which heads this instance has.
+   */
+  listen(repo: Repo, materialize: () => Promise<void>): Promise<string>;
   peerCount(): number;
   close(): Promise<void>;
 }
@@ -69,16 +73,20 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const expected = options.token === undefined ? undefined : digest(options.token);
   let repo: Repo | undefined;
+  let materialize: (() => Promise<void>) | undefined;
   const line = (obj: object, msg: string) => options.log(`${msg} ${JSON.stringify(obj)}`);
 
   const adapter = new GuardedServerAdapter({
     log: { warn: line, info: line },
     keepAliveMs: options.keepAliveMs,
-    // A sync message tells the peer which heads we have: write them to disk first, as the relay does.
+    // A sync message tells the peer which heads we have: write them to disk first, as the relay
+    // does, and into the view, so that the next heads summary says the same.
     beforeSend: async (message) => {
       if (message.type !== "sync" || !repo) return;
       const documentId = (message as { documentId: DocumentId }).documentId;
-      if (repo.handles[documentId]?.isReady()) await repo.flush([documentId]);
+      if (!repo.handles[documentId]?.isReady()) return;
+      await repo.flush([documentId]);
+      await materialize?.();
     },
     onMalformed: (why) => options.log(`closed a peer connection: ${why}`),
   });
@@ -132,8 +140,9 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
 
   return {
     adapter,
-    async listen(withRepo) {
+    async listen(withRepo, withMaterialize) {
       repo = withRepo;
+      materialize = withMaterialize;
       try {
         await app.listen({ host: options.host, port: options.port });
       } catch (err) {
