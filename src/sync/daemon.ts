@@ -86,7 +86,8 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   let again = false;
   const materialize = async (): Promise<void> => {
     try {
-      await repo.flush();
+      // Ready documents only: a peer may have offered one that is still on its way.
+      await repo.flush(Object.values(repo.handles).filter((h) => h.isReady()).map((h) => h.documentId));
       const { documents: docs, records } = await store.catchUp();
       if (docs > 0) log(`materialized ${docs} document${docs === 1 ? "" : "s"} (${records} record${records === 1 ? "" : "s"} changed)`);
       // Peers of `shelf serve` hold only the root: tell them which shards changed.

@@ -84,7 +84,9 @@ export async function exchange(instance: Instance, remote: Remote, request: Exch
       throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} did not give ${missing} of the catalog's ${shards.length} shard documents in time`, "run the sync again; if it keeps failing, check the relay's log");
     });
     for (const handle of shards) heads.set(handle.documentId, tracker.theirHeads(peer, handle.documentId) ?? []);
-    await repo.flush();
+    // Only what was exchanged: a peer may also have offered documents this sync never asked for,
+    // whose handles are not ready and cannot be written.
+    await repo.flush([...heads.keys()] as DocumentId[]);
     return { shardUrls, readOnly, heads };
   } catch (err) {
     throw asSyncError(err, adapter, remote, signal);
