@@ -11,8 +11,6 @@ const CATALOG_URL = /^automerge:([1-9A-HJ-NP-Za-km-z]+)$/;
 
 export interface HeadsRouteOptions {
   index: HeadsIndex;
-  /** the route's path: the sync route's, plus "/heads" */
-  path?: string;
   /** Admits the request, or answers the refusal itself and returns undefined. */
   admit(request: FastifyRequest, reply: FastifyReply): Promise<RelayAuth | undefined>;
   /** called before a catalog is summarized, to bring the index up to date (relay) */
@@ -22,7 +20,7 @@ export interface HeadsRouteOptions {
 }
 
 export function registerHeadsRoute(app: FastifyInstance, options: HeadsRouteOptions): void {
-  app.get(options.path ?? "/sync/heads", async (request, reply) => {
+  app.get("/sync/heads", async (request, reply) => {
     const auth = await options.admit(request, reply);
     if (!auth) return reply;
     const query = (request.query ?? {}) as Record<string, unknown>;

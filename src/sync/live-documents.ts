@@ -28,9 +28,6 @@ export class LiveDocuments {
   readonly #adopted = new Map<DocumentId, () => void>();
   readonly #lastActive = new Map<DocumentId, number>();
   readonly #loading = new Map<DocumentId, Promise<DocHandle<unknown> | undefined>>();
-  /** documents loaded and dropped since the start, for the log and tests */
-  loads = 0;
-  unloads = 0;
 
   constructor(options: LiveDocumentsOptions) {
     this.#options = options;
@@ -84,7 +81,6 @@ export class LiveDocuments {
       await unloadDocument(repo, id);
       dropped++;
     }
-    this.unloads += dropped;
     return dropped;
   }
 
@@ -97,7 +93,6 @@ export class LiveDocuments {
     const { repo, loadTimeoutMs } = this.#options;
     try {
       const handle = await repo.find<unknown>(`automerge:${documentId}` as AutomergeUrl, { signal: AbortSignal.timeout(loadTimeoutMs) });
-      this.loads++;
       this.#adopt(documentId);
       return handle;
     } catch (err) {
