@@ -15,7 +15,8 @@ import { shardIndex } from "../src/model/catalog-doc.js";
 import { readRecord, writeRecord, type ShardDoc } from "../src/model/crdt-record.js";
 import type { CatalogRecord } from "../src/model/record.js";
 import type { Db } from "../src/store/db.js";
-import { countRecords, getRecord, listRecords, searchRecords } from "../src/view/queries.js";
+import { countRecords, EXACT_RANKING_MAX_MATCHES, getRecord, listRecords, searchRecords } from "../src/view/queries.js";
+import { SCHEMA_MIGRATIONS } from "../src/store/schema.js";
 import { tempCatalog, tempInstance } from "./helpers/temp-home.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -314,6 +315,57 @@ describe("queries", () => {
     expect(ids(searchRecords(db, catId, "ui", { provider: "npm", collection: "frontend" })).sort()).toStrictEqual(["npm:react", "npm:react-dom"]);
     // Tags are searchable words too.
     expect(ids(searchRecords(db, catId, "vcs"))).toStrictEqual(["winget:Git.Git"]);
+  });
+
+  it("ranks a broad query from bounded work: the exact name, the names that begin with it, then BM25", async () => {
+    const { store, db, catId } = await sampleCatalog();
+    // More matches for "widget" than are ranked exactly, all in summaries, written before the
+    // names that begin with "widget", so they come first in the index.
+    const many: WriteItem[] = Array.from({ length: EXACT_RANKING_MAX_MATCHES + 50 }, (_, i) => ({
+      id: `npm:thing-${String(i).padStart(4, "0")}`,
+      patch: { name: `thing-${i}`, summary: "a widget for things" },
+    }));
+    await store.writeMany(many, "test-import");
+    await store.writeMany(
+      [
+        { id: "npm:widgets-extra", patch: { name: "widgets-extra", summary: "more" } },
+        { id: "npm:widgetry", patch: { name: "widgetry", summary: "widget widget widget" } },
+        { id: "npm:Widget", patch: { name: "Widget", summary: "the widget" } },
+        { id: "npm:widget-a", patch: { name: "widget-a", summary: "one widget" } },
+        { id: "npm:old-widget", patch: { name: "widget-old", summary: "gone", deleted: true } },
+      ],
+      "test-import",
+    );
+    const ids = searchRecords(db, catId, "WIDGET").map((r) => r.id);
+    expect(ids.slice(0, 4)).toStrictEqual(["npm:Widget", "npm:widget-a", "npm:widgetry", "npm:widgets-extra"]);
+    expect(ids).toHaveLength(20);
+    for (const id of ids.slice(4)) expect(id).toMatch(/^npm:thing-\d{4}$/);
+    // Filters hold in every tier.
+    expect(searchRecords(db, catId, "widget", { includeDeleted: true }).map((r) => r.id).slice(0, 3)).toStrictEqual(["npm:Widget", "npm:widget-a", "npm:old-widget"]);
+    expect(searchRecords(db, catId, "widg", { tag: "ui" })).toStrictEqual([]);
+    expect(searchRecords(db, catId, "widget", { limit: 2 }).map((r) => r.id)).toStrictEqual(["npm:Widget", "npm:widget-a"]);
+    // One word more and the query is narrow again: every match is ranked.
+    expect(searchRecords(db, catId, "one widget").map((r) => r.id)).toStrictEqual(["npm:widget-a"]);
+  });
+
+  it("a home from before the one-letter prefix index finds the same records once upgraded", async () => {
+    const { home, instance, db, catId } = await sampleCatalog();
+    const queries = ["r", "p", "vcs", "react", "padding package"];
+    const before = queries.map((q) => searchRecords(db, catId, q, { limit: 100 }).map((r) => r.id));
+    expect(before[0]).toContain("npm:react");
+    // Put the full-text table back as the previous schema had it, empty, and say so in the version.
+    db.exec(`
+      DROP INDEX records_by_name;
+      DROP TABLE records_fts;
+      CREATE VIRTUAL TABLE records_fts USING fts5(name, summary, tags, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+    `);
+    db.pragma(`user_version = ${SCHEMA_MIGRATIONS.length - 1}`);
+    expect(searchRecords(db, catId, "react")).toStrictEqual([]);
+    await instance.close();
+
+    const upgraded = Instance.open(home);
+    onTestFinished(() => upgraded.close());
+    expect(queries.map((q) => searchRecords(upgraded.db, catId, q, { limit: 100 }).map((r) => r.id))).toStrictEqual(before);
   });
 
   it("keeps catalogs apart", async () => {

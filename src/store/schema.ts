@@ -121,6 +121,26 @@ export const CHECKPOINT_MIGRATION = `
   ) WITHOUT ROWID;
 `;
 
+/**
+ * Search in time bounded by what it returns (src/view/queries.ts searchRecords): a one-letter
+ * prefix index, so "r" reads one doclist rather than every term that starts with r, and an index
+ * on names, for the exact name and the names that begin with what was typed. The full-text table
+ * is contentless, so it is filled again from the view's own rows.
+ */
+export const SEARCH_MIGRATION = `
+  DROP TABLE records_fts;
+  CREATE VIRTUAL TABLE records_fts USING fts5(
+    name, summary, tags,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '1 2 3'
+  );
+  INSERT INTO records_fts (rowid, name, summary, tags)
+    SELECT rid, name, summary, coalesce((SELECT group_concat(tag, ' ') FROM (SELECT tag FROM record_tags t WHERE t.rid = r.rid ORDER BY tag)), '')
+    FROM records r;
+  CREATE INDEX records_by_name ON records (cat_id, lower(name), id);
+`;
+
 export const SCHEMA_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -216,4 +236,5 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   IMPORT_MIGRATION,
   WEBDAV_SYNC_MIGRATION,
   CHECKPOINT_MIGRATION,
+  SEARCH_MIGRATION,
 ];

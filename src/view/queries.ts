@@ -70,21 +70,62 @@ function filterSql(catId: number, filter: RecordFilter): { where: string; params
   return { where: clauses.join(" AND "), params };
 }
 
-/** Full-text search over name, summary and tags, best first: exact name, then BM25. */
+/**
+ * Past this many full-text matches a query is broad (a letter or two, a word found in half the
+ * summaries): ranking every match would cost time in proportion to the catalog, so it is ranked
+ * from bounded work instead (see searchRecords). Up to this many, ranking is exact.
+ */
+export const EXACT_RANKING_MAX_MATCHES = 500;
+
+/**
+ * Full-text search over name, summary and tags, best first, in time bounded by what it returns,
+ * not by the catalog's size.
+ *
+ * A query with at most EXACT_RANKING_MAX_MATCHES matches is ranked exactly: the record whose name
+ * is the query first, then BM25 (name weighs 10, tags 4, summary 1). A broader query, which a
+ * user typing has not finished, lists the exact name, then the names that begin with what was
+ * typed (alphabetically, as a completion list does), then BM25 over the first
+ * EXACT_RANKING_MAX_MATCHES matches.
+ */
 export function searchRecords(db: Db, catId: number, query: string, filter: RecordFilter = {}): CatalogRecord[] {
   const fts = toFtsQuery(query);
   if (!fts) return [];
+  const typed = query.normalize("NFKC").trim();
+  const limit = filter.limit ?? 20;
   const { where, params } = filterSql(catId, filter);
-  const rows = db
-    .prepare<unknown[], RecordRow>(
-      `SELECT ${RECORD_COLUMNS}
-       FROM records_fts f JOIN records r ON r.rid = f.rowid
-       WHERE records_fts MATCH ? AND ${where}
-       ORDER BY (lower(r.name) = lower(?)) DESC, bm25(records_fts, 10.0, 1.0, 4.0), r.id
-       LIMIT ?`,
-    )
-    .all(fts, ...params, query.normalize("NFKC").trim(), filter.limit ?? 20);
-  return rows.map(toRecord);
+  const ranked = (exclude: ReadonlySet<string>): RecordRow[] =>
+    db
+      .prepare<unknown[], RecordRow>(
+        `WITH hits AS (
+           SELECT rowid AS rid, bm25(records_fts, 10.0, 1.0, 4.0) AS score
+           FROM records_fts WHERE records_fts MATCH ? LIMIT ?
+         )
+         SELECT ${RECORD_COLUMNS}
+         FROM hits h JOIN records r ON r.rid = h.rid
+         WHERE ${where}
+         ORDER BY (lower(r.name) = lower(?)) DESC, h.score, r.id
+         LIMIT ?`,
+      )
+      .all(fts, EXACT_RANKING_MAX_MATCHES, ...params, typed, limit + exclude.size)
+      .filter((row) => !exclude.has(row.id));
+  if (!isBroad(db, fts)) return ranked(new Set()).map(toRecord);
+
+  const byName = (condition: string, typedTimes: number, n: number): RecordRow[] =>
+    db
+      .prepare<unknown[], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records r WHERE ${condition} AND ${where} ORDER BY lower(r.name), r.id LIMIT ?`)
+      .all(...Array<string>(typedTimes).fill(typed), ...params, n);
+  const exact = byName("lower(r.name) = lower(?)", 1, limit);
+  const named = [...exact, ...byName("lower(r.name) > lower(?) AND lower(r.name) < lower(?) || char(1114111)", 2, limit - exact.length)];
+  const rows = named.length < limit ? [...named, ...ranked(new Set(named.map((r) => r.id)))] : named;
+  return rows.slice(0, limit).map(toRecord);
+}
+
+/** Whether a full-text query has more matches than can be ranked exactly, counted only that far. */
+function isBroad(db: Db, fts: string): boolean {
+  const { n } = db
+    .prepare<[string, number], { n: number }>("SELECT count(*) AS n FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH ? LIMIT ?)")
+    .get(fts, EXACT_RANKING_MAX_MATCHES + 1)!;
+  return n > EXACT_RANKING_MAX_MATCHES;
 }
 
 export function listRecords(db: Db, catId: number, filter: RecordFilter = {}): CatalogRecord[] {
