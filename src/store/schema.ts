@@ -122,9 +122,9 @@ export const CHECKPOINT_MIGRATION = `
 `;
 
 /**
- * Search in time bounded by what it returns (src/view/queries.ts searchRecords): a one-letter
- * prefix index, so "r" reads one doclist rather than every term that starts with r, and an index
- * on names, for the exact name and the names that begin with what was typed. The full-text table
+ * Search in time bounded by what it returns (src/view/queries.ts searchRecords): prefix indexes
+ * for 1 to 6 letters, so "r" or "react" as the word being typed reads one doclist rather than
+ * every term that starts with it, and an index on names, for the exact name and the names that begin with what was typed. The full-text table
  * is contentless, so it is filled again from the view's own rows.
  */
 export const SEARCH_MIGRATION = `
@@ -133,7 +133,7 @@ export const SEARCH_MIGRATION = `
     name, summary, tags,
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '1 2 3'
+    prefix = '1 2 3 4 5 6'
   );
   INSERT INTO records_fts (rowid, name, summary, tags)
     SELECT rid, name, summary, coalesce((SELECT group_concat(tag, ' ') FROM (SELECT tag FROM record_tags t WHERE t.rid = r.rid ORDER BY tag)), '')

@@ -37,14 +37,19 @@ const RECORD_COLUMNS = `r.rid, r.id, r.kind, r.provider, r.name, r.version, r.su
   (SELECT json_group_array(collection) FROM (SELECT collection FROM record_collections WHERE rid = r.rid ORDER BY collection)) AS collections`;
 
 /**
- * Turns any user string into a safe FTS5 query: the words (letters and digits) are quoted, so FTS
+ * Turns any user string into safe FTS5 phrases: the words (letters and digits) are quoted, so FTS
  * syntax, quotes and SQL in the input are only ever searched for, never interpreted; every word
  * must match, and the last one also matches as a prefix ("reac" finds react).
  */
+export function toFtsPhrases(input: string): string[] {
+  const words = input.normalize("NFKC").match(/[\p{L}\p{N}]+/gu) ?? [];
+  return words.map((w, i) => `"${w}"${i === words.length - 1 ? "*" : ""}`);
+}
+
+/** The phrases of toFtsPhrases as one query, or undefined when the input has no word. */
 export function toFtsQuery(input: string): string | undefined {
-  const words = input.normalize("NFKC").match(/[\p{L}\p{N}]+/gu);
-  if (!words || words.length === 0) return undefined;
-  return words.map((w, i) => `"${w}"${i === words.length - 1 ? "*" : ""}`).join(" ");
+  const phrases = toFtsPhrases(input);
+  return phrases.length > 0 ? phrases.join(" ") : undefined;
 }
 
 function filterSql(catId: number, filter: RecordFilter): { where: string; params: unknown[] } {
@@ -71,61 +76,75 @@ function filterSql(catId: number, filter: RecordFilter): { where: string; params
 }
 
 /**
- * Past this many full-text matches a query is broad (a letter or two, a word found in half the
- * summaries): ranking every match would cost time in proportion to the catalog, so it is ranked
- * from bounded work instead (see searchRecords). Up to this many, ranking is exact.
+ * Ranking by BM25 reads every record each word of the query matches (for its weight), not only
+ * the records that match them all, so it is used when that is cheap: at most this many matches for
+ * the query, and for each of its words. Past either, the query is broad (a letter or two, a word
+ * found in thousands of summaries) and is ordered from bounded work instead (see searchRecords).
  */
 export const EXACT_RANKING_MAX_MATCHES = 500;
+export const EXACT_RANKING_MAX_WORD_MATCHES = 5000;
 
 /**
  * Full-text search over name, summary and tags, best first, in time bounded by what it returns,
- * not by the catalog's size.
+ * not by the catalog's size (docs/architecture.md, "Search in bounded time").
  *
- * A query with at most EXACT_RANKING_MAX_MATCHES matches is ranked exactly: the record whose name
- * is the query first, then BM25 (name weighs 10, tags 4, summary 1). A broader query, which a
- * user typing has not finished, lists the exact name, then the names that begin with what was
- * typed (alphabetically, as a completion list does), then BM25 over the first
- * EXACT_RANKING_MAX_MATCHES matches.
+ * A narrow query is ranked exactly: the record whose name is the query first (whatever the case),
+ * then BM25 (name weighs 10, tags 4, summary 1). A broad one, which a user typing has not
+ * finished, lists the exact name, then the names that begin with what was typed (alphabetically,
+ * as a completion list does), then records whose name holds every word, then any other match,
+ * shortest name first, from the first EXACT_RANKING_MAX_MATCHES matches of each kind.
  */
 export function searchRecords(db: Db, catId: number, query: string, filter: RecordFilter = {}): CatalogRecord[] {
-  const fts = toFtsQuery(query);
-  if (!fts) return [];
+  const phrases = toFtsPhrases(query);
+  if (phrases.length === 0) return [];
+  const fts = phrases.join(" ");
   const typed = query.normalize("NFKC").trim();
   const limit = filter.limit ?? 20;
   const { where, params } = filterSql(catId, filter);
-  const ranked = (exclude: ReadonlySet<string>): RecordRow[] =>
+  // CROSS JOIN keeps the full-text matches as the outer loop: SQLite would otherwise scan the
+  // catalog's records and probe the matches for each. Only ids are sorted; the rows' columns are
+  // read for the few that are returned.
+  const fromMatches = (match: string, score: string, order: string, orderParams: unknown[], n: number): number[] =>
     db
-      .prepare<unknown[], RecordRow>(
-        `WITH hits AS (
-           SELECT rowid AS rid, bm25(records_fts, 10.0, 1.0, 4.0) AS score
-           FROM records_fts WHERE records_fts MATCH ? LIMIT ?
-         )
-         SELECT ${RECORD_COLUMNS}
-         FROM hits h JOIN records r ON r.rid = h.rid
-         WHERE ${where}
-         ORDER BY (lower(r.name) = lower(?)) DESC, h.score, r.id
-         LIMIT ?`,
+      .prepare<unknown[], number>(
+        `WITH hits AS (SELECT rowid AS rid, ${score} AS score FROM records_fts WHERE records_fts MATCH ? LIMIT ?)
+         SELECT r.rid FROM hits h CROSS JOIN records r ON r.rid = h.rid
+         WHERE ${where} ORDER BY ${order}, r.id LIMIT ?`,
       )
-      .all(fts, EXACT_RANKING_MAX_MATCHES, ...params, typed, limit + exclude.size)
-      .filter((row) => !exclude.has(row.id));
-  if (!isBroad(db, fts)) return ranked(new Set()).map(toRecord);
+      .pluck()
+      .all(match, EXACT_RANKING_MAX_MATCHES, ...params, ...orderParams, n);
+  const rowsOf = (rids: Iterable<number>): CatalogRecord[] => {
+    const read = db.prepare<[number], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records r WHERE r.rid = ?`);
+    return [...rids].map((rid) => toRecord(read.get(rid)!));
+  };
 
-  const byName = (condition: string, typedTimes: number, n: number): RecordRow[] =>
+  const narrow =
+    countMatches(db, fts, EXACT_RANKING_MAX_MATCHES) <= EXACT_RANKING_MAX_MATCHES &&
+    (phrases.length === 1 || phrases.every((phrase) => countMatches(db, phrase, EXACT_RANKING_MAX_WORD_MATCHES) <= EXACT_RANKING_MAX_WORD_MATCHES));
+  if (narrow) return rowsOf(fromMatches(fts, "bm25(records_fts, 10.0, 1.0, 4.0)", "(lower(r.name) = lower(?)) DESC, h.score", [typed], limit));
+
+  const found = new Set<number>();
+  const add = (rids: number[]) => {
+    for (const rid of rids) if (found.size < limit) found.add(rid);
+  };
+  const byName = (condition: string, typedTimes: number): number[] =>
     db
-      .prepare<unknown[], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records r WHERE ${condition} AND ${where} ORDER BY lower(r.name), r.id LIMIT ?`)
-      .all(...Array<string>(typedTimes).fill(typed), ...params, n);
-  const exact = byName("lower(r.name) = lower(?)", 1, limit);
-  const named = [...exact, ...byName("lower(r.name) > lower(?) AND lower(r.name) < lower(?) || char(1114111)", 2, limit - exact.length)];
-  const rows = named.length < limit ? [...named, ...ranked(new Set(named.map((r) => r.id)))] : named;
-  return rows.slice(0, limit).map(toRecord);
+      .prepare<unknown[], number>(`SELECT r.rid FROM records r WHERE ${condition} AND ${where} ORDER BY lower(r.name), r.id LIMIT ?`)
+      .pluck()
+      .all(...Array<string>(typedTimes).fill(typed), ...params, limit);
+  add(byName("lower(r.name) = lower(?)", 1));
+  if (found.size < limit) add(byName("lower(r.name) > lower(?) AND lower(r.name) < lower(?) || char(1114111)", 2));
+  const shortestName = "length(r.name), lower(r.name)";
+  if (found.size < limit) add(fromMatches(`{name} : (${fts})`, "0", shortestName, [], limit + found.size));
+  if (found.size < limit) add(fromMatches(fts, "0", shortestName, [], limit + found.size));
+  return rowsOf(found);
 }
 
-/** Whether a full-text query has more matches than can be ranked exactly, counted only that far. */
-function isBroad(db: Db, fts: string): boolean {
-  const { n } = db
+/** How many records a full-text query matches, counted only as far as `cap` + 1. */
+function countMatches(db: Db, fts: string, cap: number): number {
+  return db
     .prepare<[string, number], { n: number }>("SELECT count(*) AS n FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH ? LIMIT ?)")
-    .get(fts, EXACT_RANKING_MAX_MATCHES + 1)!;
-  return n > EXACT_RANKING_MAX_MATCHES;
+    .get(fts, cap + 1)!.n;
 }
 
 export function listRecords(db: Db, catId: number, filter: RecordFilter = {}): CatalogRecord[] {
