@@ -137,6 +137,15 @@ export function validateMetaValue(key: string, value: unknown): JsonValue {
   return value as JsonValue;
 }
 
+/**
+ * The tags the package manager gave a record (`meta.sourceTags`, written by importers): searchable
+ * and shown apart from the record's own `tags`, which belong to the catalog's users.
+ */
+export function sourceTagsOf(record: Pick<CatalogRecord, "meta">): string[] {
+  const value = record.meta.sourceTags;
+  return Array.isArray(value) ? value.filter((t): t is string => typeof t === "string") : [];
+}
+
 /** Checks a patch field by field; throws on the first problem, naming the field. */
 export function validatePatch(patch: RecordPatch): RecordPatch {
   const known = new Set(["kind", "name", "version", "summary", "meta", "addTags", "removeTags", "addCollections", "removeCollections", "deleted"]);

@@ -121,6 +121,26 @@ export const CHECKPOINT_MIGRATION = `
   ) WITHOUT ROWID;
 `;
 
+/**
+ * Source tags (winget Tags, npm keywords, PyPI keywords and topics: `meta.sourceTags`) become
+ * searchable in a column of their own, apart from the user's tags. FTS5 tables cannot gain a
+ * column, so the table is made again and filled from the records already in the view.
+ */
+export const SOURCE_TAGS_FTS_MIGRATION = `
+  DROP TABLE records_fts;
+  CREATE VIRTUAL TABLE records_fts USING fts5(
+    name, summary, tags, source_tags,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+  );
+  INSERT INTO records_fts (rowid, name, summary, tags, source_tags)
+    SELECT r.rid, r.name, r.summary,
+      coalesce((SELECT group_concat(t.tag, ' ') FROM record_tags t WHERE t.rid = r.rid), ''),
+      coalesce((SELECT group_concat(j.value, ' ') FROM json_each(r.meta, '$.sourceTags') j WHERE j.type = 'text'), '')
+    FROM records r;
+`;
+
 export const SCHEMA_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -216,4 +236,5 @@ export const SCHEMA_MIGRATIONS: readonly string[] = [
   IMPORT_MIGRATION,
   WEBDAV_SYNC_MIGRATION,
   CHECKPOINT_MIGRATION,
+  SOURCE_TAGS_FTS_MIGRATION,
 ];

@@ -70,7 +70,7 @@ function filterSql(catId: number, filter: RecordFilter): { where: string; params
   return { where: clauses.join(" AND "), params };
 }
 
-/** Full-text search over name, summary and tags, best first: exact name, then BM25. */
+/** Full-text search over name, summary, tags and source tags, best first: exact name, then BM25. */
 export function searchRecords(db: Db, catId: number, query: string, filter: RecordFilter = {}): CatalogRecord[] {
   const fts = toFtsQuery(query);
   if (!fts) return [];
@@ -80,7 +80,7 @@ export function searchRecords(db: Db, catId: number, query: string, filter: Reco
       `SELECT ${RECORD_COLUMNS}
        FROM records_fts f JOIN records r ON r.rid = f.rowid
        WHERE records_fts MATCH ? AND ${where}
-       ORDER BY (lower(r.name) = lower(?)) DESC, bm25(records_fts, 10.0, 1.0, 4.0), r.id
+       ORDER BY (lower(r.name) = lower(?)) DESC, bm25(records_fts, 10.0, 1.0, 4.0, 2.0), r.id
        LIMIT ?`,
     )
     .all(fts, ...params, query.normalize("NFKC").trim(), filter.limit ?? 20);
