@@ -124,7 +124,8 @@ export const CHECKPOINT_MIGRATION = `
 /**
  * Source tags (winget Tags, npm keywords, PyPI keywords and topics: `meta.sourceTags`) become
  * searchable in a column of their own, apart from the user's tags. FTS5 tables cannot gain a
- * column, so the table is made again and filled from the records already in the view.
+ * column, so the table is made again and filled from the records already in the view, with the
+ * keys older imports used (sourceTagsOf in src/model/record.ts reads the same ones).
  */
 export const SOURCE_TAGS_FTS_MIGRATION = `
   DROP TABLE records_fts;
@@ -137,7 +138,11 @@ export const SOURCE_TAGS_FTS_MIGRATION = `
   INSERT INTO records_fts (rowid, name, summary, tags, source_tags)
     SELECT r.rid, r.name, r.summary,
       coalesce((SELECT group_concat(t.tag, ' ') FROM record_tags t WHERE t.rid = r.rid), ''),
-      coalesce((SELECT group_concat(j.value, ' ') FROM json_each(r.meta, '$.sourceTags') j WHERE j.type = 'text'), '')
+      CASE WHEN NOT json_valid(r.meta) THEN '' ELSE coalesce((SELECT group_concat(j.value, ' ') FROM json_each(r.meta, CASE
+        WHEN json_type(r.meta, '$.sourceTags') = 'array' THEN '$.sourceTags'
+        WHEN r.provider IN ('winget', 'choco') THEN '$.tags'
+        WHEN r.provider = 'npm' THEN '$.keywords'
+        ELSE '$.sourceTags' END) j WHERE j.type = 'text'), '') END
     FROM records r;
 `;
 
