@@ -17,7 +17,7 @@ export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const line = lineAt(text, jsonErrorOffset(text));
+    const line = lineAt(text, jsonErrorOffset(text) ?? text.length);
     throw new JsonSyntaxError(`it is not valid JSON (line ${line}: ${(err as Error).message})`, line);
   }
 }
@@ -33,10 +33,10 @@ const NUMBER_OR_LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|fals
 const MAX_DEPTH = 5000;
 
 /**
- * The offset of the first JSON syntax error in `text` (RFC 8259 grammar), or text.length when it
+ * The offset of the first JSON syntax error in `text` (RFC 8259 grammar), or undefined when it
  * has none. Only the place is wanted: the message stays JSON.parse's own.
  */
-export function jsonErrorOffset(text: string): number {
+export function jsonErrorOffset(text: string): number | undefined {
   let i = 0;
   const fail = (): never => {
     throw new Stop(i);
@@ -95,7 +95,8 @@ export function jsonErrorOffset(text: string): number {
   try {
     value(0);
     ws();
-    return i;
+    if (i < text.length) fail();
+    return undefined;
   } catch (err) {
     if (err instanceof Stop) return err.at;
     throw err;
