@@ -125,6 +125,7 @@ describe("WinGet importer on real manifests", () => {
     expect(await searchIds(home, "7-Zip")).toEqual(["winget:7zip.7zip"]);
     const shown = await shelf(home, "show", "winget:Old.App");
     expect(shown.stdout).toContain("  source tags: legacyzones\n");
+    expect(shown.stdout).not.toContain("meta.tags");
 
     expectExit(await shelf(home, "rebuild"), 0);
     expect(await searchIds(home, "fancyzones")).toEqual(["winget:Microsoft.PowerToys"]);

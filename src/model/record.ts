@@ -144,9 +144,16 @@ export function validateMetaValue(key: string, value: unknown): JsonValue {
  * `meta.tags`, npm `meta.keywords`) until the next import moves them.
  */
 export function sourceTagsOf(record: Pick<CatalogRecord, "provider" | "meta">): string[] {
-  const key = Array.isArray(record.meta.sourceTags) ? "sourceTags" : LEGACY_SOURCE_TAGS[record.provider];
+  const key = sourceTagsKey(record);
   const value = key ? record.meta[key] : undefined;
   return Array.isArray(value) ? value.filter((t): t is string => typeof t === "string") : [];
+}
+
+/** The meta key a record's source tags are read from, if it has any. */
+export function sourceTagsKey(record: Pick<CatalogRecord, "provider" | "meta">): string | undefined {
+  if (Array.isArray(record.meta.sourceTags)) return "sourceTags";
+  const legacy = LEGACY_SOURCE_TAGS[record.provider];
+  return legacy && Array.isArray(record.meta[legacy]) ? legacy : undefined;
 }
 
 /** Where each provider kept its tags before `meta.sourceTags` (see SOURCE_TAGS_FTS_MIGRATION). */
