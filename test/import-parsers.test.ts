@@ -28,7 +28,7 @@ describe("npm packuments", () => {
           homepage: "https://react.dev/",
           license: "MIT",
           repository: "git+https://github.com/facebook/react.git",
-          keywords: ["react"],
+          sourceTags: ["react"],
           published: json("npm", "packuments", "react.json").time["19.0.0"],
           tarball: "https://registry.npmjs.org/react/-/react-19.0.0.tgz",
           integrity: expect.stringMatching(/^sha512-/),
@@ -111,7 +111,7 @@ describe("WinGet manifests", () => {
       name: "Git",
       version: "2.45.1",
       summary: "Git for Windows focuses on offering a lightweight, native set of tools.",
-      meta: { publisher: "The Git Development Community", license: "GPL-2.0-only", homepage: "https://gitforwindows.org/", moniker: "git", tags: ["git", "vcs", "version-control"], locale: "en-US", manifestVersion: "1.6.0" },
+      meta: { publisher: "The Git Development Community", license: "GPL-2.0-only", homepage: "https://gitforwindows.org/", moniker: "git", sourceTags: ["git", "vcs", "version-control"], locale: "en-US", manifestVersion: "1.6.0" },
     });
     expect((item.patch.meta as any).installers).toEqual([
       { architecture: "x64", type: "inno", scope: "machine", url: expect.stringContaining("Git-2.45.1-64-bit.exe"), sha256: "b2".repeat(32) },

@@ -173,8 +173,20 @@ describe("readTsvRecords: files that are not TSV", () => {
     expect(err.hint).toContain("name\\tversion");
   });
 
-  it("throws SHELF_E_BAD_INPUT_FILE for unknown header columns", async () => {
-    await badInputError(tempFile("extra.tsv", "name\tversion\tlicense\nx\t1\tMIT\n"));
+  it("ignores columns it does not know, with one warning naming them, and reads the rest", async () => {
+    const path = tempFile("extra.tsv", "month\trank\tname\tversion\n2026-11\t1\tboto3\t1.35.0\n2026-11\t2\turllib3\t2.2.3\n");
+    const warnings: string[] = [];
+    const rows: TsvRow[] = [];
+    for await (const row of readTsvRecords(path, { provider: "pypi", warn: (m) => warnings.push(m) })) rows.push(row);
+    expect(rows).toEqual([
+      { ok: true, line: 2, item: { id: "pypi:boto3", patch: { name: "boto3", version: "1.35.0" } } },
+      { ok: true, line: 3, item: { id: "pypi:urllib3", patch: { name: "urllib3", version: "2.2.3" } } },
+    ]);
+    expect(warnings).toEqual([`${path}: ignored columns shelf does not know: "month", "rank" (it reads name, version, downloads_a_month, summary)`]);
+  });
+
+  it("throws SHELF_E_BAD_INPUT_FILE for a known column named twice", async () => {
+    expect((await badInputError(tempFile("twice.tsv", "name\tversion\tversion\nx\t1\t2\n"))).message).toContain(`the column "version" twice`);
   });
 
   it("throws SHELF_E_IO for a file that does not exist", async () => {

@@ -82,6 +82,7 @@ export function registerImportCommands(program: Command, io: CliIo): void {
       action(async (provider: string, source: string, opts: Opts) => {
         const { importSource } = await import("../commands/import.js");
         const result = await withProgress("import", opts, (bar) => importSource(provider, source, opts as never, bar));
+        for (const note of result.notes) say(out(opts), `note: ${note}`);
         if (opts.json) printJson(out(opts), { import: result });
         else {
           for (const r of result.rejects) say(out(opts), `${r.where}: rejected: ${r.reason}`);

@@ -2,7 +2,7 @@
  * Rendering command results: one JSON document on stdout with --json (always carrying
  * schemaVersion), readable text otherwise. Messages for people go to stderr.
  */
-import type { CatalogRecord } from "../model/record.js";
+import { sourceTagsKey, sourceTagsOf, type CatalogRecord } from "../model/record.js";
 import type { InstanceStatus } from "../commands/read.js";
 import type { RecordConflicts } from "../model/conflicts.js";
 import type { HistoryEntry } from "../model/history.js";
@@ -35,7 +35,14 @@ export function formatRecord(r: CatalogRecord): string {
     `  tags:        ${r.tags.join(", ")}`,
     `  collections: ${r.collections.join(", ")}`,
   ];
-  for (const [key, value] of Object.entries(r.meta)) lines.push(`  meta.${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  // the package manager's own tags, apart from the catalog's (they live in meta.sourceTags)
+  const fromSource = sourceTagsOf(r);
+  if (fromSource.length > 0) lines.splice(7, 0, `  source tags: ${fromSource.join(", ")}`);
+  const shownAbove = sourceTagsKey(r);
+  for (const [key, value] of Object.entries(r.meta)) {
+    if (key === shownAbove) continue;
+    lines.push(`  meta.${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  }
   if (r.deleted) lines.push(`  deleted:     ${r.deletedAt ?? "?"} by ${r.deletedBy ?? "?"}`);
   lines.push(`  updated:     ${r.updatedAt} by ${r.updatedBy}`);
   return lines.join("\n");

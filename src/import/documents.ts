@@ -4,6 +4,7 @@
  */
 import type { WriteItem } from "../catalog/catalog-store.js";
 import { ShelfError } from "../errors.js";
+import { JsonSyntaxError, parseJson } from "./json-text.js";
 import { mapOrdered } from "./parallel.js";
 import { readText, sourceKind, walkFiles } from "./source-files.js";
 import type { ImportRow, ProviderContext } from "./types.js";
@@ -11,29 +12,49 @@ import type { ImportRow, ProviderContext } from "./types.js";
 /** Why a document was rejected: a message for people (the runner names the place). */
 export const reasonOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`it is not valid JSON (${(err as Error).message})`);
-  }
-}
+/** A document turned into a record; `note` says something once about the whole source. */
+export type ParseDocument = (doc: unknown, note: (message: string) => void) => WriteItem;
 
-/** Every *.json file under a directory, or the one file given, each parsed into one record. */
-export async function* readLocalDocuments(ctx: ProviderContext, kind: "dir" | "file", parse: (doc: unknown) => WriteItem): AsyncGenerator<ImportRow> {
+/**
+ * Every *.json file under a directory, or the one file given, each parsed into one record. With
+ * `compareVersions`, several documents of one id (per-version saves of one project) yield only
+ * the newest version's record; two documents of the same version are a duplicate.
+ */
+export async function* readLocalDocuments(
+  ctx: ProviderContext,
+  kind: "dir" | "file",
+  parse: ParseDocument,
+  compareVersions?: (a: string, b: string) => number,
+): AsyncGenerator<ImportRow> {
   const files = kind === "dir" ? walkFiles(ctx.source, (name) => name.endsWith(".json")) : oneFile(ctx.source);
+  const newest = new Map<string, { item: WriteItem; where: string }>();
   for await (const path of files) {
     const read = await readText(path);
     if ("reason" in read) {
       yield { ok: false, where: path, reason: read.reason };
       continue;
     }
+    let item: WriteItem;
     try {
-      yield { ok: true, where: path, item: parse(parseJson(read.text)) };
+      item = parse(parseJson(read.text), ctx.note);
     } catch (err) {
-      yield { ok: false, where: path, reason: reasonOf(err) };
+      yield { ok: false, where: err instanceof JsonSyntaxError ? `${path}:${err.line}` : path, reason: reasonOf(err) };
+      continue;
+    }
+    if (!compareVersions) {
+      yield { ok: true, where: path, item };
+      continue;
+    }
+    const current = newest.get(item.id);
+    const order = current ? compareVersions(item.patch.version ?? "", current.item.patch.version ?? "") : 1;
+    if (order === 0) {
+      yield { ok: false, where: path, reason: `${item.id} ${item.patch.version ?? ""} was already read from ${current!.where}; this one is ignored`, id: item.id };
+    } else {
+      if (current) ctx.count("olderVersions");
+      if (order > 0) newest.set(item.id, { item, where: path });
     }
   }
+  for (const { item, where } of newest.values()) yield { ok: true, where, item };
 }
 
 async function* oneFile(path: string): AsyncGenerator<string> {
@@ -48,7 +69,9 @@ export interface RegistryApi {
   /** the id a requested name will have (so a failed fetch keeps it from vanishing) */
   idOfName(name: string): string;
   urlFor(base: string, name: string): string;
-  parse(doc: unknown): WriteItem;
+  parse: ParseDocument;
+  /** the provider's version order, to keep the newest of several local documents of one id */
+  compareVersions?: (a: string, b: string) => number;
 }
 
 interface UrlState {
@@ -95,7 +118,7 @@ export async function* readRegistry(ctx: ProviderContext, api: RegistryApi): Asy
       return explicit.has(name) ? [{ ok: false, where: url, reason: `the registry has no package ${JSON.stringify(name)} (HTTP ${result.status === "gone" ? result.httpStatus : 304})` }] : [];
     }
     try {
-      const item = api.parse(parseJson(result.body));
+      const item = api.parse(parseJson(result.body), ctx.note);
       if (result.etag) next[url] = { etag: result.etag, ids: [item.id] };
       return [{ ok: true, where: url, item }];
     } catch (err) {
@@ -111,6 +134,6 @@ export async function* readDocumentsOrRegistry(ctx: ProviderContext, api: Regist
   if (kind === "url") yield* readRegistry(ctx, api);
   else {
     if (ctx.packages.length > 0) throw new ShelfError("SHELF_E_USAGE", "--package applies only to a registry URL", `${ctx.source} is a local ${kind === "dir" ? "directory" : "file"}: every document in it is imported`);
-    yield* readLocalDocuments(ctx, kind, api.parse);
+    yield* readLocalDocuments(ctx, kind, api.parse, api.compareVersions);
   }
 }

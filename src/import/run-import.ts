@@ -52,6 +52,8 @@ export interface ImportSummary {
   complete: boolean;
   /** provider counters: files hashed, HTTP requests, retries, 304s... */
   stats: Record<string, number>;
+  /** warnings about the whole source, each once (ignored columns, fields the source lacks) */
+  notes: string[];
   ms: number;
 }
 
@@ -79,6 +81,7 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
   const key: CursorKey = { catalogUrl: store.catalog.url, provider: provider.name, source: provider.sourceKey(request.source), host: request.host ?? "" };
   const cursor = loadCursor(db, key);
   const stats: Record<string, number> = {};
+  const notes = new Set<string>();
   let http: HttpClient | undefined;
   const next: ProviderState = {};
   const ctx: ProviderContext = {
@@ -91,6 +94,7 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
     idPrefix: request.provider === "tsv" ? (request.idPrefix ?? "npm") : undefined,
     http: () => (http ??= new HttpClient(request.http)),
     count: (name, by = 1) => void (stats[name] = (stats[name] ?? 0) + by),
+    note: (message) => void notes.add(message),
   };
 
   // Read everything first: nothing is written from a source that fails half-way.
@@ -181,6 +185,7 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
     vanishedIds: vanished.slice(0, MAX_LISTED),
     complete,
     stats,
+    notes: [...notes],
     ms: Math.round(performance.now() - started),
   };
 }

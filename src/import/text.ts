@@ -28,3 +28,19 @@ export function compactMeta(entries: Record<string, JsonValue | undefined>): Rec
 export function boundedList(values: readonly string[], maxItems = 100): string[] {
   return values.slice(0, maxItems).map((v) => (v.length > 200 ? v.slice(0, 199) + "…" : v));
 }
+
+/**
+ * The tags a package manager gives a package (winget Tags, npm keywords, PyPI keywords and topics),
+ * for `meta.sourceTags`: one line each, duplicates dropped (case-insensitively), at most 50.
+ */
+export function sourceTags(values: readonly unknown[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const value of values) {
+    const tag = oneLine(value, 100);
+    if (!tag || seen.has(tag.toLowerCase())) continue;
+    seen.add(tag.toLowerCase());
+    out.push(tag);
+  }
+  return out.slice(0, 50);
+}

@@ -1,6 +1,7 @@
 /**
  * Streams a package-list TSV (plain or gzip, detected by magic bytes) into write items, one row at a time.
- * Header: name, version, downloads_a_month, summary (any order; only `name` is required). A bad row
+ * Header: name, version, downloads_a_month, summary (any order; only `name` is required; other
+ * columns are ignored with a warning). A bad row
  * yields a rejection with its line number and parsing continues; a file that is not UTF-8 TSV throws.
  */
 import { createReadStream } from "node:fs";
@@ -54,31 +55,49 @@ async function* decodedText(path: string): AsyncGenerator<string> {
   }
 }
 
-/** Parses the TSV at `path`; ids are `<provider>:<name>` (provider defaults to "npm"). */
-export async function* readTsvRecords(path: string, options: { provider?: string } = {}): AsyncGenerator<TsvRow> {
+/**
+ * The header -> where each known column is. Columns shelf does not know (a list's `rank`, `month`)
+ * are ignored with one warning, as CSV tools do; a file without `name` cannot be read, and a
+ * known column named twice is ambiguous.
+ */
+function columnsOf(path: string, header: string[], warn: (message: string) => void = () => {}): Map<string, number> {
+  if (!header.includes("name")) throw badFile(path, `the header has no "name" column: ${JSON.stringify(header.join("\t").slice(0, 80))}`);
+  const index = new Map<string, number>();
+  const unknown: string[] = [];
+  header.forEach((column, i) => {
+    if (!(COLUMNS as readonly string[]).includes(column)) unknown.push(column);
+    else if (index.has(column)) throw badFile(path, `the header names the column ${JSON.stringify(column)} twice`);
+    else index.set(column, i);
+  });
+  if (unknown.length > 0) warn(`${path}: ignored ${unknown.length === 1 ? "a column" : "columns"} shelf does not know: ${unknown.map((c) => JSON.stringify(c)).join(", ")} (it reads ${COLUMNS.join(", ")})`);
+  return index;
+}
+
+/**
+ * Parses the TSV at `path`; ids are `<provider>:<name>` (provider defaults to "npm"). `warn`
+ * hears about the whole file once (ignored columns).
+ */
+export async function* readTsvRecords(path: string, options: { provider?: string; warn?: (message: string) => void } = {}): AsyncGenerator<TsvRow> {
   const provider = options.provider ?? "npm";
   validateId(`${provider}:x`); // a bad provider is the caller's error, not every row's
   const input = Readable.from(decodedText(path));
   const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
   let index: Map<string, number> | undefined;
+  let columnCount = 0;
   try {
     for await (const raw of lines) {
       line++;
       const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
       if (index === undefined) {
         const header = text.replace(/^\uFEFF/, "").split("\t");
-        const unknown = header.filter((h) => !(COLUMNS as readonly string[]).includes(h));
-        if (unknown.length > 0 || new Set(header).size !== header.length) {
-          throw badFile(path, `the header has unknown or repeated columns: ${JSON.stringify(text.slice(0, 80))}`);
-        }
-        if (!header.includes("name")) throw badFile(path, `the header has no "name" column`);
-        index = new Map(header.map((h, i) => [h, i]));
+        index = columnsOf(path, header, options.warn);
+        columnCount = header.length;
         continue;
       }
       if (text.length === 0) continue;
       try {
-        yield { ok: true, line, item: toItem(text.split("\t"), index, provider) };
+        yield { ok: true, line, item: toItem(text.split("\t"), index, columnCount, provider) };
       } catch (err) {
         if (!(err instanceof ShelfError)) throw err;
         yield { ok: false, line, reason: err.message };
@@ -91,9 +110,9 @@ export async function* readTsvRecords(path: string, options: { provider?: string
   if (index === undefined) throw badFile(path, "the file is empty (no header line)");
 }
 
-function toItem(cells: string[], index: Map<string, number>, provider: string): WriteItem {
-  if (cells.length !== index.size) {
-    throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `expected ${index.size} tab-separated columns, got ${cells.length}`);
+function toItem(cells: string[], index: Map<string, number>, columnCount: number, provider: string): WriteItem {
+  if (cells.length !== columnCount) {
+    throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `expected ${columnCount} tab-separated columns, got ${cells.length}`);
   }
   const cell = (column: string) => (index.has(column) ? cells[index.get(column)!] : undefined);
   const name = cell("name") ?? "";

@@ -43,6 +43,8 @@ export interface ProviderContext {
   http(): HttpClient;
   /** provider-specific counters for the summary (files hashed, HTTP 304s...) */
   count(name: string, by?: number): void;
+  /** a warning for people about the whole source (said once, however often it is noted) */
+  note(message: string): void;
   signal?: AbortSignal;
 }
 

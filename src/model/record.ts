@@ -137,6 +137,28 @@ export function validateMetaValue(key: string, value: unknown): JsonValue {
   return value as JsonValue;
 }
 
+/**
+ * The tags the package manager gave a record (`meta.sourceTags`, written by importers): searchable
+ * and shown apart from the record's own `tags`, which belong to the catalog's users. Records
+ * imported before source tags had their own key keep them where they were (winget and choco
+ * `meta.tags`, npm `meta.keywords`) until the next import moves them.
+ */
+export function sourceTagsOf(record: Pick<CatalogRecord, "provider" | "meta">): string[] {
+  const key = sourceTagsKey(record);
+  const value = key ? record.meta[key] : undefined;
+  return Array.isArray(value) ? value.filter((t): t is string => typeof t === "string") : [];
+}
+
+/** The meta key a record's source tags are read from, if it has any. */
+export function sourceTagsKey(record: Pick<CatalogRecord, "provider" | "meta">): string | undefined {
+  if (Array.isArray(record.meta.sourceTags)) return "sourceTags";
+  const legacy = LEGACY_SOURCE_TAGS[record.provider];
+  return legacy && Array.isArray(record.meta[legacy]) ? legacy : undefined;
+}
+
+/** Where each provider kept its tags before `meta.sourceTags` (see SOURCE_TAGS_FTS_MIGRATION). */
+export const LEGACY_SOURCE_TAGS: Readonly<Record<string, string>> = { winget: "tags", choco: "tags", npm: "keywords" };
+
 /** Checks a patch field by field; throws on the first problem, naming the field. */
 export function validatePatch(patch: RecordPatch): RecordPatch {
   const known = new Set(["kind", "name", "version", "summary", "meta", "addTags", "removeTags", "addCollections", "removeCollections", "deleted"]);

@@ -122,23 +122,35 @@ export const CHECKPOINT_MIGRATION = `
 `;
 
 /**
- * Search in time bounded by what it returns (src/view/queries.ts searchRecords): prefix indexes
- * for 1 to 6 letters, so "r" or "react" as the word being typed reads one doclist rather than
- * every term that starts with it, and an index on names, for the exact name and the names that begin with what was typed. The full-text table
- * is contentless, so it is filled again from the view's own rows.
+ * The full-text index made again, for search in time bounded by what it returns
+ * (src/view/queries.ts searchRecords) and for source tags:
+ * - prefix indexes for 1 to 6 letters, so "r" or "react" as the word being typed reads one list
+ *   rather than every term that begins with it, and an index on names, for the exact name and the
+ *   names that begin with what was typed;
+ * - source tags (winget Tags, npm keywords, PyPI keywords and topics: `meta.sourceTags`) in a
+ *   column of their own, apart from the user's tags, read with the keys older imports used
+ *   (sourceTagsOf in src/model/record.ts reads the same ones).
+ * FTS5 tables cannot gain a column or a prefix index, and this one is contentless, so it is filled
+ * again from the records already in the view.
  */
 export const SEARCH_MIGRATION = `
   DROP TABLE records_fts;
   CREATE VIRTUAL TABLE records_fts USING fts5(
-    name, summary, tags,
+    name, summary, tags, source_tags,
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2',
     prefix = '1 2 3 4 5 6'
   );
-  INSERT INTO records_fts (rowid, name, summary, tags)
-    SELECT rid, name, summary, coalesce((SELECT group_concat(tag, ' ') FROM (SELECT tag FROM record_tags t WHERE t.rid = r.rid ORDER BY tag)), '')
+  INSERT INTO records_fts (rowid, name, summary, tags, source_tags)
+    SELECT r.rid, r.name, r.summary,
+      coalesce((SELECT group_concat(t.tag, ' ') FROM record_tags t WHERE t.rid = r.rid), ''),
+      CASE WHEN NOT json_valid(r.meta) THEN '' ELSE coalesce((SELECT group_concat(j.value, ' ') FROM json_each(r.meta, CASE
+        WHEN json_type(r.meta, '$.sourceTags') = 'array' THEN '$.sourceTags'
+        WHEN r.provider IN ('winget', 'choco') THEN '$.tags'
+        WHEN r.provider = 'npm' THEN '$.keywords'
+        ELSE '$.sourceTags' END) j WHERE j.type = 'text'), '') END
     FROM records r;
-  CREATE INDEX records_by_name ON records (cat_id, lower(name), id);
+  CREATE INDEX IF NOT EXISTS records_by_name ON records (cat_id, lower(name), id);
 `;
 
 export const SCHEMA_MIGRATIONS: readonly string[] = [

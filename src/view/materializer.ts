@@ -9,7 +9,7 @@ import type { Db } from "../store/db.js";
 import type { ShardDoc } from "../model/crdt-record.js";
 import { recordFields, splitKey, toRecord } from "../model/crdt-record.js";
 import { findConflicts, type RecordConflicts } from "../model/conflicts.js";
-import type { CatalogRecord } from "../model/record.js";
+import { sourceTagsOf, type CatalogRecord } from "../model/record.js";
 import { ShelfError } from "../errors.js";
 import { sameHeads } from "../protocol/heads-summary.js";
 
@@ -56,7 +56,7 @@ export class Materializer {
         "INSERT INTO record_conflicts (rid, field, n, value, winner, written_by, written_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
       deleteFts: db.prepare<[number]>("DELETE FROM records_fts WHERE rowid = ?"),
-      insertFts: db.prepare<[number, string, string, string]>("INSERT INTO records_fts (rowid, name, summary, tags) VALUES (?, ?, ?, ?)"),
+      insertFts: db.prepare<[number, string, string, string, string]>("INSERT INTO records_fts (rowid, name, summary, tags, source_tags) VALUES (?, ?, ?, ?, ?)"),
       shardRids: db.prepare<[number, number], { rid: number }>("SELECT rid FROM records WHERE cat_id = ? AND shard = ?"),
     };
   }
@@ -164,7 +164,7 @@ export class Materializer {
     for (const { field, values } of conflicts?.fields ?? []) {
       for (const v of values) this.#stmts.insertConflict.run(rid, field, v.n, JSON.stringify(v.value), v.winner ? 1 : 0, v.by, v.at);
     }
-    this.#stmts.insertFts.run(rid, record.name, record.summary, record.tags.join(" "));
+    this.#stmts.insertFts.run(rid, record.name, record.summary, record.tags.join(" "), sourceTagsOf(record).join(" "));
   }
 }
 

@@ -85,11 +85,11 @@ export const EXACT_RANKING_MAX_MATCHES = 500;
 export const EXACT_RANKING_MAX_WORD_MATCHES = 5000;
 
 /**
- * Full-text search over name, summary and tags, best first, in time bounded by what it returns,
+ * Full-text search over name, summary, tags and source tags, best first, in time bounded by what it returns,
  * not by the catalog's size (docs/architecture.md, "Search in bounded time").
  *
  * A narrow query is ranked exactly: the record whose name is the query first (whatever the case),
- * then BM25 (name weighs 10, tags 4, summary 1). A broad one, which a user typing has not
+ * then BM25 (name weighs 10, tags 4, source tags 2, summary 1). A broad one, which a user typing has not
  * finished, lists the exact name, then the names that begin with what was typed (alphabetically,
  * as a completion list does), then records whose name holds every word, then any other match,
  * shortest name first, from the first EXACT_RANKING_MAX_MATCHES matches of each kind.
@@ -121,7 +121,7 @@ export function searchRecords(db: Db, catId: number, query: string, filter: Reco
   const narrow =
     countMatches(db, fts, EXACT_RANKING_MAX_MATCHES) <= EXACT_RANKING_MAX_MATCHES &&
     (phrases.length === 1 || phrases.every((phrase) => countMatches(db, phrase, EXACT_RANKING_MAX_WORD_MATCHES) <= EXACT_RANKING_MAX_WORD_MATCHES));
-  if (narrow) return rowsOf(fromMatches(fts, "bm25(records_fts, 10.0, 1.0, 4.0)", "(lower(r.name) = lower(?)) DESC, h.score", [typed], limit));
+  if (narrow) return rowsOf(fromMatches(fts, "bm25(records_fts, 10.0, 1.0, 4.0, 2.0)", "(lower(r.name) = lower(?)) DESC, h.score", [typed], limit));
 
   const found = new Set<number>();
   const add = (rids: number[]) => {

@@ -4,10 +4,10 @@
  * The record is the version `dist-tags.latest` names.
  */
 import type { WriteItem } from "../../catalog/catalog-store.js";
-import { validateId, validatePatch, type JsonValue } from "../../model/record.js";
+import { validateId, validatePatch } from "../../model/record.js";
 import { readDocumentsOrRegistry, type RegistryApi } from "../documents.js";
 import { sourceKey } from "../source-files.js";
-import { boundedList, compactMeta, oneLine, str } from "../text.js";
+import { compactMeta, oneLine, sourceTags, str } from "../text.js";
 import type { Provider } from "../types.js";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -32,8 +32,20 @@ function repositoryOf(value: unknown): string | undefined {
   return undefined;
 }
 
-/** A packument -> the record of its latest version. Throws with a reason on malformed input. */
-export function packumentToItem(doc: unknown): WriteItem {
+/**
+ * The abbreviated packument (`Accept: application/vnd.npm.install-v1+json`, what npm's cache
+ * holds) has `modified` instead of `time` and no descriptions, licenses or homepages.
+ */
+export const isAbbreviated = (doc: Record<string, unknown>): boolean => typeof doc.modified === "string" && doc.time === undefined;
+
+export const ABBREVIATED_NOTE =
+  "some packuments are abbreviated (application/vnd.npm.install-v1+json): they carry no summary, license, homepage, repository or keywords, so those fields were left as they were; import full packuments (Accept: application/json) to fill them";
+
+/**
+ * A packument -> the record of its latest version. Throws with a reason on malformed input. Of an
+ * abbreviated packument only what it carries is written, so it never blanks a summary.
+ */
+export function packumentToItem(doc: unknown, note: (message: string) => void = () => {}): WriteItem {
   if (!isObject(doc)) throw new Error("a packument is a JSON object");
   const name = doc.name;
   if (typeof name !== "string" || name === "") throw new Error(`"name" is missing or not a string`);
@@ -48,20 +60,28 @@ export function packumentToItem(doc: unknown): WriteItem {
   const manifest = versions?.[latest];
   if (!isObject(manifest)) throw new Error(`"versions" has no entry for the latest version ${JSON.stringify(latest)}`);
   const dist = isObject(manifest.dist) ? manifest.dist : {};
-  const keywords = Array.isArray(manifest.keywords) ? manifest.keywords.filter((k): k is string => typeof k === "string") : [];
-  const meta = compactMeta({
-    homepage: str(manifest.homepage) ?? str(doc.homepage),
-    license: licenseOf(manifest, doc),
-    repository: repositoryOf(manifest.repository ?? doc.repository),
-    keywords: boundedList(keywords, 50) as JsonValue,
-    published: str(time[latest]),
+  const fromDist = {
     deprecated: oneLine(manifest.deprecated, 500),
     tarball: str(dist.tarball),
     integrity: str(dist.integrity),
     shasum: str(dist.shasum),
     unpackedSize: typeof dist.unpackedSize === "number" ? dist.unpackedSize : undefined,
+  };
+  if (isAbbreviated(doc)) {
+    note(ABBREVIATED_NOTE);
+    return { id, patch: validatePatch({ name, version: latest, meta: compactMeta(fromDist) }) };
+  }
+  const keywords = Array.isArray(manifest.keywords) ? manifest.keywords : typeof manifest.keywords === "string" ? manifest.keywords.split(/[\s,]+/) : [];
+  const meta = compactMeta({
+    homepage: str(manifest.homepage) ?? str(doc.homepage),
+    license: licenseOf(manifest, doc),
+    repository: repositoryOf(manifest.repository ?? doc.repository),
+    sourceTags: sourceTags(keywords),
+    published: str(time[latest]),
+    ...fromDist,
   });
-  const patch = validatePatch({ name, version: latest, summary: oneLine(manifest.description ?? doc.description) ?? "", meta });
+  // npm keywords were kept as meta.keywords before they became searchable source tags
+  const patch = validatePatch({ name, version: latest, summary: oneLine(manifest.description ?? doc.description) ?? "", meta: { ...meta, keywords: undefined } });
   return { id, patch };
 }
 

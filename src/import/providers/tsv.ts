@@ -4,7 +4,7 @@ import { readTsvRecords } from "../tsv.js";
 import type { ImportRow, Provider, ProviderContext } from "../types.js";
 
 async function* readTsv(ctx: ProviderContext): AsyncGenerator<ImportRow> {
-  for await (const row of readTsvRecords(ctx.source, { provider: ctx.idPrefix })) {
+  for await (const row of readTsvRecords(ctx.source, { provider: ctx.idPrefix, warn: ctx.note })) {
     const where = `${ctx.source}:${row.line}`;
     yield row.ok ? { ok: true, where, item: row.item } : { ok: false, where, reason: row.reason };
   }
@@ -12,7 +12,7 @@ async function* readTsv(ctx: ProviderContext): AsyncGenerator<ImportRow> {
 
 export const tsvProvider: Provider = {
   name: "tsv",
-  sources: "a package list: TSV with name, version, downloads_a_month, summary (plain or gzip); --provider P",
+  sources: "a package list: TSV with name, version, downloads_a_month, summary (plain or gzip; other columns ignored); --provider P",
   sourceKey,
   read: readTsv,
 };

@@ -10,7 +10,7 @@ import type { WriteItem } from "../../catalog/catalog-store.js";
 import { validateId, validatePatch, type JsonValue } from "../../model/record.js";
 import { reasonOf } from "../documents.js";
 import { readText, sourceKey, sourceKind, walkFiles } from "../source-files.js";
-import { boundedList, compactMeta, oneLine, str } from "../text.js";
+import { compactMeta, oneLine, sourceTags, str } from "../text.js";
 import type { ImportRow, Provider } from "../types.js";
 import { compareWingetVersions } from "../versions.js";
 import { ShelfError } from "../../errors.js";
@@ -76,19 +76,20 @@ export function manifestSetToItem(set: ManifestSet): WriteItem {
   validateId(id);
   const name = str(locale!.PackageName);
   if (!name) throw new Error(`version ${set.version}: PackageName is missing from the ${singleton ? "singleton" : "defaultLocale"} manifest`);
-  const tags = Array.isArray(locale!.Tags) ? locale!.Tags.filter((t): t is string => typeof t === "string") : [];
+  const tags = Array.isArray(locale!.Tags) ? locale!.Tags : [];
   const meta = compactMeta({
     publisher: oneLine(locale!.Publisher, 256),
     license: oneLine(locale!.License, 256),
     homepage: str(locale!.PackageUrl),
     publisherUrl: str(locale!.PublisherUrl),
     moniker: str(locale!.Moniker),
-    tags: boundedList(tags, 50),
+    sourceTags: sourceTags(tags),
     installers: installersOf(installer!),
     locale: str(version!.DefaultLocale) ?? str(locale!.PackageLocale),
     manifestVersion: str(version!.ManifestVersion),
   });
-  const patch = validatePatch({ name, version: set.version, summary: oneLine(locale!.ShortDescription) ?? oneLine(locale!.Description) ?? "", meta });
+  // Tags were kept as meta.tags before they became searchable source tags
+  const patch = validatePatch({ name, version: set.version, summary: oneLine(locale!.ShortDescription) ?? oneLine(locale!.Description) ?? "", meta: { ...meta, tags: undefined } });
   return { id, patch };
 }
 
