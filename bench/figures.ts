@@ -6,7 +6,8 @@ import { performance } from "node:perf_hooks";
 import type { WriteItem } from "../src/catalog/catalog-store.js";
 import type { ImportSummary } from "../src/import/run-import.js";
 import { Instance } from "../src/instance.js";
-import { searchRecords } from "../src/view/queries.js";
+import { isNarrowQuery, searchRecords, toFtsPhrases } from "../src/view/queries.js";
+import type { Db } from "../src/store/db.js";
 import { expectExit, parseJsonOutput, runChild, type ChildRun } from "./proc.js";
 import { chunkStats, dbFileBytes, fmtBytes, fmtInt, fmtMs, mean, median, pick, quantile, round, seededRandom } from "./util.js";
 
@@ -179,6 +180,23 @@ const summarize = (ms: number[], hits: number[]): LatencySummary => ({
   zeroHits: hits.filter((h) => h === 0).length,
 });
 
+/**
+ * The baseline: every match ranked by BM25 in one query, exact name first, as search did before it
+ * was bounded. Its order is what narrow queries must keep.
+ */
+function rankEveryMatch(db: Db, catId: number, query: string): string[] {
+  const phrases = toFtsPhrases(query);
+  if (phrases.length === 0) return [];
+  return db
+    .prepare<unknown[], string>(
+      `SELECT r.id FROM records_fts f JOIN records r ON r.rid = f.rowid
+       WHERE records_fts MATCH ? AND r.cat_id = ? AND r.deleted = 0
+       ORDER BY (lower(r.name) = lower(?)) DESC, bm25(records_fts, 10.0, 1.0, 4.0, 2.0), r.id LIMIT 20`,
+    )
+    .pluck()
+    .all(phrases.join(" "), catId, query.normalize("NFKC").trim());
+}
+
 export async function searchFigure(ctx: BenchContext, count = 1000): Promise<Figure> {
   const items = await ctx.rows();
   const queries = makeQueries(items, count, 0x5eed);
@@ -208,6 +226,20 @@ export async function searchFigure(ctx: BenchContext, count = 1000): Promise<Fig
     }
     slowest.sort((a, b) => b.ms - a.ms);
     const all = summarize(ms, hits);
+    ctx.log("search: the same queries, every match ranked (the baseline)");
+    const baselineMs: number[] = [];
+    let narrow = 0;
+    let sameOrder = 0;
+    for (const q of queries) {
+      const t = performance.now();
+      const expected = rankEveryMatch(instance.db, catId, q.text);
+      baselineMs.push(performance.now() - t);
+      if (!isNarrowQuery(instance.db, toFtsPhrases(q.text))) continue;
+      narrow++;
+      if (JSON.stringify(searchRecords(instance.db, catId, q.text).map((r) => r.id)) === JSON.stringify(expected)) sameOrder++;
+    }
+    const baseline = summarize(baselineMs, hits);
+    const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
     const kinds = Object.fromEntries(QUERY_KINDS.map((k) => [k, summarize(byKind.get(k)!.ms, byKind.get(k)!.hits)]));
     const row = (label: string, s: LatencySummary) => [label, String(s.n), fmtMs(s.p50), fmtMs(s.p95), fmtMs(s.p99), fmtMs(s.max), String(s.meanHits), String(s.zeroHits)];
     return {
@@ -215,6 +247,11 @@ export async function searchFigure(ctx: BenchContext, count = 1000): Promise<Fig
       title: `2. search latency (in-process searchRecords, limit 20, ${count} queries)`,
       lines: [
         ["p50 / p95 / p99 / max", `${fmtMs(all.p50)} / ${fmtMs(all.p95)} / ${fmtMs(all.p99)} / ${fmtMs(all.max)}`],
+        [
+          "baseline: every match ranked, p50 / p99 / max",
+          `${fmtMs(baseline.p50)} / ${fmtMs(baseline.p99)} / ${fmtMs(baseline.max)} (bounded search: ${ratio(all.p50, baseline.p50)} / ${ratio(all.p99, baseline.p99)} / ${ratio(all.max, baseline.max)} of it)`,
+        ],
+        ["narrow queries (ranked by BM25)", `${narrow} of ${queries.length}; ${sameOrder} in the baseline's order`],
         ["first query after open (not counted)", fmtMs(first.ms)],
         ["slowest queries", slowest.slice(0, 3).map((s) => `${JSON.stringify(s.text)} ${fmtMs(s.ms)}`).join(", ")],
       ],
@@ -223,7 +260,7 @@ export async function searchFigure(ctx: BenchContext, count = 1000): Promise<Fig
         "every query goes through toFtsQuery, which makes the last word a prefix match, as when a user types; prefix queries are a word's first 1-4 letters, frequent ones are among the 100 words found in most summaries",
         `${warmups.length} warm-up queries (another seed) ran first; times include statement preparation and row decoding`,
       ],
-      data: { all, byKind: kinds, firstQueryMs: round(first.ms, 3), slowest: slowest.slice(0, 10), sample: QUERY_KINDS.map((k) => queries.filter((q) => q.kind === k).slice(0, 5)) },
+      data: { all, baseline, narrow, narrowInBaselineOrder: sameOrder, byKind: kinds, firstQueryMs: round(first.ms, 3), slowest: slowest.slice(0, 10), sample: QUERY_KINDS.map((k) => queries.filter((q) => q.kind === k).slice(0, 5)) },
     };
   } finally {
     await instance.close();

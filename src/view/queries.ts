@@ -118,10 +118,7 @@ export function searchRecords(db: Db, catId: number, query: string, filter: Reco
     return [...rids].map((rid) => toRecord(read.get(rid)!));
   };
 
-  const narrow =
-    countMatches(db, fts, EXACT_RANKING_MAX_MATCHES) <= EXACT_RANKING_MAX_MATCHES &&
-    (phrases.length === 1 || phrases.every((phrase) => countMatches(db, phrase, EXACT_RANKING_MAX_WORD_MATCHES) <= EXACT_RANKING_MAX_WORD_MATCHES));
-  if (narrow) return rowsOf(fromMatches(fts, "bm25(records_fts, 10.0, 1.0, 4.0, 2.0)", "(lower(r.name) = lower(?)) DESC, h.score", [typed], limit));
+  if (isNarrowQuery(db, phrases)) return rowsOf(fromMatches(fts, "bm25(records_fts, 10.0, 1.0, 4.0, 2.0)", "(lower(r.name) = lower(?)) DESC, h.score", [typed], limit));
 
   const found = new Set<number>();
   const add = (rids: number[]) => {
@@ -138,6 +135,14 @@ export function searchRecords(db: Db, catId: number, query: string, filter: Reco
   if (found.size < limit) add(fromMatches(`{name} : (${fts})`, "0", shortestName, [], limit + found.size));
   if (found.size < limit) add(fromMatches(fts, "0", shortestName, [], limit + found.size));
   return rowsOf(found);
+}
+
+/** Whether the phrases of a query are few enough matches to rank by BM25 (EXACT_RANKING_MAX_MATCHES). */
+export function isNarrowQuery(db: Db, phrases: readonly string[]): boolean {
+  return (
+    countMatches(db, phrases.join(" "), EXACT_RANKING_MAX_MATCHES) <= EXACT_RANKING_MAX_MATCHES &&
+    (phrases.length === 1 || phrases.every((phrase) => countMatches(db, phrase, EXACT_RANKING_MAX_WORD_MATCHES) <= EXACT_RANKING_MAX_WORD_MATCHES))
+  );
 }
 
 /** How many records a full-text query matches, counted only as far as `cap` + 1. */
