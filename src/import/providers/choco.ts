@@ -4,12 +4,15 @@
  * .nuspec files (the nuspec 2015/06 schema). Each package id becomes one record, from the entry
  * marked IsLatestVersion, else its highest version (NuGet ordering).
  */
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { readFile } from "node:fs/promises";
 import type { WriteItem } from "../../catalog/catalog-store.js";
 import { ShelfError } from "../../errors.js";
 import { validateId, validatePatch } from "../../model/record.js";
 import { reasonOf } from "../documents.js";
-import { readText, sourceKey, sourceKind, walkFiles } from "../source-files.js";
+import { LineError, placeOf } from "../line-error.js";
+import { sourceKey, sourceKind, walkFiles } from "../source-files.js";
+import { decodeXml } from "../text-decode.js";
+import { elementLines, parseXml, type XmlNode } from "../xml-document.js";
 import { boundedList, compactMeta, oneLine, str } from "../text.js";
 import type { HttpResult } from "../http-client.js";
 import type { ImportRow, Provider, ProviderContext } from "../types.js";
@@ -36,10 +39,7 @@ export interface ChocoPackage {
   isLatest?: boolean;
 }
 
-// Every value stays text ("1.10" is a version, not 1.1); namespaces dropped (d:Id -> Id).
-const parser = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, attributeNamePrefix: "@_", parseTagValue: false, parseAttributeValue: false, processEntities: true, htmlEntities: false });
-
-type Node = Record<string, unknown>;
+type Node = XmlNode;
 const isNode = (v: unknown): v is Node => typeof v === "object" && v !== null && !Array.isArray(v);
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -55,23 +55,34 @@ function integer(v: unknown): number | undefined {
   return t !== undefined && /^\d+$/.test(t) && Number.isSafeInteger(Number(t)) ? Number(t) : undefined;
 }
 
-function parseXml(xml: string): Node {
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw new Error(`it is not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`);
-  return parser.parse(xml) as Node;
+/**
+ * One page of a NuGet v2 OData feed: its entries (each with the line of its <entry>), and the
+ * next page's URL if any. A page that cannot be read at all throws a LineError.
+ */
+export interface FeedEntry {
+  /** "entry N" */
+  where: string;
+  /** the line of its <entry> tag */
+  line?: number;
+  pkg?: ChocoPackage;
+  reason?: string;
 }
 
-/** One page of a NuGet v2 OData feed: its entries, and the next page's URL if any. */
-export function parseODataFeed(xml: string): { packages: { where: string; pkg?: ChocoPackage; reason?: string }[]; next?: string } {
+/** `base:LINE (entry N)`, or `base (entry N)` when the line is unknown. */
+export const entryPlace = (base: string, e: FeedEntry): string => (e.line !== undefined ? `${base}:${e.line} (${e.where})` : `${base} (${e.where})`);
+
+export function parseODataFeed(xml: string): { packages: FeedEntry[]; next?: string } {
   const doc = parseXml(xml);
   const feed = doc.feed ?? (doc.entry ? { entry: doc.entry } : undefined);
-  if (!isNode(feed)) throw new Error("it is not an OData Atom feed (no <feed> or <entry> element)");
-  const packages = asList(feed.entry).map((entry, i) => {
-    const where = `entry ${i + 1}`;
+  if (!isNode(feed)) throw new LineError(1, "it is not an OData Atom feed (no <feed> or <entry> element)");
+  const entries = asList(feed.entry);
+  const lines = elementLines(xml, doc.feed ? ["feed", "entry"] : ["entry"]);
+  const packages = entries.map((entry, i) => {
+    const at = { where: `entry ${i + 1}`, line: lines.length === entries.length ? lines[i] : undefined };
     try {
-      return { where, pkg: odataEntry(entry) };
+      return { ...at, pkg: odataEntry(entry) };
     } catch (err) {
-      return { where, reason: reasonOf(err) };
+      return { ...at, reason: reasonOf(err) };
     }
   });
   const next = asList(feed.link).find((l) => isNode(l) && l["@_rel"] === "next");
@@ -109,15 +120,23 @@ function odataEntry(entry: unknown): ChocoPackage {
   };
 }
 
-/** A .nuspec file's text -> its package. Throws with a reason. */
+/** A .nuspec file's text -> its package. Throws a LineError naming the line at fault. */
 export function parseNuspec(xml: string): ChocoPackage {
   const doc = parseXml(xml);
+  // the element's line, else its parent's (an element that is absent is reported where it belongs)
+  const lineOf = (...path: string[]): number => elementLines(xml, path)[0] ?? (path.length > 1 ? lineOf(...path.slice(0, -1)) : 1);
   const metadata = isNode(doc.package) ? doc.package.metadata : undefined;
-  if (!isNode(metadata)) throw new Error("it is not a nuspec (no <package><metadata>)");
+  if (!isNode(metadata)) throw new LineError(isNode(doc.package) ? lineOf("package") : 1, "it is not a nuspec (no <package><metadata>)");
   const id = text(metadata.id);
   const version = text(metadata.version);
-  if (!id) throw new Error("<id> is missing");
-  if (!version) throw new Error(`<version> is missing for ${id}`);
+  if (!id) throw new LineError(lineOf("package", "metadata", "id"), "<id> is missing or empty");
+  if (!version) throw new LineError(lineOf("package", "metadata", "version"), `<version> is missing or empty for ${id}`);
+  try {
+    validateId(`choco:${id.toLowerCase()}`);
+  } catch (err) {
+    throw new LineError(lineOf("package", "metadata", "id"), reasonOf(err));
+  }
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(version) || version.length > 256) throw new LineError(lineOf("package", "metadata", "version"), `the version ${JSON.stringify(version.slice(0, 80))} holds control characters or is too long`);
   const license = metadata.license;
   return {
     id,
@@ -225,14 +244,14 @@ async function* readFeedOverHttp(ctx: ProviderContext): AsyncGenerator<ImportRow
     try {
       page = parseODataFeed(result.body);
     } catch (err) {
-      throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${url}: ${reasonOf(err)}`, "expected a NuGet v2 OData feed (Atom XML)");
+      throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${placeOf(url, err)}: ${reasonOf(err)}`, "expected a NuGet v2 OData feed (Atom XML)");
     }
     const ids: string[] = [];
     for (const p of page.packages) {
       if (p.pkg) {
-        found.push({ where: `${url} (${p.where})`, pkg: p.pkg });
+        found.push({ where: entryPlace(url, p), pkg: p.pkg });
         ids.push(`choco:${p.pkg.id.toLowerCase()}`);
-      } else yield { ok: false, where: `${url} (${p.where})`, reason: p.reason! };
+      } else yield { ok: false, where: entryPlace(url, p), reason: p.reason! };
     }
     const next = page.next ? new URL(page.next, url).href : undefined;
     if (result.etag) nextState[url] = { etag: result.etag, ids: [...new Set(ids)], next };
@@ -241,42 +260,53 @@ async function* readFeedOverHttp(ctx: ProviderContext): AsyncGenerator<ImportRow
   yield* packagesToRows(found);
 }
 
+/** A local XML file's text (UTF-8, or UTF-16 with a byte order mark); throws a LineError. */
+async function readXmlFile(path: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new Error(`cannot read it: ${(err as Error).message}`);
+  }
+  const decoded = decodeXml(bytes);
+  if ("reason" in decoded) throw new LineError(decoded.line, decoded.reason);
+  return decoded.text;
+}
+
+const FEED_HINT = "expected a NuGet v2 OData feed (Atom XML) or a .nuspec file";
+
 async function* readChoco(ctx: ProviderContext): AsyncGenerator<ImportRow> {
   const kind = await sourceKind(ctx.source, "an OData feed (file or URL) or a directory of .nuspec files");
   if (kind === "url") return yield* readFeedOverHttp(ctx);
-  if (kind === "file") {
-    const read = await readText(ctx.source);
-    if ("reason" in read) throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${ctx.source}: ${read.reason}`);
-    if (ctx.source.toLowerCase().endsWith(".nuspec")) {
-      try {
-        return yield* packagesToRows([{ where: ctx.source, pkg: parseNuspec(read.text) }]);
-      } catch (err) {
-        return yield { ok: false, where: ctx.source, reason: reasonOf(err) };
-      }
-    }
-    let page;
+  const nuspecs = kind === "dir" ? walkFiles(ctx.source, (name) => name.toLowerCase().endsWith(".nuspec")) : undefined;
+  if (!nuspecs && !ctx.source.toLowerCase().endsWith(".nuspec")) return yield* readFeedFile(ctx.source);
+  const found: { where: string; pkg: ChocoPackage }[] = [];
+  for await (const path of nuspecs ?? oneFile(ctx.source)) {
     try {
-      page = parseODataFeed(read.text);
+      found.push({ where: path, pkg: parseNuspec(await readXmlFile(path)) });
     } catch (err) {
-      throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${ctx.source}: ${reasonOf(err)}`, "expected a NuGet v2 OData feed (Atom XML) or a .nuspec file");
+      yield { ok: false, where: placeOf(path, err), reason: reasonOf(err) };
     }
-    // A saved page is a snapshot: its next link (a remote URL) is not followed.
-    const found: { where: string; pkg: ChocoPackage }[] = [];
-    for (const p of page.packages) {
-      if (p.pkg) found.push({ where: `${ctx.source} (${p.where})`, pkg: p.pkg });
-      else yield { ok: false, where: `${ctx.source} (${p.where})`, reason: p.reason! };
-    }
-    return yield* packagesToRows(found);
+  }
+  yield* packagesToRows(found);
+}
+
+async function* oneFile(path: string): AsyncGenerator<string> {
+  yield path;
+}
+
+/** A saved feed page is a snapshot: its next link (a remote URL) is not followed. */
+async function* readFeedFile(path: string): AsyncGenerator<ImportRow> {
+  let page;
+  try {
+    page = parseODataFeed(await readXmlFile(path));
+  } catch (err) {
+    throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${placeOf(path, err)}: ${reasonOf(err)}`, FEED_HINT);
   }
   const found: { where: string; pkg: ChocoPackage }[] = [];
-  for await (const path of walkFiles(ctx.source, (name) => name.toLowerCase().endsWith(".nuspec"))) {
-    const read = await readText(path);
-    try {
-      if ("reason" in read) throw new Error(read.reason);
-      found.push({ where: path, pkg: parseNuspec(read.text) });
-    } catch (err) {
-      yield { ok: false, where: path, reason: reasonOf(err) };
-    }
+  for (const p of page.packages) {
+    if (p.pkg) found.push({ where: entryPlace(path, p), pkg: p.pkg });
+    else yield { ok: false, where: entryPlace(path, p), reason: p.reason! };
   }
   yield* packagesToRows(found);
 }
