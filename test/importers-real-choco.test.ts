@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runImport } from "../src/import/run-import.js";
+import { decodeXml } from "../src/import/text-decode.js";
 import { recordReader } from "../src/view/queries.js";
 import { FIXTURES, crdtSize, expectJsonError, expectExit, shelf } from "./helpers/cli.js";
 import { tempCatalog, tempDir } from "./helpers/temp-home.js";
@@ -96,6 +97,19 @@ describe("real nuspecs from chocolatey-community/chocolatey-packages", () => {
         packageSourceUrl: `${SOURCE_TREE}/vlc`,
       },
     });
+  });
+});
+
+describe("encodings a nuspec may come in", () => {
+  const xml = '<?xml version="1.0" encoding="windows-1252"?><package><metadata><id>cafe</id><version>1.0</version><title>Caf\u00e9</title></metadata></package>';
+
+  it("UTF-16LE without a byte order mark, and a windows-1252 file its declaration names", () => {
+    expect(decodeXml(new Uint8Array(Buffer.from(xml, "utf16le")))).toEqual({ text: xml });
+    expect(decodeXml(new Uint8Array(Buffer.from(xml, "latin1")))).toEqual({ text: xml });
+  });
+
+  it("NUL bytes in a UTF-8 file are refused with their line", () => {
+    expect(decodeXml(new Uint8Array(Buffer.from("<a>\n<b>\u0000</b></a>")))).toEqual({ reason: "it is binary data (a NUL byte), not text", line: 2 });
   });
 });
 

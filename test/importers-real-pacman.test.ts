@@ -246,6 +246,16 @@ describe("dates pacman prints", () => {
   });
 });
 
+describe("other forms pacman prints", () => {
+  it("pacman 7 blocks that start with \"Installed From\", and a decimal comma from LC_NUMERIC", async () => {
+    const file = join(tempDir(), "qi.txt");
+    writeFileSync(file, "Installed From  : core\nName            : acl\nVersion         : 2.3.2-1\nInstalled Size  : 130,58 KiB\n\n");
+    const { summary, fields } = await importInto(file);
+    expect(summary).toMatchObject({ added: 1, rejected: 0 });
+    expect(fields("pacman:acl")).toEqual({ ...pkg, name: "acl", version: "2.3.2-1", summary: "", meta: { installedSize: 133714 } });
+  });
+});
+
 describe("rejections name the line at fault", () => {
   it("a bad line in the 2nd block of real -Qii output rejects that package at its line; the others are kept (CLI)", async () => {
     const home = join(tempDir(), "home");
