@@ -257,6 +257,17 @@ describe("other forms pacman prints", () => {
 });
 
 describe("rejections name the line at fault", () => {
+  it("a translated listing is refused at its first non-English field name, not imported half-read", async () => {
+    const file = join(tempDir(), "qi-de.txt");
+    // German pacman also prints "Name", "Version" and "URL"; the other titles are translated
+    writeFileSync(file, "Name            : zstd\nVersion         : 1.5.6-1\nBeschreibung    : Zstandard\nArchitektur     : x86_64\nURL             : https://facebook.github.io/zstd/\nLizenzen        : BSD-3-Clause\nHängt ab von    : glibc\n");
+    const { store } = await tempCatalog();
+    await expect(runImport(store, { provider: "pacman", source: file })).rejects.toMatchObject({
+      code: "SHELF_E_BAD_INPUT_FILE",
+      message: `${file}:3: "Beschreibung" is not an English field name: this listing was printed in another language`,
+    });
+  });
+
   it("a bad line in the 2nd block of real -Qii output rejects that package at its line; the others are kept (CLI)", async () => {
     const home = join(tempDir(), "home");
     expectExit(await shelf(home, "init"), 0);

@@ -36,7 +36,27 @@ export function qiBlocks(text: string): QiBlock[] {
 /** A block names a package when it has a "Name :" line (pacman 7 puts "Installed From" first). */
 export const isPackageBlock = (block: QiBlock): boolean => block.lines.some((l) => /^Name\s*:/.test(l));
 
-const TITLE_LINE = /^([A-Za-z][A-Za-z0-9 -]*?)\s*:(?:\s(.*)|)$/;
+// The titles pacman 4 to 7 print in English (src/pacman/package.c), to tell a translated listing.
+const ENGLISH_TITLES = new Set([
+  "Architecture", "Backup Files", "Build Date", "Compressed Size", "Conflicts With", "Depends On", "Description", "Download Size",
+  "Groups", "Install Date", "Install Reason", "Install Script", "Installed Size", "Licenses", "MD5 Sum", "Name", "Optional Deps",
+  "Optional For", "Packager", "Provides", "Replaces", "Repository", "Installed From", "Required By", "SHA-256 Sum", "SHA256 Sum",
+  "Signatures", "URL", "Validated By", "Version", "Extended Data",
+]);
+
+/**
+ * The first title that is not English, with its line, when most of a block's titles are not:
+ * German pacman also says "Name" and "Version", so those alone do not make a listing English.
+ * One unknown title among English ones is a field a newer pacman added, and is ignored.
+ */
+export function translatedTitle(block: QiBlock): { title: string; line: number } | undefined {
+  const titles = block.lines.map((l, i) => ({ title: TITLE_LINE.exec(l)?.[1], line: block.line + i })).filter((t): t is { title: string; line: number } => t.title !== undefined);
+  const foreign = titles.filter((t) => !ENGLISH_TITLES.has(t.title));
+  return foreign.length > 0 && foreign.length >= titles.length / 2 ? foreign[0] : undefined;
+}
+
+// any language's titles, so a translated listing is recognised as one
+const TITLE_LINE = /^(\p{L}[\p{L}\p{N} -]*?)\s*:(?:\s(.*)|)$/u;
 // the old -Qii layout: a "Backup Files:" line, then one "STATE<TAB>/path" line per file, or "(none)"
 const OLD_BACKUP_LINE = /^(?:\(none\)|(?:MODIFIED|UNMODIFIED|MISSING|UNREADABLE|UNKNOWN)\t.*)$/;
 const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4, PiB: 1024 ** 5 };

@@ -17,7 +17,7 @@ import { decodeUtf8, decodeUtf8Lines, nulByteLine, type Decoded } from "../text-
 import type { ImportRow, Provider, ProviderContext } from "../types.js";
 import { parseDesc } from "./pacman-desc.js";
 import { installedToItem, type InstalledPackage } from "./pacman-package.js";
-import { isPackageBlock, parseQiBlock, qiBlocks } from "./pacman-qi.js";
+import { isPackageBlock, parseQiBlock, qiBlocks, translatedTitle } from "./pacman-qi.js";
 
 export { parseDesc } from "./pacman-desc.js";
 export { checkHost, hostKey, HOST_RE, installedToItem, type InstalledPackage } from "./pacman-package.js";
@@ -91,6 +91,8 @@ async function* readQi(path: string, host?: string): AsyncGenerator<ImportRow> {
   if (blocks.length > 0 && !blocks.some(isPackageBlock)) {
     throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${where}: this is not pacman -Qi output (no block has a "Name :" line; a translated listing has other field names)`, QI_HINT);
   }
+  const translated = blocks.filter(isPackageBlock).map(translatedTitle).find((t) => t !== undefined);
+  if (translated) throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${where}:${translated.line}: "${translated.title}" is not an English field name: this listing was printed in another language`, `shelf reads English listings: ${QI_HINT}`);
   for (const block of blocks) {
     const bad = badLines.find((n) => n >= block.line && n < block.line + block.lines.length);
     yield toRow(
