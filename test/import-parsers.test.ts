@@ -187,7 +187,7 @@ describe("pacman", () => {
     const linux = parseQiBlock(blocks[0]!.lines);
     expect(linux).toMatchObject({ name: "linux", version: "6.9.7.arch1-1", depends: ["coreutils", "kmod", "initramfs"], installedSize: Math.round(131.56 * 1024 * 1024), reason: "explicit", installDate: "2024-06-23T00:26:40.000Z" });
     expect(parseQiBlock(blocks[1]!.lines).reason).toBe("dependency");
-    expect(() => parseQiBlock(blocks[2]!.lines)).toThrow(/Name or Version is missing/);
+    expect(() => parseQiBlock(blocks[2]!.lines)).toThrow(/Name missing in this block/);
   });
 
   it("gives the same version from both formats, and with --as only the host's presence", () => {

@@ -4,135 +4,21 @@
  * .nuspec files (the nuspec 2015/06 schema). Each package id becomes one record, from the entry
  * marked IsLatestVersion, else its highest version (NuGet ordering).
  */
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { readFile } from "node:fs/promises";
 import type { WriteItem } from "../../catalog/catalog-store.js";
 import { ShelfError } from "../../errors.js";
 import { validateId, validatePatch } from "../../model/record.js";
 import { reasonOf } from "../documents.js";
-import { readText, sourceKey, sourceKind, walkFiles } from "../source-files.js";
-import { boundedList, compactMeta, oneLine, str } from "../text.js";
+import { LineError, placeOf } from "../line-error.js";
+import { sourceKey, sourceKind, walkFiles } from "../source-files.js";
+import { decodeXml } from "../text-decode.js";
+import { boundedList, compactMeta, oneLine } from "../text.js";
 import type { HttpResult } from "../http-client.js";
 import type { ImportRow, Provider, ProviderContext } from "../types.js";
 import { compareNuGetVersions } from "../versions.js";
+import { entryPlace, parseNuspec, parseODataFeed, type ChocoPackage } from "./choco-xml.js";
 
-/** The fields shelf reads from an OData entry or a nuspec's <metadata>. */
-export interface ChocoPackage {
-  id: string;
-  version: string;
-  title?: string;
-  summary?: string;
-  description?: string;
-  authors?: string;
-  projectUrl?: string;
-  license?: string;
-  licenseUrl?: string;
-  tags?: string;
-  packageSourceUrl?: string;
-  downloads?: number;
-  packageSize?: number;
-  packageHash?: string;
-  packageHashAlgorithm?: string;
-  published?: string;
-  isLatest?: boolean;
-}
-
-// Every value stays text ("1.10" is a version, not 1.1); namespaces dropped (d:Id -> Id).
-const parser = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, attributeNamePrefix: "@_", parseTagValue: false, parseAttributeValue: false, processEntities: true, htmlEntities: false });
-
-type Node = Record<string, unknown>;
-const isNode = (v: unknown): v is Node => typeof v === "object" && v !== null && !Array.isArray(v);
-const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-/** An element's text: a string, or {"#text"} when it has attributes; m:null="true" is no value. */
-function text(v: unknown): string | undefined {
-  if (typeof v === "string") return str(v);
-  if (isNode(v)) return v["@_null"] === "true" ? undefined : str(v["#text"]);
-  return undefined;
-}
-
-function integer(v: unknown): number | undefined {
-  const t = text(v);
-  return t !== undefined && /^\d+$/.test(t) && Number.isSafeInteger(Number(t)) ? Number(t) : undefined;
-}
-
-function parseXml(xml: string): Node {
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw new Error(`it is not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`);
-  return parser.parse(xml) as Node;
-}
-
-/** One page of a NuGet v2 OData feed: its entries, and the next page's URL if any. */
-export function parseODataFeed(xml: string): { packages: { where: string; pkg?: ChocoPackage; reason?: string }[]; next?: string } {
-  const doc = parseXml(xml);
-  const feed = doc.feed ?? (doc.entry ? { entry: doc.entry } : undefined);
-  if (!isNode(feed)) throw new Error("it is not an OData Atom feed (no <feed> or <entry> element)");
-  const packages = asList(feed.entry).map((entry, i) => {
-    const where = `entry ${i + 1}`;
-    try {
-      return { where, pkg: odataEntry(entry) };
-    } catch (err) {
-      return { where, reason: reasonOf(err) };
-    }
-  });
-  const next = asList(feed.link).find((l) => isNode(l) && l["@_rel"] === "next");
-  return { packages, next: isNode(next) ? str(next["@_href"]) : undefined };
-}
-
-function odataEntry(entry: unknown): ChocoPackage {
-  if (!isNode(entry)) throw new Error("an <entry> without content");
-  const p = isNode(entry.properties) ? entry.properties : isNode(entry.content) && isNode(entry.content.properties) ? entry.content.properties : undefined;
-  if (!p) throw new Error("the entry has no <m:properties>");
-  // NuGet v2 feeds put the id in <title> and may leave <d:Id> out.
-  const id = text(p.Id) ?? text(entry.title);
-  const version = text(p.Version);
-  if (!id) throw new Error("the entry has no package id (<d:Id> or <title>)");
-  if (!version) throw new Error(`the entry for ${id} has no <d:Version>`);
-  const author = isNode(entry.author) ? text(entry.author.name) : undefined;
-  return {
-    id,
-    version,
-    title: text(p.Title),
-    summary: text(p.Summary) ?? text(entry.summary),
-    description: text(p.Description),
-    authors: text(p.Authors) ?? author,
-    projectUrl: text(p.ProjectUrl),
-    license: undefined,
-    licenseUrl: text(p.LicenseUrl),
-    tags: text(p.Tags),
-    packageSourceUrl: text(p.PackageSourceUrl),
-    downloads: integer(p.DownloadCount),
-    packageSize: integer(p.PackageSize),
-    packageHash: text(p.PackageHash),
-    packageHashAlgorithm: text(p.PackageHashAlgorithm),
-    published: text(p.Published),
-    isLatest: text(p.IsLatestVersion) === "true",
-  };
-}
-
-/** A .nuspec file's text -> its package. Throws with a reason. */
-export function parseNuspec(xml: string): ChocoPackage {
-  const doc = parseXml(xml);
-  const metadata = isNode(doc.package) ? doc.package.metadata : undefined;
-  if (!isNode(metadata)) throw new Error("it is not a nuspec (no <package><metadata>)");
-  const id = text(metadata.id);
-  const version = text(metadata.version);
-  if (!id) throw new Error("<id> is missing");
-  if (!version) throw new Error(`<version> is missing for ${id}`);
-  const license = metadata.license;
-  return {
-    id,
-    version,
-    title: text(metadata.title),
-    summary: text(metadata.summary),
-    description: text(metadata.description),
-    authors: text(metadata.authors),
-    projectUrl: text(metadata.projectUrl),
-    license: isNode(license) && license["@_type"] === "expression" ? text(license) : undefined,
-    licenseUrl: text(metadata.licenseUrl),
-    tags: text(metadata.tags),
-    packageSourceUrl: text(metadata.packageSourceUrl),
-  };
-}
+export { entryPlace, parseNuspec, parseODataFeed, type ChocoPackage, type FeedEntry } from "./choco-xml.js";
 
 export function chocoPackageToItem(pkg: ChocoPackage): WriteItem {
   const id = `choco:${pkg.id.toLowerCase()}`;
@@ -140,16 +26,17 @@ export function chocoPackageToItem(pkg: ChocoPackage): WriteItem {
   const tags = (pkg.tags ?? "").split(/\s+/).filter((t) => t !== "");
   const meta = compactMeta({
     authors: oneLine(pkg.authors, 256),
-    homepage: pkg.projectUrl,
-    license: pkg.license,
-    licenseUrl: pkg.licenseUrl,
+    // cut so that no single value can push the record over the meta size limit
+    homepage: oneLine(pkg.projectUrl, 2048),
+    license: oneLine(pkg.license, 256),
+    licenseUrl: oneLine(pkg.licenseUrl, 2048),
     tags: boundedList(tags, 50),
-    packageSourceUrl: pkg.packageSourceUrl,
+    packageSourceUrl: oneLine(pkg.packageSourceUrl, 2048),
     downloads: pkg.downloads,
     packageSize: pkg.packageSize,
-    packageHash: pkg.packageHash,
-    packageHashAlgorithm: pkg.packageHashAlgorithm,
-    published: pkg.published,
+    packageHash: oneLine(pkg.packageHash, 256),
+    packageHashAlgorithm: oneLine(pkg.packageHashAlgorithm, 32),
+    published: oneLine(pkg.published, 64),
   });
   const patch = validatePatch({ name: oneLine(pkg.title, 512) ?? pkg.id, version: pkg.version, summary: oneLine(pkg.summary) ?? oneLine(pkg.description) ?? "", meta });
   return { id, patch };
@@ -225,14 +112,14 @@ async function* readFeedOverHttp(ctx: ProviderContext): AsyncGenerator<ImportRow
     try {
       page = parseODataFeed(result.body);
     } catch (err) {
-      throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${url}: ${reasonOf(err)}`, "expected a NuGet v2 OData feed (Atom XML)");
+      throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${placeOf(url, err)}: ${reasonOf(err)}`, "expected a NuGet v2 OData feed (Atom XML)");
     }
     const ids: string[] = [];
     for (const p of page.packages) {
       if (p.pkg) {
-        found.push({ where: `${url} (${p.where})`, pkg: p.pkg });
+        found.push({ where: entryPlace(url, p), pkg: p.pkg });
         ids.push(`choco:${p.pkg.id.toLowerCase()}`);
-      } else yield { ok: false, where: `${url} (${p.where})`, reason: p.reason! };
+      } else yield { ok: false, where: entryPlace(url, p), reason: p.reason! };
     }
     const next = page.next ? new URL(page.next, url).href : undefined;
     if (result.etag) nextState[url] = { etag: result.etag, ids: [...new Set(ids)], next };
@@ -241,42 +128,53 @@ async function* readFeedOverHttp(ctx: ProviderContext): AsyncGenerator<ImportRow
   yield* packagesToRows(found);
 }
 
+/** A local XML file's text (UTF-8, or UTF-16 with a byte order mark); throws a LineError. */
+async function readXmlFile(path: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new Error(`cannot read it: ${(err as Error).message}`);
+  }
+  const decoded = decodeXml(bytes);
+  if ("reason" in decoded) throw new LineError(decoded.line, decoded.reason);
+  return decoded.text;
+}
+
+const FEED_HINT = "expected a NuGet v2 OData feed (Atom XML) or a .nuspec file";
+
 async function* readChoco(ctx: ProviderContext): AsyncGenerator<ImportRow> {
   const kind = await sourceKind(ctx.source, "an OData feed (file or URL) or a directory of .nuspec files");
   if (kind === "url") return yield* readFeedOverHttp(ctx);
-  if (kind === "file") {
-    const read = await readText(ctx.source);
-    if ("reason" in read) throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${ctx.source}: ${read.reason}`);
-    if (ctx.source.toLowerCase().endsWith(".nuspec")) {
-      try {
-        return yield* packagesToRows([{ where: ctx.source, pkg: parseNuspec(read.text) }]);
-      } catch (err) {
-        return yield { ok: false, where: ctx.source, reason: reasonOf(err) };
-      }
-    }
-    let page;
+  const nuspecs = kind === "dir" ? walkFiles(ctx.source, (name) => name.toLowerCase().endsWith(".nuspec")) : undefined;
+  if (!nuspecs && !ctx.source.toLowerCase().endsWith(".nuspec")) return yield* readFeedFile(ctx.source);
+  const found: { where: string; pkg: ChocoPackage }[] = [];
+  for await (const path of nuspecs ?? oneFile(ctx.source)) {
     try {
-      page = parseODataFeed(read.text);
+      found.push({ where: path, pkg: parseNuspec(await readXmlFile(path)) });
     } catch (err) {
-      throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${ctx.source}: ${reasonOf(err)}`, "expected a NuGet v2 OData feed (Atom XML) or a .nuspec file");
+      yield { ok: false, where: placeOf(path, err), reason: reasonOf(err) };
     }
-    // A saved page is a snapshot: its next link (a remote URL) is not followed.
-    const found: { where: string; pkg: ChocoPackage }[] = [];
-    for (const p of page.packages) {
-      if (p.pkg) found.push({ where: `${ctx.source} (${p.where})`, pkg: p.pkg });
-      else yield { ok: false, where: `${ctx.source} (${p.where})`, reason: p.reason! };
-    }
-    return yield* packagesToRows(found);
+  }
+  yield* packagesToRows(found);
+}
+
+async function* oneFile(path: string): AsyncGenerator<string> {
+  yield path;
+}
+
+/** A saved feed page is a snapshot: its next link (a remote URL) is not followed. */
+async function* readFeedFile(path: string): AsyncGenerator<ImportRow> {
+  let page;
+  try {
+    page = parseODataFeed(await readXmlFile(path));
+  } catch (err) {
+    throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `${placeOf(path, err)}: ${reasonOf(err)}`, FEED_HINT);
   }
   const found: { where: string; pkg: ChocoPackage }[] = [];
-  for await (const path of walkFiles(ctx.source, (name) => name.toLowerCase().endsWith(".nuspec"))) {
-    const read = await readText(path);
-    try {
-      if ("reason" in read) throw new Error(read.reason);
-      found.push({ where: path, pkg: parseNuspec(read.text) });
-    } catch (err) {
-      yield { ok: false, where: path, reason: reasonOf(err) };
-    }
+  for (const p of page.packages) {
+    if (p.pkg) found.push({ where: entryPlace(path, p), pkg: p.pkg });
+    else yield { ok: false, where: entryPlace(path, p), reason: p.reason! };
   }
   yield* packagesToRows(found);
 }
