@@ -31,6 +31,7 @@ async function read(provider: Provider, source: string): Promise<{ rows: ImportR
       throw new Error("no HTTP in these tests");
     },
     count: () => {},
+    note: () => {},
   };
   const rows: ImportRow[] = [];
   try {
