@@ -47,6 +47,10 @@ function migrate(db: Db, migrations: readonly string[]): void {
     if (current > migrations.length) {
       throw new ShelfError("SHELF_E_DB", `this database was written by a newer shelf (schema ${current}, this shelf knows ${migrations.length})`, "upgrade shelf");
     }
+    // An upgrade may rebuild an index of every record (seconds at 200k records): say why we wait.
+    if (current > 0 && current < migrations.length) {
+      process.stderr.write(`shelf: upgrading the database schema from version ${current} to ${migrations.length}; this happens once\n`);
+    }
     for (let version = current; version < migrations.length; version++) db.exec(migrations[version]!);
     db.pragma(`user_version = ${migrations.length}`);
   }).immediate();
