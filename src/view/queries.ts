@@ -1,6 +1,7 @@
 /**
  * Reads from the materialized view. Nothing here loads Automerge: a search is one SQLite query.
  */
+import type { Statement } from "better-sqlite3";
 import type { Db } from "../store/db.js";
 import type { CatalogRecord, JsonValue, RecordKind } from "../model/record.js";
 import type { FieldConflict, RecordConflicts } from "../model/conflicts.js";
@@ -105,17 +106,17 @@ export function searchRecords(db: Db, catId: number, query: string, filter: Reco
   // catalog's records and probe the matches for each. Only ids are sorted; the rows' columns are
   // read for the few that are returned.
   const fromMatches = (match: string, score: string, order: string, orderParams: unknown[], n: number): number[] =>
-    db
-      .prepare<unknown[], number>(
-        `WITH hits AS (SELECT rowid AS rid, ${score} AS score FROM records_fts WHERE records_fts MATCH ? LIMIT ?)
+    cachedStatement(
+      db,
+      `WITH hits AS (SELECT rowid AS rid, ${score} AS score FROM records_fts WHERE records_fts MATCH ? LIMIT ?)
          SELECT r.rid FROM hits h CROSS JOIN records r ON r.rid = h.rid
          WHERE ${where} ORDER BY ${order}, r.id LIMIT ?`,
-      )
+    )
       .pluck()
-      .all(match, EXACT_RANKING_MAX_MATCHES, ...params, ...orderParams, n);
+      .all(match, EXACT_RANKING_MAX_MATCHES, ...params, ...orderParams, n) as number[];
   const rowsOf = (rids: Iterable<number>): CatalogRecord[] => {
-    const read = db.prepare<[number], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records r WHERE r.rid = ?`);
-    return [...rids].map((rid) => toRecord(read.get(rid)!));
+    const read = cachedStatement(db, `SELECT ${RECORD_COLUMNS} FROM records r WHERE r.rid = ?`);
+    return [...rids].map((rid) => toRecord(read.get(rid) as RecordRow));
   };
 
   if (isNarrowQuery(db, phrases)) return rowsOf(fromMatches(fts, "bm25(records_fts, 10.0, 1.0, 4.0, 2.0)", "(lower(r.name) = lower(?)) DESC, h.score", [typed], limit));
@@ -125,10 +126,9 @@ export function searchRecords(db: Db, catId: number, query: string, filter: Reco
     for (const rid of rids) if (found.size < limit) found.add(rid);
   };
   const byName = (condition: string, typedTimes: number): number[] =>
-    db
-      .prepare<unknown[], number>(`SELECT r.rid FROM records r WHERE ${condition} AND ${where} ORDER BY lower(r.name), r.id LIMIT ?`)
+    cachedStatement(db, `SELECT r.rid FROM records r WHERE ${condition} AND ${where} ORDER BY lower(r.name), r.id LIMIT ?`)
       .pluck()
-      .all(...Array<string>(typedTimes).fill(typed), ...params, limit);
+      .all(...Array<string>(typedTimes).fill(typed), ...params, limit) as number[];
   add(byName("lower(r.name) = lower(?)", 1));
   if (found.size < limit) add(byName("lower(r.name) > lower(?) AND lower(r.name) < lower(?) || char(1114111)", 2));
   const shortestName = "length(r.name), lower(r.name)";
@@ -145,11 +145,21 @@ export function isNarrowQuery(db: Db, phrases: readonly string[]): boolean {
   );
 }
 
+const statements = new WeakMap<Db, Map<string, Statement>>();
+
+/** A statement prepared once per connection: a search runs several, and preparing is a good part of a fast one. */
+function cachedStatement(db: Db, sql: string): Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}
+
 /** How many records a full-text query matches, counted only as far as `cap` + 1. */
 function countMatches(db: Db, fts: string, cap: number): number {
-  return db
-    .prepare<[string, number], { n: number }>("SELECT count(*) AS n FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH ? LIMIT ?)")
-    .get(fts, cap + 1)!.n;
+  const counted = cachedStatement(db, "SELECT count(*) AS n FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH ? LIMIT ?)").get(fts, cap + 1);
+  return (counted as { n: number }).n;
 }
 
 export function listRecords(db: Db, catId: number, filter: RecordFilter = {}): CatalogRecord[] {
