@@ -1,13 +1,19 @@
 /**
- * Which documents a token's catalog covers: its root document, and the shard documents that root
- * lists, as the relay holds it. The shard list is read when first needed and re-read whenever the
- * root changes.
+ * Which documents a token's catalog covers: its root document, and its shard documents.
  *
- * A shard belongs to the first catalog whose root listed it (recorded in relay_doc_owners), and a
- * catalog's root belongs to itself. Without that, a writer of catalog A could put B's document ids
- * into A's root and reach them with A's token.
+ * - A catalog made with derived ids (src/model/catalog-ids.ts) owns exactly the shards whose ids
+ *   derive from its root id: a computation, so no one can claim them by listing them first, and
+ *   no root is loaded to decide. No other catalog may claim a derived id.
+ * - A catalog made before derived ids (random ids) owns the shards its root listed first, as the
+ *   relay holds that root (recorded in relay_doc_owners); the list is read when first needed and
+ *   re-read whenever the root changes. Neither a derived id nor a catalog a token names can be
+ *   claimed that way.
+ *
+ * A catalog's root belongs to itself. Without these rules, a writer of catalog A could put B's
+ * document ids into A's root and reach them with A's token, or take them before B arrives.
  */
 import { isValidAutomergeUrl, parseAutomergeUrl, type AutomergeUrl, type DocumentId } from "@automerge/automerge-repo/slim";
+import { isDerivedRootId, isDerivedShardId, shardIndexIn } from "../src/model/catalog-ids.js";
 import { plain } from "../src/model/crdt-record.js";
 import type { Db } from "../src/store/db.js";
 
@@ -39,6 +45,9 @@ export class CatalogAccess {
     this.#log = log;
     this.#stmts = {
       claim: db.prepare<[string, string]>("INSERT OR IGNORE INTO relay_doc_owners (doc_id, root_id) VALUES (?, ?)"),
+      // a verified claim (a root itself, a derived shard) overrides a first-come one
+      own: db.prepare<[string, string]>("INSERT INTO relay_doc_owners (doc_id, root_id) VALUES (?, ?) ON CONFLICT (doc_id) DO UPDATE SET root_id = excluded.root_id"),
+      tokenCatalog: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM relay_tokens WHERE catalog_url = ? LIMIT 1"),
       owned: db.prepare<[string], { doc_id: string }>("SELECT doc_id FROM relay_doc_owners WHERE root_id = ?"),
       owner: db.prepare<[string], { root_id: string }>("SELECT root_id FROM relay_doc_owners WHERE doc_id = ?"),
     };
@@ -47,10 +56,18 @@ export class CatalogAccess {
   /** May a peer holding a token for `catalogUrl` read and write `documentId`? */
   async allows(catalogUrl: string, documentId: DocumentId): Promise<boolean> {
     const rootId = rootIdOf(catalogUrl);
-    if (rootId === undefined) return false;
-    if (documentId === rootId) return true;
+    // a shard's id is never a catalog's: a token for one reaches nothing
+    if (rootId === undefined || isDerivedShardId(rootId)) return false;
+    const owner = this.ownerOf(documentId);
+    if (documentId === rootId) return owner === undefined || owner === rootId;
+    if (isDerivedShardId(documentId)) {
+      if (shardIndexIn(rootId, documentId) === undefined) return false;
+      if (owner !== rootId) this.#stmts.own.run(documentId, rootId); // for heads summaries and notices
+      return true;
+    }
     // A shard this catalog has claimed before is its own for good: no need to load the root.
-    if (this.#stmts.owner.get(documentId)?.root_id === rootId) return true;
+    if (owner === rootId) return true;
+    if (!this.#claimable(documentId) || owner !== undefined) return false;
     try {
       const shards = await this.#shardsOf(rootId);
       return shards?.has(documentId) ?? false;
@@ -115,12 +132,27 @@ export class CatalogAccess {
     }
   }
 
+  /**
+   * May a root that does not derive `documentId` claim it by listing it first? Not a derived id
+   * (it is some catalog's by construction), and not the root of a catalog a token names.
+   */
+  #claimable(documentId: DocumentId): boolean {
+    if (isDerivedShardId(documentId) || isDerivedRootId(documentId)) return false;
+    return this.#stmts.tokenCatalog.get(`automerge:${documentId}`) === undefined;
+  }
+
   /** Records ownership of the shards `root` lists and returns those that belong to it. */
   #claim(rootId: DocumentId, root: unknown): ReadonlySet<DocumentId> {
+    if (isDerivedShardId(rootId)) return new Set(); // a shard is never a catalog: it claims nothing
     const listed = shardIdsOf(root).filter((id) => id !== rootId);
     const owned = this.#db.transaction(() => {
       this.#stmts.claim.run(rootId, rootId);
-      for (const id of listed) this.#stmts.claim.run(id, rootId);
+      // recorded as another catalog's shard (listed before this catalog had a token): it claims nothing
+      if (this.ownerOf(rootId) !== rootId) return new Set<string>();
+      for (const id of listed) {
+        if (shardIndexIn(rootId, id) !== undefined) this.#stmts.own.run(id, rootId);
+        else if (this.#claimable(id)) this.#stmts.claim.run(id, rootId);
+      }
       return new Set(this.#stmts.owned.all(rootId).map((r) => r.doc_id));
     })();
     const allowed = new Set(listed.filter((id) => owned.has(id)));
