@@ -80,6 +80,12 @@ describe("a catalog's documents at the relay belong to that catalog alone", () =
     }
   }, 240_000);
 
+  it("a token for one catalog gets no heads summary of another", async () => {
+    const url = `${relay.url.replace(/^ws/, "http")}/heads?catalog=${encodeURIComponent(victimUrl)}&since=0`;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${tokenA}` } });
+    expect(res.status).toBe(403);
+  });
+
   it("a token made for one of a catalog's shard ids reaches nothing", async () => {
     const tokenShard = await createToken(dataDir, victimShards[0]!);
     const client = await connectClient(relay.url, tokenShard);

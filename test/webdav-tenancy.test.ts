@@ -71,8 +71,13 @@ describe("a WebDAV folder cannot make one catalog another", () => {
   });
 
   it("skips a file carrying another catalog's root history under the catalog's root id: holders and fresh joiners keep the right catalog", async () => {
-    // Y's documents, with Y's root renamed to X's root id.
-    const forged = documentsIn(y).map((d) => (d.documentId === idOf(y) ? { ...d, documentId: idOf(x) } : d));
+    // Y's documents, with Y's root renamed to X's root id, and a record planted in one of Y's shards.
+    const yDocs = documentsIn(y);
+    const shard = yDocs.find((d) => d.documentId !== idOf(y))!;
+    const planted = A.change(A.load<{ records: Record<string, A.ImmutableString> }>(shard.data), (d) => void (d.records["npm:planted name"] = new A.ImmutableString("planted")));
+    const forged = yDocs.map((d) =>
+      d.documentId === idOf(y) ? { ...d, documentId: idOf(x) } : d === shard ? { documentId: d.documentId, data: A.save(planted), heads: A.getHeads(planted) } : d,
+    );
     const name = await plant(x, 1, "c", forged);
 
     const synced = await shelf(home("holder"), "sync", "origin");
@@ -84,6 +89,10 @@ describe("a WebDAV folder cannot make one catalog another", () => {
     expectExit(joined, 0);
     expect(skippedOf(joined.stderr, name)).toMatch(/not this catalog's/);
     expect(await recordIds(home("joiner"))).toEqual(xRecords);
+
+    // An instance holding Y joins X: the file reaches nothing of Y there either.
+    expectExit(await shelf(home("y"), "join", x, "--webdav", server.remoteUrl, "--name", "team-x"), 0);
+    expect((await shelfJson(home("y"), "list", "--catalog", "other")).records.map((r: { id: string }) => r.id)).toEqual(["npm:y1"]);
   }, 120_000);
 
   it("skips a snapshot that claims to replace another writer's files", async () => {
