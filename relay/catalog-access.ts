@@ -32,17 +32,24 @@ export interface AccessLog {
   warn(obj: object, msg: string): void;
 }
 
+/** Told when a catalog's client asks for a shard its root lists but another catalog took first. */
+export type OnTaken = (rootId: DocumentId, documentId: DocumentId) => void;
+
 export class CatalogAccess {
   readonly #db: Db;
   readonly #source: RootSource;
   readonly #log: AccessLog | undefined;
+  readonly #onTaken: OnTaken | undefined;
   readonly #shards = new Map<DocumentId, Promise<ReadonlySet<DocumentId> | undefined>>();
+  /** per root: documents it lists that belong to another catalog */
+  readonly #taken = new Map<DocumentId, ReadonlySet<DocumentId>>();
   readonly #stmts;
 
-  constructor(db: Db, source: RootSource, log?: AccessLog) {
+  constructor(db: Db, source: RootSource, log?: AccessLog, onTaken?: OnTaken) {
     this.#db = db;
     this.#source = source;
     this.#log = log;
+    this.#onTaken = onTaken;
     this.#stmts = {
       claim: db.prepare<[string, string]>("INSERT OR IGNORE INTO relay_doc_owners (doc_id, root_id) VALUES (?, ?)"),
       // a verified claim (a root itself, a derived shard) overrides a first-come one
@@ -67,10 +74,12 @@ export class CatalogAccess {
     }
     // A shard this catalog has claimed before is its own for good: no need to load the root.
     if (owner === rootId) return true;
-    if (!this.#claimable(documentId) || owner !== undefined) return false;
+    if (isDerivedRootId(documentId)) return false;
     try {
       const shards = await this.#shardsOf(rootId);
-      return shards?.has(documentId) ?? false;
+      if (shards?.has(documentId)) return true;
+      if (this.#taken.get(rootId)?.has(documentId)) this.#onTaken?.(rootId, documentId);
+      return false;
     } catch (err) {
       this.#log?.warn({ err, catalog: rootId }, "could not read a catalog's shard list; access refused");
       return false;
@@ -102,6 +111,7 @@ export class CatalogAccess {
    */
   forget(documentId: DocumentId): void {
     this.#shards.delete(documentId);
+    this.#taken.delete(documentId);
   }
 
   #shardsOf(rootId: DocumentId): Promise<ReadonlySet<DocumentId> | undefined> {
@@ -156,6 +166,7 @@ export class CatalogAccess {
       return new Set(this.#stmts.owned.all(rootId).map((r) => r.doc_id));
     })();
     const allowed = new Set(listed.filter((id) => owned.has(id)));
+    this.#taken.set(rootId, new Set(listed.filter((id) => !owned.has(id))));
     if (allowed.size < listed.length) {
       this.#log?.warn({ catalog: rootId, refused: listed.length - allowed.size }, "a catalog root lists documents that belong to another catalog; they stay out of its reach");
     }

@@ -9,7 +9,9 @@ import * as A from "@automerge/automerge";
 import { Repo, type AutomergeUrl, type DocHandle } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shardIdFor } from "../src/model/catalog-ids.js";
+import { readBundle } from "../src/bundle/bundle-file.js";
 import { FIXTURES, expectExit, makeTempDir, shelf, shelfJson } from "./helpers/cli.js";
+import { writeLegacyCatalog } from "./helpers/legacy-catalog.js";
 import { connectClient, createToken, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
 
 const imm = (s: string) => new A.ImmutableString(s);
@@ -25,6 +27,7 @@ describe("a catalog's documents at the relay belong to that catalog alone", () =
   let victimUrl: string;
   let victimShards: string[];
   let tokenA: string;
+  let attackerUrl: AutomergeUrl;
   let tokenC: string;
 
   beforeAll(async () => {
@@ -47,6 +50,7 @@ describe("a catalog's documents at the relay belong to that catalog alone", () =
     const ownShard = author.create<Shard>({ records: { "npm:mine name": imm("mine") } });
     const ownRoot = author.create<Root>({ shelf: "catalog", format: 1, name: imm("attacker"), shards: [imm(ownShard.url)] });
     tokenA = await createToken(dataDir, ownRoot.url);
+    attackerUrl = ownRoot.url;
     const attacker = await connectClient(relay.url, tokenA);
     try {
       const root = attacker.repo.import<Root>(A.save(ownRoot.doc()), { docId: ownRoot.documentId });
@@ -79,6 +83,35 @@ describe("a catalog's documents at the relay belong to that catalog alone", () =
       await again.close();
     }
   }, 240_000);
+
+  it("a catalog made before derived ids whose shards another catalog listed first gets a clear error, not a timeout", async () => {
+    const bundle = join(tmp.dir, "legacy.bundle");
+    const legacyUrl = writeLegacyCatalog(bundle, "old", ["a", "b", "c"]);
+    const shardUrls = readBundle(bundle).documents.map((d) => `automerge:${d.documentId}`).filter((u) => u !== legacyUrl);
+    const old = join(tmp.dir, "old");
+    expectExit(await shelf(old, "import-bundle", bundle), 0);
+    const token = await createToken(dataDir, legacyUrl);
+
+    // A writer of the attacker's catalog lists the old catalog's shards first.
+    const attacker = await connectClient(relay.url, tokenA);
+    try {
+      const root = await attacker.find<Root>(attackerUrl);
+      await attacker.waitForRelay([root as DocHandle<unknown>]);
+      root.change((d) => void d.shards.push(...shardUrls.map(imm)));
+      await attacker.waitForRelay([root as DocHandle<unknown>]);
+    } finally {
+      await attacker.close();
+    }
+
+    expectExit(await shelf(old, "remote", "add", "origin", relay.url, "--token", token), 0);
+    const started = Date.now();
+    const result = await shelf(old, "sync", "--json", "--timeout", "120");
+    expectExit(result, 1);
+    const { error } = JSON.parse(result.stdout).failures[0];
+    expect(error.code).toBe("SHELF_E_RELAY_SHARD_TAKEN");
+    expect(error.message).toMatch(/shard documents as another catalog's/);
+    expect(Date.now() - started).toBeLessThan(90_000);
+  }, 180_000);
 
   it("a token for one catalog gets no heads summary of another", async () => {
     const url = `${relay.url.replace(/^ws/, "http")}/heads?catalog=${encodeURIComponent(victimUrl)}&since=0`;
