@@ -66,7 +66,8 @@ export class CatalogAccess {
     // a shard's id is never a catalog's: a token for one reaches nothing
     if (rootId === undefined || isDerivedShardId(rootId)) return false;
     const owner = this.ownerOf(documentId);
-    if (documentId === rootId) return owner === undefined || owner === rootId;
+    // a derived root id is no one's shard (no root may claim one), whatever an older relay recorded
+    if (documentId === rootId) return owner === undefined || owner === rootId || isDerivedRootId(rootId);
     if (isDerivedShardId(documentId)) {
       if (shardIndexIn(rootId, documentId) === undefined) return false;
       if (owner !== rootId) this.#stmts.own.run(documentId, rootId); // for heads summaries and notices
@@ -156,7 +157,7 @@ export class CatalogAccess {
     if (isDerivedShardId(rootId)) return new Set(); // a shard is never a catalog: it claims nothing
     const listed = shardIdsOf(root).filter((id) => id !== rootId);
     const owned = this.#db.transaction(() => {
-      this.#stmts.claim.run(rootId, rootId);
+      (isDerivedRootId(rootId) ? this.#stmts.own : this.#stmts.claim).run(rootId, rootId);
       // recorded as another catalog's shard (listed before this catalog had a token): it claims nothing
       if (this.ownerOf(rootId) !== rootId) return new Set<string>();
       for (const id of listed) {

@@ -34,12 +34,16 @@ export class RootLineage {
   readonly rootId: string;
   readonly #known: Set<string> | undefined;
   /** a fresh joiner of a random-id catalog: the first changes seen on offer */
-  readonly #offered = new Set<string>();
+  readonly #offered: Set<string>;
 
-  /** `known`: the first changes of the root this instance holds; undefined for a fresh joiner. */
-  constructor(rootId: string, known: Iterable<string> | undefined) {
+  /**
+   * `known`: the first changes of the root this instance holds; undefined for a fresh joiner.
+   * `offered`: a fresh joiner's first changes already in storage (from an earlier attempt).
+   */
+  constructor(rootId: string, known: Iterable<string> | undefined, offered: Iterable<string> = []) {
     this.rootId = rootId;
     this.#known = known === undefined ? undefined : new Set(known);
+    this.#offered = new Set(offered);
   }
 
   /** Why a chunk of the root whose history starts at `genesis` must not be merged; undefined if it may. */

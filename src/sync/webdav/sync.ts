@@ -111,15 +111,7 @@ export async function joinWebdav(instance: Instance, url: string, name: string, 
   const rootId = documentIdOf(url);
   // Every file was checked to name this catalog, and its root history to be the catalog URL's;
   // which shards the root names is checked after.
-  const lineage = new RootLineage(rootId, undefined);
-  await download(session, entries, joinable(instance, rootId), async () => lineage);
-  if (lineage.ambiguous()) {
-    throw new ShelfError(
-      "SHELF_E_CATALOG_MISMATCH",
-      `the files in ${session.client.folderUrl} hold two unrelated histories for the root of ${url}, so shelf cannot tell which one is the catalog`,
-      "ask someone who holds the catalog which files are theirs (`shelf status` shows an instance's id, which starts its files' names), and remove the others from the folder",
-    );
-  }
+  await download(session, entries, joinable(instance, rootId), () => joinerLineage(instance, rootId));
   if (!isStored(instance, rootId)) {
     throw new ShelfError("SHELF_E_WEBDAV_NOT_FOUND", `the files in ${session.client.folderUrl} do not hold the catalog's root document${session.skipped.length > 0 ? ` (${session.skipped.length} files were skipped, see above)` : ""}`, "run `shelf sync` on an instance that holds the catalog, then join again");
   }
@@ -300,6 +292,8 @@ function verifyOrSkip(session: Session, c: Candidate, body: Uint8Array): { heade
     const root = got.documents.find((d) => d.documentId === session.lineage?.rootId);
     const refused = root && session.lineage?.refuse(genesisInChunk(root.data));
     if (refused) throw new BadFile(refused);
+    // Before this file is merged: the root must never hold two histories that only a guess separates.
+    if (session.lineage?.ambiguous()) throw ambiguousRoot(session);
     return got;
   } catch (err) {
     if (!(err instanceof BadFile)) throw err;
@@ -449,6 +443,25 @@ async function heldLineage(instance: Instance, rootId: string): Promise<RootLine
   const known = genesisOf(root);
   await instance.recycleRepo();
   return new RootLineage(rootId, known);
+}
+
+/**
+ * A fresh joiner's lineage: a derived root id names its own first change; for a random one, the
+ * first history on offer is taken, counting one a failed earlier join left in storage.
+ */
+async function joinerLineage(instance: Instance, rootId: string): Promise<RootLineage> {
+  if (isDerivedRootId(rootId) || !isStored(instance, rootId)) return new RootLineage(rootId, undefined);
+  const left = genesisOf(await loadDocument(instance, rootId));
+  await instance.recycleRepo();
+  return new RootLineage(rootId, undefined, left);
+}
+
+function ambiguousRoot(session: Session): ShelfError {
+  return new ShelfError(
+    "SHELF_E_CATALOG_MISMATCH",
+    `the files in ${session.client.folderUrl} hold two unrelated histories for the root of ${session.catalogUrl}, so shelf cannot tell which one is the catalog`,
+    "ask someone who holds the catalog which files are theirs (`shelf status` shows an instance's id, which starts its files' names) and remove the others from the folder, then join again into a new home (--home)",
+  );
 }
 
 /**
