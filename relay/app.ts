@@ -36,6 +36,7 @@ import { RelayHeads } from "./relay-heads.js";
 import { registerHeadsRoute } from "../src/protocol/heads-route.js";
 import { sameHeads } from "../src/protocol/heads-summary.js";
 import { changedNotice } from "../src/protocol/changed-notice.js";
+import { takenNotice } from "../src/protocol/taken-notice.js";
 import { renderStatusPage, type CatalogStatus } from "./status-page.js";
 import { TokenStore } from "./token-store.js";
 
@@ -159,6 +160,11 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       },
     },
     app.log,
+    // A client waiting for a shard another catalog took would wait forever: tell it on the root.
+    (rootId, documentId) => {
+      const root = repo.handles[rootId];
+      if (root?.isReady()) root.broadcast(takenNotice([documentId]));
+    },
   );
 
   const peerId = `shelf-relay-${randomBytes(4).toString("hex")}` as PeerId;

@@ -1,13 +1,19 @@
 /**
- * Which documents a token's catalog covers: its root document, and the shard documents that root
- * lists, as the relay holds it. The shard list is read when first needed and re-read whenever the
- * root changes.
+ * Which documents a token's catalog covers: its root document, and its shard documents.
  *
- * A shard belongs to the first catalog whose root listed it (recorded in relay_doc_owners), and a
- * catalog's root belongs to itself. Without that, a writer of catalog A could put B's document ids
- * into A's root and reach them with A's token.
+ * - A catalog made with derived ids (src/model/catalog-ids.ts) owns exactly the shards whose ids
+ *   derive from its root id: a computation, so no one can claim them by listing them first, and
+ *   no root is loaded to decide. No other catalog may claim a derived id.
+ * - A catalog made before derived ids (random ids) owns the shards its root listed first, as the
+ *   relay holds that root (recorded in relay_doc_owners); the list is read when first needed and
+ *   re-read whenever the root changes. Neither a derived id nor a catalog a token names can be
+ *   claimed that way.
+ *
+ * A catalog's root belongs to itself. Without these rules, a writer of catalog A could put B's
+ * document ids into A's root and reach them with A's token, or take them before B arrives.
  */
 import { isValidAutomergeUrl, parseAutomergeUrl, type AutomergeUrl, type DocumentId } from "@automerge/automerge-repo/slim";
+import { isDerivedRootId, isDerivedShardId, shardIndexIn } from "../src/model/catalog-ids.js";
 import { plain } from "../src/model/crdt-record.js";
 import type { Db } from "../src/store/db.js";
 
@@ -26,19 +32,29 @@ export interface AccessLog {
   warn(obj: object, msg: string): void;
 }
 
+/** Told when a catalog's client asks for a shard its root lists but another catalog took first. */
+export type OnTaken = (rootId: DocumentId, documentId: DocumentId) => void;
+
 export class CatalogAccess {
   readonly #db: Db;
   readonly #source: RootSource;
   readonly #log: AccessLog | undefined;
+  readonly #onTaken: OnTaken | undefined;
   readonly #shards = new Map<DocumentId, Promise<ReadonlySet<DocumentId> | undefined>>();
+  /** per root: documents it lists that belong to another catalog */
+  readonly #taken = new Map<DocumentId, ReadonlySet<DocumentId>>();
   readonly #stmts;
 
-  constructor(db: Db, source: RootSource, log?: AccessLog) {
+  constructor(db: Db, source: RootSource, log?: AccessLog, onTaken?: OnTaken) {
     this.#db = db;
     this.#source = source;
     this.#log = log;
+    this.#onTaken = onTaken;
     this.#stmts = {
       claim: db.prepare<[string, string]>("INSERT OR IGNORE INTO relay_doc_owners (doc_id, root_id) VALUES (?, ?)"),
+      // a verified claim (a root itself, a derived shard) overrides a first-come one
+      own: db.prepare<[string, string]>("INSERT INTO relay_doc_owners (doc_id, root_id) VALUES (?, ?) ON CONFLICT (doc_id) DO UPDATE SET root_id = excluded.root_id"),
+      tokenCatalog: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM relay_tokens WHERE catalog_url = ? LIMIT 1"),
       owned: db.prepare<[string], { doc_id: string }>("SELECT doc_id FROM relay_doc_owners WHERE root_id = ?"),
       owner: db.prepare<[string], { root_id: string }>("SELECT root_id FROM relay_doc_owners WHERE doc_id = ?"),
     };
@@ -47,13 +63,24 @@ export class CatalogAccess {
   /** May a peer holding a token for `catalogUrl` read and write `documentId`? */
   async allows(catalogUrl: string, documentId: DocumentId): Promise<boolean> {
     const rootId = rootIdOf(catalogUrl);
-    if (rootId === undefined) return false;
-    if (documentId === rootId) return true;
+    // a shard's id is never a catalog's: a token for one reaches nothing
+    if (rootId === undefined || isDerivedShardId(rootId)) return false;
+    const owner = this.ownerOf(documentId);
+    // a derived root id is no one's shard (no root may claim one), whatever an older relay recorded
+    if (documentId === rootId) return owner === undefined || owner === rootId || isDerivedRootId(rootId);
+    if (isDerivedShardId(documentId)) {
+      if (shardIndexIn(rootId, documentId) === undefined) return false;
+      if (owner !== rootId) this.#stmts.own.run(documentId, rootId); // for heads summaries and notices
+      return true;
+    }
     // A shard this catalog has claimed before is its own for good: no need to load the root.
-    if (this.#stmts.owner.get(documentId)?.root_id === rootId) return true;
+    if (owner === rootId) return true;
+    if (isDerivedRootId(documentId)) return false;
     try {
       const shards = await this.#shardsOf(rootId);
-      return shards?.has(documentId) ?? false;
+      if (shards?.has(documentId)) return true;
+      if (this.#taken.get(rootId)?.has(documentId)) this.#onTaken?.(rootId, documentId);
+      return false;
     } catch (err) {
       this.#log?.warn({ err, catalog: rootId }, "could not read a catalog's shard list; access refused");
       return false;
@@ -85,6 +112,7 @@ export class CatalogAccess {
    */
   forget(documentId: DocumentId): void {
     this.#shards.delete(documentId);
+    this.#taken.delete(documentId);
   }
 
   #shardsOf(rootId: DocumentId): Promise<ReadonlySet<DocumentId> | undefined> {
@@ -115,15 +143,31 @@ export class CatalogAccess {
     }
   }
 
+  /**
+   * May a root that does not derive `documentId` claim it by listing it first? Not a derived id
+   * (it is some catalog's by construction), and not the root of a catalog a token names.
+   */
+  #claimable(documentId: DocumentId): boolean {
+    if (isDerivedShardId(documentId) || isDerivedRootId(documentId)) return false;
+    return this.#stmts.tokenCatalog.get(`automerge:${documentId}`) === undefined;
+  }
+
   /** Records ownership of the shards `root` lists and returns those that belong to it. */
   #claim(rootId: DocumentId, root: unknown): ReadonlySet<DocumentId> {
+    if (isDerivedShardId(rootId)) return new Set(); // a shard is never a catalog: it claims nothing
     const listed = shardIdsOf(root).filter((id) => id !== rootId);
     const owned = this.#db.transaction(() => {
-      this.#stmts.claim.run(rootId, rootId);
-      for (const id of listed) this.#stmts.claim.run(id, rootId);
+      (isDerivedRootId(rootId) ? this.#stmts.own : this.#stmts.claim).run(rootId, rootId);
+      // recorded as another catalog's shard (listed before this catalog had a token): it claims nothing
+      if (this.ownerOf(rootId) !== rootId) return new Set<string>();
+      for (const id of listed) {
+        if (shardIndexIn(rootId, id) !== undefined) this.#stmts.own.run(id, rootId);
+        else if (this.#claimable(id)) this.#stmts.claim.run(id, rootId);
+      }
       return new Set(this.#stmts.owned.all(rootId).map((r) => r.doc_id));
     })();
     const allowed = new Set(listed.filter((id) => owned.has(id)));
+    this.#taken.set(rootId, new Set(listed.filter((id) => !owned.has(id))));
     if (allowed.size < listed.length) {
       this.#log?.warn({ catalog: rootId, refused: listed.length - allowed.size }, "a catalog root lists documents that belong to another catalog; they stay out of its reach");
     }

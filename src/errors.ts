@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   SHELF_E_WEBDAV_QUOTA: { exit: 1, summary: "The WebDAV server is out of space for this account (HTTP 507)." },
   SHELF_E_WEBDAV_SERVER: { exit: 1, summary: "The WebDAV server answered a request with an error, even after retries." },
   SHELF_E_WEBDAV_NOT_FOUND: { exit: 1, summary: "The WebDAV folder holds no copy of the catalog to join." },
+  SHELF_E_CATALOG_MISMATCH: { exit: 1, summary: "What a remote offers as the catalog is not that catalog's own data." },
+  SHELF_E_RELAY_SHARD_TAKEN: { exit: 1, summary: "The relay records some of the catalog's shards as another catalog's." },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

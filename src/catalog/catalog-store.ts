@@ -5,6 +5,7 @@
  */
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
+import { rootIdFor, shardIdFor } from "../model/catalog-ids.js";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, shardIndex, type RootDoc } from "../model/catalog-doc.js";
@@ -56,20 +57,26 @@ export class CatalogStore {
     return new CatalogStore(instance, catalog, options);
   }
 
-  /** Creates a new catalog: a root document naming `shardCount` empty shard documents. */
+  /**
+   * Creates a new catalog: a root document naming `shardCount` empty shard documents. Their ids
+   * are derived (src/model/catalog-ids.ts): the root's from its first change, each shard's from
+   * the root's id, so a relay or a joiner can check that a document is this catalog's own.
+   */
   static async create(instance: Instance, name: string, shardCount = DEFAULT_SHARD_COUNT): Promise<CatalogStore> {
     const repo = await instance.repo();
-    const shards: DocHandle<ShardDoc>[] = [];
-    for (let i = 0; i < shardCount; i++) shards.push(repo.create<ShardDoc>({ records: {} }));
-    const root = repo.create<RootDoc>({
+    const genesis = A.from<Omit<RootDoc, "shards">>({
       shelf: "catalog",
       format: CATALOG_FORMAT,
       name: new A.ImmutableString(name),
       createdAt: new A.ImmutableString(new Date().toISOString()),
-      shards: shards.map((h) => new A.ImmutableString(h.url)),
     });
+    const rootId = rootIdFor(A.getHeads(genesis)[0]!);
+    const shardUrls = Array.from({ length: shardCount }, (_, i) => `automerge:${shardIdFor(rootId, i)}`);
+    const root = A.change(genesis as A.Doc<RootDoc>, (d) => void (d.shards = shardUrls.map((u) => new A.ImmutableString(u))));
+    repo.import(A.save(root), { docId: rootId });
+    for (const url of shardUrls) repo.import(A.save(A.from<{ records: ShardDoc["records"] }>({ records: {} })), { docId: documentIdOf(url) });
     await repo.flush();
-    const row = instance.addCatalog({ url: root.url, name, shardUrls: shards.map((h) => h.url) });
+    const row = instance.addCatalog({ url: `automerge:${rootId}`, name, shardUrls });
     const store = new CatalogStore(instance, row);
     await store.catchUp();
     return store;

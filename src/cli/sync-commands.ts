@@ -183,6 +183,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
       action(async (url: string, opts: Opts) => {
         const { join } = await import("../commands/sync.js");
         const result = await withProgress("join", opts, (bar) => join(url, { ...(opts as Record<string, never>), timeoutMs: (opts.timeout as number) * 1000 }, bar));
+        for (const s of "skipped" in result ? result.skipped : []) say(out(opts), `shelf: skipped ${s.file} on ${result.remote}: ${s.reason}`);
         if (opts.json) printJson(out(opts), { join: result });
         else say(out(opts), `joined ${result.catalog} (${result.url}) from ${result.remote}: ${result.added} records (${result.durationMs} ms)`);
       }),

@@ -18,6 +18,7 @@ import { deadline } from "./deadline.js";
 import { trackRemoteHeads } from "./remote-heads.js";
 import type { Remote } from "./remotes.js";
 import { refusalError } from "./sync-errors.js";
+import { readTakenNotice } from "../protocol/taken-notice.js";
 
 export interface ExchangeOptions {
   /** give up after this long (the whole exchange) */
@@ -69,6 +70,10 @@ export async function exchange(instance: Instance, remote: Remote, request: Exch
     let shardUrls = request.shardUrls;
     if (wanted(rootId) || shardUrls === undefined) {
       const root = await find<RootDoc>(repo, request.rootUrl, remote, signal);
+      root.on("ephemeral-message", ({ senderId, message }) => {
+        const taken = readTakenNotice(message)?.filter((id) => catalogDocuments.has(id));
+        if (taken?.length && senderId === adapter.remotePeerId) refused.abort(takenError(remote, taken.length));
+      });
       await tracker.waitUntilInSync(peer, [root as DocHandle<unknown>], signal, undefined, direction);
       heads.set(rootId, tracker.theirHeads(peer, rootId) ?? []);
       shardUrls ??= shardUrlsOf(root.doc(), remote);
@@ -79,6 +84,7 @@ export async function exchange(instance: Instance, remote: Remote, request: Exch
     // the timeout, instead of failing at once.
     const shards = await Promise.all(shardUrls.filter((url) => wanted(documentIdOf(url))).map((url) => find<unknown>(repo, url, remote, signal, ["ready", "unavailable"])));
     await tracker.waitUntilInSync(peer, shards, signal, options.onProgress, direction).catch((err: unknown) => {
+      if (signal.reason instanceof ShelfError) throw signal.reason;
       const missing = shards.filter((h) => !h.isReady()).length;
       if (missing === 0) throw err;
       throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} did not give ${missing} of the catalog's ${shards.length} shard documents in time`, "run the sync again; if it keeps failing, check the relay's log");
@@ -94,6 +100,14 @@ export async function exchange(instance: Instance, remote: Remote, request: Exch
     limit.dispose();
     await instance.recycleRepo();
   }
+}
+
+function takenError(remote: Remote, count: number): ShelfError {
+  return new ShelfError(
+    "SHELF_E_RELAY_SHARD_TAKEN",
+    `${remote.name} records ${count} of this catalog's shard documents as another catalog's, so it will not take or give them`,
+    "this catalog was made before shelf derived its documents' ids, and a writer of another catalog on that relay listed them first: show the relay's operator its log line \"a catalog root lists documents that belong to another catalog\"; meanwhile sync through another remote",
+  );
 }
 
 export function connectionUrl(remote: Remote): string {

@@ -15,7 +15,7 @@
  */
 import * as A from "@automerge/automerge";
 import type { FileKind, FileName } from "./layout.js";
-import { formatName, sha256Hex } from "./layout.js";
+import { formatName, parseName, sha256Hex } from "./layout.js";
 
 const MAGIC = "SHELF-WEBDAV 1\n";
 /** Headers are read alone (a ranged GET) to decide whether a snapshot is needed at all. */
@@ -98,6 +98,9 @@ export function readHeader(bytes: Uint8Array, expected: { name: FileName; catalo
     }
   }
   if (!header.supersedes.every((s) => typeof s === "string")) throw new BadFile("its list of superseded files is malformed");
+  // A writer replaces only its own files: a list naming another writer's would make readers
+  // take that writer's files as held without ever reading them.
+  if (header.supersedes.some((s) => parseName(s)?.writer !== header.writer)) throw new BadFile("it claims to replace files it did not write");
   return { header, end: newline + 1 };
 }
 

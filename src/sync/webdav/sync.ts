@@ -25,6 +25,8 @@ import { DavClient, type DavStats, type RetryPolicy } from "./client.js";
 import { credentialsFor } from "./credentials.js";
 import { catalogFolder, mergeOrder, parseName, tempName, TEMP_PREFIX, writerOf, SHELF_SUFFIX, type FileName } from "./layout.js";
 import { isStored, loadDocument, mergeFiles, type FileContent } from "./merge.js";
+import { isDerivedRootId, shardIdFor, shardIndexIn } from "../../model/catalog-ids.js";
+import { genesisInChunk, genesisOf, RootLineage } from "../../model/root-lineage.js";
 import type { DavEntry } from "./multistatus.js";
 import { webdavBaseUrl } from "./remote-url.js";
 import { BadFile, encodeFile, HEADER_PROBE_BYTES, readHeader, verifyFile, type FileDocument, type FileHeader } from "./snapshot-file.js";
@@ -65,6 +67,8 @@ interface Session {
   uploaded: string[];
   deleted: number;
   onProgress?: Progress;
+  /** which histories the catalog's root may take (see src/model/root-lineage.ts); set before merging */
+  lineage?: RootLineage;
 }
 
 /** Syncs a catalog this instance holds with the WebDAV remote. */
@@ -79,7 +83,7 @@ export async function syncWebdav(instance: Instance, catalog: CatalogRow, remote
   for (const p of listing?.problems ?? []) if (p.name.toLowerCase().endsWith(SHELF_SUFFIX)) session.skipped.push({ file: p.name, reason: p.reason });
 
   const own = noticeLostFiles(session, entries, listedAt);
-  await download(session, entries, (id) => documents.has(id as never));
+  await download(session, entries, (id) => documents.has(id as never), () => heldLineage(instance, documentIdOf(catalog.url)));
 
   // Materialize first: the upload compares the view's heads with what the folder holds.
   const { records: changed } = await (await CatalogStore.open(instance, catalog)).catchUp(options.onProgress);
@@ -105,12 +109,14 @@ export async function joinWebdav(instance: Instance, url: string, name: string, 
     throw new ShelfError("SHELF_E_WEBDAV_NOT_FOUND", `${remote.name} holds no copy of ${url} (looked in ${session.client.folderUrl})`, "check the WebDAV URL and the catalog URL, and that an instance holding the catalog has run `shelf sync` with this folder");
   }
   const rootId = documentIdOf(url);
-  // Every file was checked to name this catalog; which shards the root names is checked after.
-  await download(session, entries, () => true);
+  // Every file was checked to name this catalog, and its root history to be the catalog URL's;
+  // which shards the root names is checked after.
+  await download(session, entries, joinable(instance, rootId), () => joinerLineage(instance, rootId));
   if (!isStored(instance, rootId)) {
-    throw new ShelfError("SHELF_E_WEBDAV_NOT_FOUND", `the files in ${session.client.folderUrl} do not hold the catalog's root document`, "run `shelf sync` on an instance that holds the catalog, then join again");
+    throw new ShelfError("SHELF_E_WEBDAV_NOT_FOUND", `the files in ${session.client.folderUrl} do not hold the catalog's root document${session.skipped.length > 0 ? ` (${session.skipped.length} files were skipped, see above)` : ""}`, "run `shelf sync` on an instance that holds the catalog, then join again");
   }
   const shardUrls = await rootShards(instance, rootId, remote);
+  checkOwnShards(rootId, shardUrls, url);
   const missing = shardUrls.filter((u) => !isStored(instance, documentIdOf(u)));
   if (missing.length > 0) {
     throw new ShelfError("SHELF_E_WEBDAV_NOT_FOUND", `the files in ${session.client.folderUrl} lack ${missing.length} of the catalog's ${shardUrls.length} shard documents`, "run `shelf sync` on an instance that holds the whole catalog, then join again");
@@ -174,8 +180,12 @@ interface Candidate {
   file: FileName;
 }
 
-/** Step 2: download, verify and merge every file not merged yet. */
-async function download(session: Session, entries: DavEntry[], accept: (documentId: string) => boolean): Promise<void> {
+/**
+ * Step 2: download, verify and merge every file not merged yet. `accept` says which documents may
+ * be written at all; `lineage` which histories the root may take (asked only when there is
+ * something to download).
+ */
+async function download(session: Session, entries: DavEntry[], accept: (documentId: string) => boolean, lineage: () => Promise<RootLineage>): Promise<void> {
   const { state } = session;
   const known = state.files();
   const candidates: Candidate[] = [];
@@ -191,6 +201,7 @@ async function download(session: Session, entries: DavEntry[], accept: (document
     candidates.push({ entry, file });
   }
   if (candidates.length === 0) return;
+  session.lineage = await lineage();
   candidates.sort((a, b) => mergeOrder(a.file, b.file));
   const held = (name: string) => {
     const s = known.get(name)?.state;
@@ -242,6 +253,7 @@ async function download(session: Session, entries: DavEntry[], accept: (document
   // Remember what was merged, and that the folder holds those changes (so they are never uploaded
   // back), in one transaction.
   const serverHeads = state.heads();
+  const listed = new Set(entries.map((e) => e.name.toLowerCase()));
   state.transaction(() => {
     for (const c of candidates) {
       const header = headers.get(c.file.name);
@@ -251,8 +263,9 @@ async function download(session: Session, entries: DavEntry[], accept: (document
         continue;
       }
       state.mark(c.file.name, "merged", { size: c.entry.size, etag: c.entry.etag });
-      // A snapshot holds everything in the files it replaces.
-      for (const old of header.supersedes) if (!held(old)) state.mark(old, "merged");
+      // A snapshot holds everything in the files it replaces (its writer's own: readHeader checks).
+      // Those still listed are read on their own: a file's name says who wrote it, not who did.
+      for (const old of header.supersedes) if (!held(old) && !listed.has(old)) state.mark(old, "merged");
       for (const d of header.documents) {
         if (!accept(d.documentId) && !heads.has(d.documentId)) continue;
         const list = serverHeads.get(d.documentId) ?? [];
@@ -275,7 +288,13 @@ async function fetchVerified(session: Session, c: Candidate): Promise<{ header: 
 
 function verifyOrSkip(session: Session, c: Candidate, body: Uint8Array): { header: FileHeader; documents: FileDocument[] } | undefined {
   try {
-    return verifyFile(body, { name: c.file, catalog: session.catalogUrl });
+    const got = verifyFile(body, { name: c.file, catalog: session.catalogUrl });
+    const root = got.documents.find((d) => d.documentId === session.lineage?.rootId);
+    const refused = root && session.lineage?.refuse(genesisInChunk(root.data));
+    if (refused) throw new BadFile(refused);
+    // Before this file is merged: the root must never hold two histories that only a guess separates.
+    if (session.lineage?.ambiguous()) throw ambiguousRoot(session);
+    return got;
   } catch (err) {
     if (!(err instanceof BadFile)) throw err;
     skipBad(session, c, err.message);
@@ -411,6 +430,61 @@ async function deleteOwn(session: Session, name: string, etag: string | null): P
   if (await session.client.remove(name, etag)) {
     session.state.forget(name.toLowerCase());
     session.deleted++;
+  }
+}
+
+/**
+ * The lineage of a root this instance holds: a derived root id names its own first change; a
+ * random one is known by the first changes of the root as held (loaded only for it).
+ */
+async function heldLineage(instance: Instance, rootId: string): Promise<RootLineage> {
+  if (isDerivedRootId(rootId)) return new RootLineage(rootId, []);
+  const root = await loadDocument(instance, rootId);
+  const known = genesisOf(root);
+  await instance.recycleRepo();
+  return new RootLineage(rootId, known);
+}
+
+/**
+ * A fresh joiner's lineage: a derived root id names its own first change; for a random one, the
+ * first history on offer is taken, counting one a failed earlier join left in storage.
+ */
+async function joinerLineage(instance: Instance, rootId: string): Promise<RootLineage> {
+  if (isDerivedRootId(rootId) || !isStored(instance, rootId)) return new RootLineage(rootId, undefined);
+  const left = genesisOf(await loadDocument(instance, rootId));
+  await instance.recycleRepo();
+  return new RootLineage(rootId, undefined, left);
+}
+
+function ambiguousRoot(session: Session): ShelfError {
+  return new ShelfError(
+    "SHELF_E_CATALOG_MISMATCH",
+    `the files in ${session.client.folderUrl} hold two unrelated histories for the root of ${session.catalogUrl}, so shelf cannot tell which one is the catalog`,
+    "ask someone who holds the catalog which files are theirs (`shelf status` shows an instance's id, which starts its files' names) and remove the others from the folder, then join again into a new home (--home)",
+  );
+}
+
+/**
+ * Which documents a join may write: the root, and its shards. With a derived root id those are
+ * known by their ids alone; with a random one, any document except those of the catalogs this
+ * instance holds already (a file must never reach into another catalog).
+ */
+function joinable(instance: Instance, rootId: string): (documentId: string) => boolean {
+  if (isDerivedRootId(rootId)) return (id) => id === rootId || shardIndexIn(rootId, id) !== undefined;
+  const held = new Set(instance.catalogs().flatMap((c) => [c.url, ...c.shardUrls].map(documentIdOf)));
+  return (id) => !held.has(id as never);
+}
+
+/** A derived root must name exactly its own shards, in order: anything else is another catalog's. */
+function checkOwnShards(rootId: string, shardUrls: string[], url: string): void {
+  if (!isDerivedRootId(rootId)) return;
+  const foreign = shardUrls.filter((u, i) => documentIdOf(u) !== shardIdFor(rootId, i));
+  if (foreign.length > 0 || shardUrls.length === 0) {
+    throw new ShelfError(
+      "SHELF_E_CATALOG_MISMATCH",
+      `the root of ${url} in this folder names ${foreign.length} shard documents that are not its own (of ${shardUrls.length})`,
+      "someone with write access to the folder altered the catalog's shard list; ask someone who holds the catalog to check it, and join through another remote meanwhile",
+    );
   }
 }
 

@@ -1,0 +1,21 @@
+/**
+ * The "taken" notice: an automerge-repo ephemeral message a relay sends on a catalog's root when
+ * a client of that catalog asks for a shard the root lists but the relay records as another
+ * catalog's (a catalog with random ids, whose shards someone listed first; see "Whose documents
+ * are whose" in docs/relay.md). Without it the client would wait for the shard until its timeout
+ * and be told to run the sync again, which can never help. Clients believe it only from the relay.
+ */
+export interface TakenNotice {
+  shelf: "taken";
+  documents: string[];
+}
+
+export const takenNotice = (documents: string[]): TakenNotice => ({ shelf: "taken", documents });
+
+/** The notice's documents, or undefined when `message` is not a well-formed notice. */
+export function readTakenNotice(message: unknown): string[] | undefined {
+  if (typeof message !== "object" || message === null) return undefined;
+  const { shelf, documents } = message as Partial<TakenNotice>;
+  if (shelf !== "taken" || !Array.isArray(documents) || documents.length > 1024) return undefined;
+  return documents.every((id) => typeof id === "string" && id.length <= 64) ? documents : undefined;
+}
