@@ -5,7 +5,7 @@
 import * as A from "@automerge/automerge";
 import { describe, expect, it } from "vitest";
 import { ShelfError, type ErrorCode } from "../src/errors.js";
-import { validateId, validatePatch, type RecordPatch } from "../src/model/record.js";
+import { validateId, validatePatch, type RecordKind, type RecordPatch } from "../src/model/record.js";
 import { readRecord, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../src/model/crdt-record.js";
 
 const HEX64 = "0123456789abcdef".repeat(4);
@@ -81,6 +81,19 @@ describe("validateId", () => {
     expect(err.message).toContain(JSON.stringify(id));
     expect(err.message).toMatch(why);
     expect(err.hint).toMatch(/PROVIDER:NAME/);
+  });
+
+  it.each([
+    [{ name: "" }, /name must not be empty/, /visible character/],
+    [{ summary: "x".repeat(4097) }, /summary is longer than 4096 characters/, /at most 4096/],
+    [{ version: 7 as unknown as string }, /version must be a string/, /as text/],
+    [{ kind: "car" as unknown as RecordKind }, /kind must be one of/, /pick one of package/],
+    [{ meta: { big: "x".repeat(20_000) } }, /larger than 16384 bytes/, /link or hash/],
+  ])("a field error %j says what to do on a hint line", (patch, why, hint) => {
+    const err = shelfErrorOf(() => validatePatch(patch as RecordPatch));
+    expect(err.code).toBe("SHELF_E_INVALID_FIELD");
+    expect(err.message).toMatch(why);
+    expect(err.hint).toMatch(hint);
   });
 
   it("rejects values that are not strings", () => {

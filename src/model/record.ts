@@ -60,7 +60,7 @@ const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 // they would make two ids that look the same.
 const FORMAT_RE = /\p{Cf}/u;
 
-function invalidField(message: string, hint?: string): ShelfError {
+function invalidField(message: string, hint: string): ShelfError {
   return new ShelfError("SHELF_E_INVALID_FIELD", message, hint);
 }
 
@@ -93,15 +93,17 @@ export function validateId(id: string): { provider: string; localName: string } 
 }
 
 export function validateText(field: string, value: unknown, max: number, allowEmpty: boolean): string {
-  if (typeof value !== "string") throw invalidField(`${field} must be a string, got ${typeName(value)}`);
-  if (!allowEmpty && value.trim().length === 0) throw invalidField(`${field} must not be empty`);
-  if (value.length > max) throw invalidField(`${field} is longer than ${max} characters (${value.length})`);
+  if (typeof value !== "string") throw invalidField(`${field} must be a string, got ${typeName(value)}`, `give ${field} as text`);
+  if (!allowEmpty && value.trim().length === 0) {
+    throw invalidField(`${field} must not be empty`, `give a ${field} with at least one visible character (to delete a record, use shelf rm)`);
+  }
+  if (value.length > max) throw invalidField(`${field} is longer than ${max} characters (${value.length})`, `shorten ${field} to at most ${max} characters`);
   if (CONTROL_RE.test(value)) throw invalidField(`${field} contains control characters`, "remove tabs, newlines and other control characters");
   return value;
 }
 
 export function validateLabel(field: "tag" | "collection", value: unknown): string {
-  if (typeof value !== "string") throw invalidField(`${field} must be a string, got ${typeName(value)}`);
+  if (typeof value !== "string") throw invalidField(`${field} must be a string, got ${typeName(value)}`, `give the ${field} as text`);
   if (value.length === 0 || value.length > LIMITS.label || !LABEL_RE.test(value)) {
     throw invalidField(
       `invalid ${field} ${JSON.stringify(value)}`,
@@ -113,7 +115,7 @@ export function validateLabel(field: "tag" | "collection", value: unknown): stri
 
 export function validateKind(value: unknown): RecordKind {
   if (!RECORD_KINDS.includes(value as RecordKind)) {
-    throw invalidField(`kind must be one of ${RECORD_KINDS.join(", ")}, got ${JSON.stringify(value)}`);
+    throw invalidField(`kind must be one of ${RECORD_KINDS.join(", ")}, got ${JSON.stringify(value)}`, `pick one of ${RECORD_KINDS.join(", ")}`);
   }
   return value as RecordKind;
 }
@@ -133,7 +135,7 @@ export function validateMetaValue(key: string, value: unknown): JsonValue {
     encoded = undefined;
   }
   if (encoded === undefined || containsNonFinite(value)) throw invalidField(`meta.${key} is not a JSON value`, "numbers must be finite; undefined, functions and NaN have no JSON form");
-  if (encoded.length > LIMITS.metaValue) throw invalidField(`meta.${key} is larger than ${LIMITS.metaValue} bytes of JSON`);
+  if (encoded.length > LIMITS.metaValue) throw invalidField(`meta.${key} is larger than ${LIMITS.metaValue} bytes of JSON`, "keep large data outside the catalog and store a link or hash to it");
   return value as JsonValue;
 }
 
@@ -170,7 +172,7 @@ export function validatePatch(patch: RecordPatch): RecordPatch {
   if (patch.version !== undefined) validateText("version", patch.version, LIMITS.version, true);
   if (patch.summary !== undefined) validateText("summary", patch.summary, LIMITS.summary, true);
   if (patch.meta !== undefined) {
-    if (typeof patch.meta !== "object" || patch.meta === null || Array.isArray(patch.meta)) throw invalidField("meta must be an object");
+    if (typeof patch.meta !== "object" || patch.meta === null || Array.isArray(patch.meta)) throw invalidField("meta must be an object", "give meta as a JSON object of keys and values");
     for (const [key, value] of Object.entries(patch.meta)) {
       validateMetaKey(key);
       if (value !== undefined) validateMetaValue(key, value);
@@ -178,7 +180,7 @@ export function validatePatch(patch: RecordPatch): RecordPatch {
   }
   for (const t of [...(patch.addTags ?? []), ...(patch.removeTags ?? [])]) validateLabel("tag", t);
   for (const c of [...(patch.addCollections ?? []), ...(patch.removeCollections ?? [])]) validateLabel("collection", c);
-  if (patch.deleted !== undefined && typeof patch.deleted !== "boolean") throw invalidField("deleted must be a boolean");
+  if (patch.deleted !== undefined && typeof patch.deleted !== "boolean") throw invalidField("deleted must be a boolean", "use shelf rm or shelf restore");
   return patch;
 }
 
