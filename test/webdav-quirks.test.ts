@@ -51,6 +51,12 @@ describe("WebDAV server quirks", () => {
     tmp.remove();
   });
 
+  it("creates a base folder several levels deep that does not exist yet", async () => {
+    expectExit(await shelf(home("a"), "remote", "add", "deep", `${proxy.remoteUrl}/team/2026/catalogs`), 0);
+    expectExit(await shelf(home("a"), "sync", "deep"), 0);
+    expect(readdirSync(join(home("server"), "shelf", "team", "2026", "catalogs", catalogFolder(catalogUrl))).length).toBeGreaterThan(0);
+  }, 60_000);
+
   it("uploads to a temporary name, then MOVEs without overwriting, with If-None-Match on the PUT", async () => {
     proxy.reset();
     expectExit(await editA(), 0);

@@ -93,12 +93,21 @@ export class DavClient {
     }
   }
 
-  /** Creates the catalog's folder (and the base folder if that is missing too). */
+  /** Creates the catalog's folder, and every folder above it up to the base that is missing too. */
   async ensureFolder(): Promise<void> {
-    const made = await this.#send("MKCOL", this.folderUrl, "create the folder", { ok: [201, 405, 409] });
+    await this.#makeFolder(this.folderUrl, "create the folder");
+  }
+
+  /** MKCOL; a 409 means the parent is missing, so that is made first (never above the server's root). */
+  async #makeFolder(url: string, what: string): Promise<void> {
+    const made = await this.#send("MKCOL", url, what, { ok: [201, 405, 409] });
     if (made.status !== 409) return; // 405: it exists already
-    await this.#send("MKCOL", this.#options.baseUrl, "create the base folder", { ok: [201, 405] });
-    await this.#send("MKCOL", this.folderUrl, "create the folder", { ok: [201, 405] });
+    const parent = new URL("..", url);
+    if (parent.pathname === new URL(url).pathname || parent.pathname === "/") {
+      throw new ShelfError("SHELF_E_WEBDAV_SERVER", `${this.#where()}: the server refuses to ${what} (409 Conflict)`, "check that the URL points to a WebDAV folder you may write to");
+    }
+    await this.#makeFolder(parent.toString(), "create the base folder");
+    await this.#send("MKCOL", url, what, { ok: [201, 405] });
   }
 
   /** A file's bytes (or its first `range` bytes where the server honours Range); null if gone. */
