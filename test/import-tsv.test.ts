@@ -158,8 +158,20 @@ describe("readTsvRecords: files that are not TSV", () => {
     await badInputError(tempFile("corrupt.tsv.gz", bytes));
   });
 
-  it("throws SHELF_E_BAD_INPUT_FILE for text that is not UTF-8", async () => {
-    await badInputError(tempFile("latin1.tsv", Buffer.from("name\tversion\tdownloads_a_month\tsummary\ncaf\xe9\t1\t1\tx\n", "latin1")));
+  it("rejects a row that is not UTF-8 alone, and keeps the rows around it", async () => {
+    const path = tempFile("one-latin1-row.tsv", Buffer.from("name\tversion\tdownloads_a_month\tsummary\ncafé\t1\t1\tok\n", "utf8"));
+    const bytes = Buffer.concat([readFileSync(path), Buffer.from("caf\xe9\t1\t1\tx\n", "latin1"), Buffer.from("tea\t2\t2\tfine\n")]);
+    const rows = await collect(tempFile("mixed.tsv", bytes));
+    expect(rows).toEqual([
+      { ok: true, line: 2, item: { id: "npm:café", patch: { name: "café", version: "1", summary: "ok", meta: { downloadsAMonth: 1 } } } },
+      { ok: false, line: 3, reason: "the row is not UTF-8 text" },
+      { ok: true, line: 4, item: { id: "npm:tea", patch: { name: "tea", version: "2", summary: "fine", meta: { downloadsAMonth: 2 } } } },
+    ]);
+  });
+
+  it("throws SHELF_E_BAD_INPUT_FILE for a file whose header is not UTF-8", async () => {
+    const err = await badInputError(tempFile("latin1.tsv", Buffer.from("n\xe4me\tversion\n", "latin1")));
+    expect(err.message).toMatch(/not UTF-8/);
   });
 
   it("throws SHELF_E_BAD_INPUT_FILE for an empty file, plain or gzipped", async () => {

@@ -2,11 +2,11 @@
  * Streams a package-list TSV (plain or gzip, detected by magic bytes) into write items, one row at a time.
  * Header: name, version, downloads_a_month, summary (any order; only `name` is required; other
  * columns are ignored with a warning). A bad row
- * yields a rejection with its line number and parsing continues; a file that is not UTF-8 TSV throws.
+ * (one that is not UTF-8 too) yields a rejection with its line number and parsing continues; a file
+ * whose header is not UTF-8 TSV throws.
  */
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import { Readable, pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { WriteItem } from "../catalog/catalog-store.js";
@@ -20,8 +20,12 @@ const HINT = `expected a UTF-8 (optionally gzipped) TSV whose first line is: ${C
 
 const badFile = (path: string, why: string) => new ShelfError("SHELF_E_BAD_INPUT_FILE", `${path}: ${why}`, HINT);
 
-/** The file's bytes (gunzipped when it starts with 1f 8b), decoded as strict UTF-8. */
-async function* decodedText(path: string): AsyncGenerator<string> {
+/**
+ * The file's lines (gunzipped when it starts with 1f 8b), each decoded as strict UTF-8, or null for
+ * a line that is not UTF-8, so one bad row is rejected alone. Lines end at \n only (a byte no
+ * UTF-8 sequence holds); a lone \r stays in its row, which is then rejected for it, not split.
+ */
+async function* fileLines(path: string): AsyncGenerator<string | null> {
   let gzipped = false;
   try {
     const fh = await open(path, "r");
@@ -33,22 +37,31 @@ async function* decodedText(path: string): AsyncGenerator<string> {
   const file = createReadStream(path);
   const source: Readable = gzipped ? pipeline(file, createGunzip(), () => {}) : file;
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  let pendingCr = "";
+  const decode = (bytes: Buffer): string | null => {
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      return null;
+    }
+  };
+  let pending: Buffer[] = [];
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       if (chunk.includes(0)) throw badFile(path, "it is binary data (NUL bytes), not a TSV text file");
-      // readline also ends a line at a lone \r; turn one into U+2028 so the row stays whole and is
-      // rejected for its control character instead of being silently split in two.
-      const text = pendingCr + decoder.decode(chunk, { stream: true });
-      pendingCr = text.endsWith("\r") ? "\r" : "";
-      yield text.slice(0, text.length - pendingCr.length).replace(/\r(?!\n)/g, "\u2028");
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+        pending.push(chunk.subarray(start, nl));
+        yield decode(Buffer.concat(pending));
+        pending = [];
+        start = nl + 1;
+      }
+      if (start < chunk.length) pending.push(Buffer.from(chunk.subarray(start)));
     }
-    yield decoder.decode() + pendingCr;
+    if (pending.length > 0) yield decode(Buffer.concat(pending));
   } catch (err) {
     if (err instanceof ShelfError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? "";
     if (code.startsWith("Z_")) throw badFile(path, `the gzip data is corrupt or truncated (${(err as Error).message})`);
-    if (code === "ERR_ENCODING_INVALID_ENCODED_DATA") throw badFile(path, "it is not UTF-8 text");
     throw new ShelfError("SHELF_E_IO", `cannot read ${path}: ${(err as Error).message}`);
   } finally {
     source.destroy();
@@ -80,32 +93,30 @@ function columnsOf(path: string, header: string[], warn: (message: string) => vo
 export async function* readTsvRecords(path: string, options: { provider?: string; warn?: (message: string) => void } = {}): AsyncGenerator<TsvRow> {
   const provider = options.provider ?? "npm";
   validateId(`${provider}:x`); // a bad provider is the caller's error, not every row's
-  const input = Readable.from(decodedText(path));
-  const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
   let index: Map<string, number> | undefined;
   let columnCount = 0;
-  try {
-    for await (const raw of lines) {
-      line++;
-      const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-      if (index === undefined) {
-        const header = text.replace(/^\uFEFF/, "").split("\t");
-        index = columnsOf(path, header, options.warn);
-        columnCount = header.length;
-        continue;
-      }
-      if (text.length === 0) continue;
-      try {
-        yield { ok: true, line, item: toItem(text.split("\t"), index, columnCount, provider) };
-      } catch (err) {
-        if (!(err instanceof ShelfError)) throw err;
-        yield { ok: false, line, reason: err.message };
-      }
+  for await (const decoded of fileLines(path)) {
+    line++;
+    if (decoded === null) {
+      if (index === undefined) throw badFile(path, "it is not UTF-8 text");
+      yield { ok: false, line, reason: "the row is not UTF-8 text" };
+      continue;
     }
-  } finally {
-    lines.close();
-    input.destroy(); // also stops the file stream when the caller stops early
+    const text = decoded.endsWith("\r") ? decoded.slice(0, -1) : decoded;
+    if (index === undefined) {
+      const header = text.replace(/^\uFEFF/, "").split("\t");
+      index = columnsOf(path, header, options.warn);
+      columnCount = header.length;
+      continue;
+    }
+    if (text.length === 0) continue;
+    try {
+      yield { ok: true, line, item: toItem(text.split("\t"), index, columnCount, provider) };
+    } catch (err) {
+      if (!(err instanceof ShelfError)) throw err;
+      yield { ok: false, line, reason: err.message };
+    }
   }
   if (index === undefined) throw badFile(path, "the file is empty (no header line)");
 }
