@@ -10,8 +10,7 @@ import type { CatalogRow, Instance } from "../instance.js";
 import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, shardIndex, type RootDoc } from "../model/catalog-doc.js";
 import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
 import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
-import { Materializer, sameHeads } from "../view/materializer.js";
-import { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
+import { Materializer, sameHeads, type MaterializeResult } from "../view/materializer.js";
 
 export interface WriteItem {
   id: string;
@@ -140,14 +139,17 @@ export class CatalogStore {
     const rootId = documentIdOf(this.catalog.url);
     if (dirty.has(rootId)) {
       const root = await this.#find<RootDoc>(this.catalog.url);
-      this.#materializer.markDocument(this.catalog.catId, rootId, root.doc());
+      this.instance.db.transaction(() => {
+        takeStoredChunks(this.instance, root);
+        this.#materializer.markDocument(this.catalog.catId, rootId, root.doc());
+      }).immediate();
     }
     const shards = this.catalog.shardUrls.map((url, i) => [i, documentIdOf(url)] as const).filter(([, id]) => dirty.has(id));
     let done = 0;
     let records = 0;
     for (const [shard, documentId] of shards) {
       const handle = await this.#shard(shard);
-      records += this.#materializer.materializeShard(this.catalog.catId, shard, documentId, handle.doc()).changedIds;
+      records += this.#materialize(shard, handle).changedIds;
       await this.#bound(++done);
       onProgress?.(done, shards.length);
     }
@@ -171,7 +173,7 @@ export class CatalogStore {
       db.prepare("DELETE FROM view_heads WHERE cat_id = ?").run(catId);
       const mark = db.prepare("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
       for (const url of [this.catalog.url, ...this.catalog.shardUrls]) mark.run(documentIdOf(url));
-    })();
+    }).immediate();
     await this.catchUp(onProgress);
   }
 
@@ -207,7 +209,18 @@ export class CatalogStore {
 
   async #settle(shard: number, handle: DocHandle<ShardDoc>): Promise<void> {
     await (await this.instance.repo()).flush([handle.documentId]);
-    this.#materializer.materializeShard(this.catalog.catId, shard, handle.documentId, handle.doc());
+    this.#materialize(shard, handle);
+  }
+
+  /**
+   * Writes the view of one shard under the write lock, from a copy that first takes every chunk
+   * other processes stored meanwhile: the view then holds their edits as well as this one's.
+   */
+  #materialize(shard: number, handle: DocHandle<ShardDoc>): MaterializeResult {
+    return this.instance.db.transaction(() => {
+      takeStoredChunks(this.instance, handle);
+      return this.#materializer.materializeShard(this.catalog.catId, shard, handle.documentId, handle.doc());
+    }).immediate();
   }
 
   #changeOptions(op: string, stamp: EditStamp): A.ChangeOptions<ShardDoc> {
@@ -219,19 +232,10 @@ export class CatalogStore {
     const url = this.catalog.shardUrls[index];
     if (url === undefined) throw new ShelfError("SHELF_E_INTERNAL", `shard ${index} is out of range`);
     const handle = await this.#find<ShardDoc>(url);
-    await this.#takeStoredChanges(handle);
+    // Another process on this home may have saved changes this copy lacks: an edit is made on
+    // the latest stored state (a `set` sees a record another process just added).
+    takeStoredChunks(this.instance, handle);
     return handle;
-  }
-
-  /**
-   * Another process on this home (the daemon beside a CLI command) may have saved changes this
-   * process's copy of the document lacks; the view's heads then name changes it has not seen.
-   * Loading the stored chunks into the handle brings it level before anything reads or writes it.
-   */
-  async #takeStoredChanges(handle: DocHandle<ShardDoc>): Promise<void> {
-    const viewHeads = this.#materializer.storedHeads(handle.documentId);
-    if (!viewHeads || A.hasHeads(handle.doc(), viewHeads)) return;
-    await loadStoredChunks(this.instance, handle);
   }
 
   async #find<T>(url: string): Promise<DocHandle<T>> {
@@ -247,8 +251,15 @@ export class CatalogStore {
   }
 }
 
-/** Merges every chunk stored for the handle's document (saved by any process) into the handle. */
-export async function loadStoredChunks(instance: Instance, handle: DocHandle<unknown>): Promise<void> {
-  const chunks = await new SqliteStorageAdapter(instance.db).loadRange([handle.documentId]);
-  handle.update((doc) => chunks.reduce((merged, chunk) => (chunk.data ? A.loadIncremental(merged, chunk.data) : merged), doc));
+/**
+ * Merges the chunks stored for the handle's document that its copy lacks (saved by other
+ * processes on this home) into the handle. Synchronous, so it can run inside a transaction.
+ * Returns whether anything was merged.
+ */
+export function takeStoredChunks(instance: Instance, handle: DocHandle<unknown>): boolean {
+  const missing = instance.chunks.missing(handle.documentId);
+  if (missing.length === 0) return false;
+  handle.update((doc) => missing.reduce((merged, chunk) => A.loadIncremental(merged, chunk.data), doc));
+  instance.chunks.hold(handle.documentId, missing.map((chunk) => chunk.key));
+  return true;
 }
