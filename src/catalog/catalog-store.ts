@@ -11,6 +11,7 @@ import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, shardIndex, type Roo
 import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
 import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
 import { Materializer, sameHeads, type MaterializeResult } from "../view/materializer.js";
+import { resetView } from "../view/view-tables.js";
 
 export interface WriteItem {
   id: string;
@@ -41,14 +42,18 @@ export { documentIdOf };
 export class CatalogStore {
   readonly instance: Instance;
   readonly catalog: CatalogRow;
-  readonly #materializer: Materializer;
+  #materializerOnce: Materializer | undefined;
   readonly #keepRepo: boolean;
 
   private constructor(instance: Instance, catalog: CatalogRow, options: StoreOptions = {}) {
     this.instance = instance;
     this.catalog = catalog;
-    this.#materializer = new Materializer(instance.db);
     this.#keepRepo = options.keepRepo ?? false;
+  }
+
+  /** Made on first use: it prepares statements on the view's tables, which a rebuild may first have to recreate. */
+  get #materializer(): Materializer {
+    return (this.#materializerOnce ??= new Materializer(this.instance.db));
   }
 
   static async open(instance: Instance, catalog: CatalogRow, options: StoreOptions = {}): Promise<CatalogStore> {
@@ -157,23 +162,14 @@ export class CatalogStore {
   }
 
   /**
-   * Throws the view of this catalog away and materializes it again from the CRDT alone. The reset
-   * and the "every shard is dirty" marks are one transaction, so a rebuild killed half-way is
-   * finished by the next command.
+   * Throws the view away and materializes this catalog again from the CRDT alone, whatever state
+   * the view tables were in (dropped, damaged). The tables are shared, so every catalog of the
+   * instance is marked dirty with the reset; the others are caught up by the next command that
+   * reads them (`shelf rebuild` catches them all up).
    */
   async rebuild(onProgress?: Progress): Promise<void> {
-    const db = this.instance.db;
-    const catId = this.catalog.catId;
-    db.transaction(() => {
-      db.prepare("DELETE FROM records_fts WHERE rowid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
-      db.prepare("DELETE FROM record_tags WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
-      db.prepare("DELETE FROM record_collections WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
-      db.prepare("DELETE FROM record_conflicts WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
-      db.prepare("DELETE FROM records WHERE cat_id = ?").run(catId);
-      db.prepare("DELETE FROM view_heads WHERE cat_id = ?").run(catId);
-      const mark = db.prepare("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
-      for (const url of [this.catalog.url, ...this.catalog.shardUrls]) mark.run(documentIdOf(url));
-    }).immediate();
+    const documentIds = this.instance.catalogs().flatMap((c) => [c.url, ...c.shardUrls].map(documentIdOf));
+    resetView(this.instance.db, documentIds);
     await this.catchUp(onProgress);
   }
 

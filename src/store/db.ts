@@ -5,6 +5,7 @@
 import Database from "better-sqlite3";
 import { ShelfError } from "../errors.js";
 import { SCHEMA_MIGRATIONS } from "./schema.js";
+import { storageError } from "./storage-errors.js";
 
 export type Db = Database.Database;
 
@@ -33,7 +34,8 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     return db;
   } catch (err) {
     db.close();
-    if (err instanceof ShelfError) throw err;
+    const known = storageError(err);
+    if (known) throw known;
     throw new ShelfError("SHELF_E_DB", `the instance database ${path} is damaged or not a shelf database: ${(err as Error).message}`, "run `shelf rebuild`; if the file itself is corrupt, restore it from a backup or `shelf join` the catalog again");
   }
 }
