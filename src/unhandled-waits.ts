@@ -3,12 +3,13 @@
  * for a document a peer has, and nothing catches that wait's timeout. Node ends a process on an
  * unhandled rejection, so a relay receiving a large catalog while a client reconnects could die of
  * it. Such a timeout only means "that document was not ready yet"; it is reported and the process
- * goes on. Likewise a background save automerge-repo starts on its own (throttled after each change)
- * that fails because the disk is full or the home read-only: the change stays in memory, the
- * command's own flush reports the failure, and a later save writes it. Any other unhandled
- * rejection is a real error and still ends the process.
+ * goes on. Likewise storage work automerge-repo starts on its own and never awaits (the save
+ * throttled after each change, reading its storage id) that fails because the disk is full, the
+ * home read-only or the file damaged: the change stays in memory, and the command's own flush or
+ * read meets the same failure and reports it as a ShelfError. Any other unhandled rejection is a
+ * real error and still ends the process.
  */
-import { isWriteBlocked, storageError } from "./store/storage-errors.js";
+import { storageError } from "./store/storage-errors.js";
 
 export function isRepoWaitTimeout(reason: unknown): boolean {
   return reason instanceof Error && reason.name === "TimeoutError" && /^withTimeout: timed out/.test(reason.message);
@@ -27,9 +28,9 @@ export function tolerateRepoWaitTimeouts(warn: (message: string) => void): void 
       report?.(`a document was not ready within automerge-repo's wait (${(reason as Error).message}); carrying on`);
       return;
     }
-    const blocked = storageError(reason);
-    if (blocked && isWriteBlocked(blocked)) {
-      report?.(`a background save failed and will be retried: ${blocked.message}`);
+    const storage = storageError(reason);
+    if (storage && storage.code !== "SHELF_E_INTERNAL") {
+      report?.(`background storage work failed: ${storage.message}`);
       return;
     }
     // what Node would have done without a handler

@@ -12,6 +12,7 @@ import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteOut
 import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
 import { Materializer, sameHeads, type MaterializeResult } from "../view/materializer.js";
 import { resetView } from "../view/view-tables.js";
+import { damagedDatabase, storageError } from "../store/storage-errors.js";
 
 export interface WriteItem {
   id: string;
@@ -168,6 +169,8 @@ export class CatalogStore {
    * reads them (`shelf rebuild` catches them all up).
    */
   async rebuild(onProgress?: Progress): Promise<void> {
+    // The view is thrown away only once the CRDT it is rebuilt from is known to be readable.
+    assertCrdtReadable(this.instance);
     const documentIds = this.instance.catalogs().flatMap((c) => [c.url, ...c.shardUrls].map(documentIdOf));
     resetView(this.instance.db, documentIds);
     await this.catchUp(onProgress);
@@ -238,6 +241,9 @@ export class CatalogStore {
     try {
       return await (await this.instance.repo()).find<T>(url as never);
     } catch (err) {
+      // Stored but unreadable (a damaged file) is another matter than never stored.
+      const storage = storageError(err, this.instance.home);
+      if (storage) throw storage;
       throw new ShelfError(
         "SHELF_E_DOC_UNAVAILABLE",
         `document ${url} of catalog ${this.catalog.name} is not in local storage (${(err as Error).message})`,
@@ -258,4 +264,15 @@ export function takeStoredChunks(instance: Instance, handle: DocHandle<unknown>)
   handle.update((doc) => missing.reduce((merged, chunk) => A.loadIncremental(merged, chunk.data), doc));
   instance.chunks.hold(handle.documentId, missing.map((chunk) => chunk.key));
   return true;
+}
+
+/** Reads every stored chunk once (and drops it): damaged pages under the CRDT fail here. */
+function assertCrdtReadable(instance: Instance): void {
+  try {
+    for (const row of instance.db.prepare<[], { data: Buffer }>("SELECT data FROM crdt_chunks").iterate()) void row.data.length;
+  } catch (err) {
+    const storage = storageError(err, instance.home);
+    if (storage?.code !== "SHELF_E_DB") throw storage ?? err;
+    throw damagedDatabase(`the CRDT tables cannot be read, so the view was left as it is: ${(err as Error).message}`, instance.home);
+  }
 }
