@@ -42,6 +42,8 @@ export async function withCatalog<T>(options: GlobalOptions, fn: (ctx: ReadConte
       if (instance.hasDirtyDocuments()) await catchUpForRead(instance, catalog, options);
       return await fn({ instance, catalog });
     } finally {
+      // A read wrote nothing of its own: a failing close (a copy's leftover save on a full disk)
+      // must not turn an answered read into a failure.
       await closeInstance(instance).catch(() => {});
     }
   });
