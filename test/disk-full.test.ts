@@ -15,6 +15,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, expectExit, expectJsonError, finished, parseJson, ROOT, shelf, shelfJson, type CliResult } from "./helpers/cli.js";
 
@@ -169,6 +170,25 @@ describe("a read-only home", () => {
       expect((await shelfJson(readOnly, "list")).count).toBe(1);
     } finally {
       undo();
+    }
+    expect((await shelfJson(home, "set", "npm:kept", "version=2.0.0")).record.version).toBe("2.0.0");
+  });
+});
+
+describe("a home another process holds too long", () => {
+  it("a write fails with SHELF_E_HOME_BUSY after the busy timeout; a read answers meanwhile", { timeout: 120_000 }, async () => {
+    const home = await preparedHome("busy");
+    // What only a pathological transaction would do: hold the write lock past the 10 s timeout.
+    const holder = new Database(join(home, "shelf.db"));
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      const [set, listed] = await Promise.all([shelf(home, "set", "npm:kept", "version=2.0.0", "--json"), shelf(home, "list", "--json")]);
+      expectRefusal(set, "SHELF_E_HOME_BUSY");
+      expectExit(listed, 0);
+      expect(parseJson(listed).count).toBe(1);
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
     }
     expect((await shelfJson(home, "set", "npm:kept", "version=2.0.0")).record.version).toBe("2.0.0");
   });
