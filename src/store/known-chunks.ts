@@ -36,15 +36,21 @@ export class KnownChunks {
    */
   missing(documentId: string): StoredChunk[] {
     const known = this.#known.get(documentId);
+    // Keys no longer stored (compacted away) are forgotten, so a long-running process keeps few.
+    const stillStored = new Set<string>();
     const out: StoredChunk[] = [];
     for (const kind of ["snapshot", "incremental"]) {
       const prefix = encodeKey([documentId, kind]);
       for (const { key } of this.#keys.all(prefix, upperBound(prefix))) {
-        if (known?.has(key)) continue;
+        if (known?.has(key)) {
+          stillStored.add(key);
+          continue;
+        }
         const row = this.#chunk.get(key);
         if (row) out.push({ key, data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength) });
       }
     }
+    if (known) this.#known.set(documentId, stillStored);
     return out;
   }
 
