@@ -97,7 +97,7 @@ async function examine(instance: Instance): Promise<DoctorReport> {
   const advice: string[] = [];
   if (crdtProblems.length > 0 || integrityProblems.length > 0) {
     advice.push(
-      "the CRDT is the truth: if documents cannot be read, export what can be read (`shelf export FILE`), move shelf.db aside, and take the catalog back from a peer or relay (`shelf join URL --relay WS_URL`) or from a bundle (`shelf import-bundle FILE`)",
+      "if documents of the CRDT (the truth) cannot be read: move shelf.db aside (keep it: edits never synced are only there), then take the catalog back from a peer or relay (`shelf join URL --relay WS_URL`) or from a bundle (`shelf import-bundle FILE`)",
     );
   }
   if (integrityProblems.length > 0 || tableProblems.length > 0 || viewProblems.length > 0) advice.push("run `shelf rebuild` to recreate the view from the CRDT");
