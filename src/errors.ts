@@ -15,6 +15,10 @@ export const ERROR_CODES = {
   SHELF_E_BAD_INPUT_FILE: { exit: 1, summary: "An input file (import or bundle) is malformed or corrupt." },
   SHELF_E_IO: { exit: 1, summary: "A file could not be read or written." },
   SHELF_E_DB: { exit: 1, summary: "The instance database could not be opened or is damaged." },
+  // One home, many processes; the disk under it.
+  SHELF_E_DISK_FULL: { exit: 1, summary: "The disk holding the home is full, or a quota or file size limit was reached." },
+  SHELF_E_READ_ONLY_HOME: { exit: 1, summary: "The home cannot be written: a read-only mount or missing permissions." },
+  SHELF_E_HOME_BUSY: { exit: 1, summary: "Another shelf process held the home's database longer than the busy timeout." },
   SHELF_E_INTERNAL: { exit: 1, summary: "A bug in shelf: it should never happen." },
   // The relay (`shelf relay`): `http` is the status a refused WebSocket upgrade is answered with.
   SHELF_E_REMOTE_UNREACHABLE: { exit: 1, summary: "A remote could not be reached, or the connection failed." },

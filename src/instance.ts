@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { DocumentId, NetworkAdapterInterface, Repo } from "@automerge/automerge-repo";
 import { ShelfError } from "./errors.js";
 import { openDb, type Db } from "./store/db.js";
+import { KnownChunks } from "./store/known-chunks.js";
 
 export const DB_FILE = "shelf.db";
 /** How long automerge-repo waits to coalesce saves of a changed document. */
@@ -39,6 +40,8 @@ export class Instance {
   #repo: Repo | undefined;
   /** the documents whose chunks this process loaded into Automerge (reported by syncs) */
   readonly documentsLoaded = new Set<string>();
+  /** the stored chunks this process's copies of documents hold (see known-chunks.ts) */
+  readonly chunks: KnownChunks;
   readonly #saved = new Set<string>();
 
   private constructor(home: string, db: Db, id: string) {
@@ -46,6 +49,7 @@ export class Instance {
     this.dbPath = join(home, DB_FILE);
     this.db = db;
     this.id = id;
+    this.chunks = new KnownChunks(db);
   }
 
   /**
@@ -70,12 +74,14 @@ export class Instance {
     return this.#saved;
   }
 
-  readonly #onLoad = (documentId: string): void => {
+  readonly #onLoad = (documentId: string, keys: string[]): void => {
     this.documentsLoaded.add(documentId);
+    this.chunks.hold(documentId, keys);
   };
 
-  readonly #onSaved = (documentId: string): void => {
+  readonly #onSaved = (documentId: string, key: string): void => {
     this.#saved.add(documentId);
+    this.chunks.hold(documentId, [key]);
   };
 
   /** The CRDT store, created on first use (offline unless connect() made it first). */
@@ -106,6 +112,7 @@ export class Instance {
     // Its documents are freed by the garbage collector once nothing holds them; freeing them here
     // would race automerge-repo's throttled saves, which still hold them for a while.
     await shutDown(repo);
+    this.chunks.forgetAll();
   }
 
   /** Whether a document's stored chunks changed since the view last caught up with it. */

@@ -410,6 +410,31 @@ describe("known bugs (reported; `fails` until fixed)", () => {
     await store.write("npm:c", { name: "c" }, "require", "add");
     expect(listRecords(db, catId).map((r) => r.id)).toStrictEqual(["npm:a", "npm:b", "npm:c"]);
   });
+
+  it("two processes that both saved a shard before either materialized it: both edits reach the view", async () => {
+    const { home, instance, store } = await tempCatalog(1);
+    const catId = store.catalog.catId;
+    const second = Instance.open(home);
+    onTestFinished(() => second.close());
+    const secondStore = await CatalogStore.open(second, second.catalog());
+    const url = store.catalog.shardUrls[0] as AutomergeUrl;
+    // Both copies are loaded at the same heads; each saves its own edit, neither materializes yet.
+    const [mine, theirs] = [await (await instance.repo()).find<ShardDoc>(url), await (await second.repo()).find<ShardDoc>(url)];
+    const stamp = { at: new Date().toISOString(), by: "test" };
+    theirs.change((doc) => void writeRecord(doc, "npm:theirs", { name: "theirs" }, stamp, "require"));
+    await (await second.repo()).flush();
+    mine.change((doc) => void writeRecord(doc, "npm:mine", { name: "mine" }, stamp, "require"));
+    await (await instance.repo()).flush();
+
+    // The first to materialize takes the other's stored edit along (before: it cleared the other's
+    // mark with only its own edit in the view, and the other then failed as "older than the view").
+    await store.catchUp();
+    expect(listRecords(instance.db, catId).map((r) => r.id)).toStrictEqual(["npm:mine", "npm:theirs"]);
+    await secondStore.catchUp();
+    expect(listRecords(instance.db, catId).map((r) => r.id)).toStrictEqual(["npm:mine", "npm:theirs"]);
+    await secondStore.write("npm:later", { name: "later" }, "require", "add");
+    expect(listRecords(instance.db, catId).map((r) => r.id)).toStrictEqual(["npm:later", "npm:mine", "npm:theirs"]);
+  });
 });
 
 describe("crash recovery", () => {

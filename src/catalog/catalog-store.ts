@@ -11,8 +11,9 @@ import type { CatalogRow, Instance } from "../instance.js";
 import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, shardIndex, type RootDoc } from "../model/catalog-doc.js";
 import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
 import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
-import { Materializer, sameHeads } from "../view/materializer.js";
-import { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
+import { Materializer, sameHeads, type MaterializeResult } from "../view/materializer.js";
+import { resetView } from "../view/view-tables.js";
+import { damagedDatabase, storageError } from "../store/storage-errors.js";
 
 export interface WriteItem {
   id: string;
@@ -43,14 +44,18 @@ export { documentIdOf };
 export class CatalogStore {
   readonly instance: Instance;
   readonly catalog: CatalogRow;
-  readonly #materializer: Materializer;
+  #materializerOnce: Materializer | undefined;
   readonly #keepRepo: boolean;
 
   private constructor(instance: Instance, catalog: CatalogRow, options: StoreOptions = {}) {
     this.instance = instance;
     this.catalog = catalog;
-    this.#materializer = new Materializer(instance.db);
     this.#keepRepo = options.keepRepo ?? false;
+  }
+
+  /** Made on first use: it prepares statements on the view's tables, which a rebuild may first have to recreate. */
+  get #materializer(): Materializer {
+    return (this.#materializerOnce ??= new Materializer(this.instance.db));
   }
 
   static async open(instance: Instance, catalog: CatalogRow, options: StoreOptions = {}): Promise<CatalogStore> {
@@ -147,14 +152,17 @@ export class CatalogStore {
     const rootId = documentIdOf(this.catalog.url);
     if (dirty.has(rootId)) {
       const root = await this.#find<RootDoc>(this.catalog.url);
-      this.#materializer.markDocument(this.catalog.catId, rootId, root.doc());
+      this.instance.db.transaction(() => {
+        takeStoredChunks(this.instance, root);
+        this.#materializer.markDocument(this.catalog.catId, rootId, root.doc());
+      }).immediate();
     }
     const shards = this.catalog.shardUrls.map((url, i) => [i, documentIdOf(url)] as const).filter(([, id]) => dirty.has(id));
     let done = 0;
     let records = 0;
     for (const [shard, documentId] of shards) {
       const handle = await this.#shard(shard);
-      records += this.#materializer.materializeShard(this.catalog.catId, shard, documentId, handle.doc()).changedIds;
+      records += this.#materialize(shard, handle).changedIds;
       await this.#bound(++done);
       onProgress?.(done, shards.length);
     }
@@ -162,23 +170,16 @@ export class CatalogStore {
   }
 
   /**
-   * Throws the view of this catalog away and materializes it again from the CRDT alone. The reset
-   * and the "every shard is dirty" marks are one transaction, so a rebuild killed half-way is
-   * finished by the next command.
+   * Throws the view away and materializes this catalog again from the CRDT alone, whatever state
+   * the view tables were in (dropped, damaged). The tables are shared, so every catalog of the
+   * instance is marked dirty with the reset; the others are caught up by the next command that
+   * reads them (`shelf rebuild` catches them all up).
    */
   async rebuild(onProgress?: Progress): Promise<void> {
-    const db = this.instance.db;
-    const catId = this.catalog.catId;
-    db.transaction(() => {
-      db.prepare("DELETE FROM records_fts WHERE rowid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
-      db.prepare("DELETE FROM record_tags WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
-      db.prepare("DELETE FROM record_collections WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
-      db.prepare("DELETE FROM record_conflicts WHERE rid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
-      db.prepare("DELETE FROM records WHERE cat_id = ?").run(catId);
-      db.prepare("DELETE FROM view_heads WHERE cat_id = ?").run(catId);
-      const mark = db.prepare("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
-      for (const url of [this.catalog.url, ...this.catalog.shardUrls]) mark.run(documentIdOf(url));
-    })();
+    // The view is thrown away only once the CRDT it is rebuilt from is known to be readable.
+    assertCrdtReadable(this.instance);
+    const documentIds = this.instance.catalogs().flatMap((c) => [c.url, ...c.shardUrls].map(documentIdOf));
+    resetView(this.instance.db, documentIds);
     await this.catchUp(onProgress);
   }
 
@@ -214,7 +215,18 @@ export class CatalogStore {
 
   async #settle(shard: number, handle: DocHandle<ShardDoc>): Promise<void> {
     await (await this.instance.repo()).flush([handle.documentId]);
-    this.#materializer.materializeShard(this.catalog.catId, shard, handle.documentId, handle.doc());
+    this.#materialize(shard, handle);
+  }
+
+  /**
+   * Writes the view of one shard under the write lock, from a copy that first takes every chunk
+   * other processes stored meanwhile: the view then holds their edits as well as this one's.
+   */
+  #materialize(shard: number, handle: DocHandle<ShardDoc>): MaterializeResult {
+    return this.instance.db.transaction(() => {
+      takeStoredChunks(this.instance, handle);
+      return this.#materializer.materializeShard(this.catalog.catId, shard, handle.documentId, handle.doc());
+    }).immediate();
   }
 
   #changeOptions(op: string, stamp: EditStamp): A.ChangeOptions<ShardDoc> {
@@ -226,25 +238,19 @@ export class CatalogStore {
     const url = this.catalog.shardUrls[index];
     if (url === undefined) throw new ShelfError("SHELF_E_INTERNAL", `shard ${index} is out of range`);
     const handle = await this.#find<ShardDoc>(url);
-    await this.#takeStoredChanges(handle);
+    // Another process on this home may have saved changes this copy lacks: an edit is made on
+    // the latest stored state (a `set` sees a record another process just added).
+    takeStoredChunks(this.instance, handle);
     return handle;
-  }
-
-  /**
-   * Another process on this home (the daemon beside a CLI command) may have saved changes this
-   * process's copy of the document lacks; the view's heads then name changes it has not seen.
-   * Loading the stored chunks into the handle brings it level before anything reads or writes it.
-   */
-  async #takeStoredChanges(handle: DocHandle<ShardDoc>): Promise<void> {
-    const viewHeads = this.#materializer.storedHeads(handle.documentId);
-    if (!viewHeads || A.hasHeads(handle.doc(), viewHeads)) return;
-    await loadStoredChunks(this.instance, handle);
   }
 
   async #find<T>(url: string): Promise<DocHandle<T>> {
     try {
       return await (await this.instance.repo()).find<T>(url as never);
     } catch (err) {
+      // Stored but unreadable (a damaged file) is another matter than never stored.
+      const storage = storageError(err, this.instance.home);
+      if (storage) throw storage;
       throw new ShelfError(
         "SHELF_E_DOC_UNAVAILABLE",
         `document ${url} of catalog ${this.catalog.name} is not in local storage (${(err as Error).message})`,
@@ -254,8 +260,26 @@ export class CatalogStore {
   }
 }
 
-/** Merges every chunk stored for the handle's document (saved by any process) into the handle. */
-export async function loadStoredChunks(instance: Instance, handle: DocHandle<unknown>): Promise<void> {
-  const chunks = await new SqliteStorageAdapter(instance.db).loadRange([handle.documentId]);
-  handle.update((doc) => chunks.reduce((merged, chunk) => (chunk.data ? A.loadIncremental(merged, chunk.data) : merged), doc));
+/**
+ * Merges the chunks stored for the handle's document that its copy lacks (saved by other
+ * processes on this home) into the handle. Synchronous, so it can run inside a transaction.
+ * Returns whether anything was merged.
+ */
+export function takeStoredChunks(instance: Instance, handle: DocHandle<unknown>): boolean {
+  const missing = instance.chunks.missing(handle.documentId);
+  if (missing.length === 0) return false;
+  handle.update((doc) => missing.reduce((merged, chunk) => A.loadIncremental(merged, chunk.data), doc));
+  instance.chunks.hold(handle.documentId, missing.map((chunk) => chunk.key));
+  return true;
+}
+
+/** Reads every stored chunk once (and drops it): damaged pages under the CRDT fail here. */
+function assertCrdtReadable(instance: Instance): void {
+  try {
+    for (const row of instance.db.prepare<[], { data: Buffer }>("SELECT data FROM crdt_chunks").iterate()) void row.data.length;
+  } catch (err) {
+    const storage = storageError(err, instance.home);
+    if (storage?.code !== "SHELF_E_DB") throw storage ?? err;
+    throw damagedDatabase(`the CRDT tables cannot be read, so the view was left as it is: ${(err as Error).message}`, instance.home);
+  }
 }

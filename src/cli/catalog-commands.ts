@@ -1,6 +1,7 @@
 /** Catalog-wide commands: init, status, rebuild, export, import-bundle (imports: import-commands.ts). */
 import type { Command } from "commander";
 import { commandKit, type CliIo, type Opts } from "./command-kit.js";
+import type { DoctorReport } from "../commands/doctor.js";
 import { formatBytes, formatStatus, printJson, say } from "./render.js";
 
 export function registerCatalogCommands(program: Command, io: CliIo): void {
@@ -51,6 +52,21 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
     );
 
   program
+    .command("doctor")
+    .description("check the home: database integrity, view against CRDT, pending catch-up (exit 1 if damaged)")
+    .option("--json", "print JSON")
+    .action(
+      action(async (opts: Opts) => {
+        const { doctor } = await import("../commands/doctor.js");
+        const report = await doctor(opts);
+        if (opts.json) printJson(out(opts), { doctor: report });
+        else io.stdout.write(formatDoctor(report) + "\n");
+        // A damaged home is a failure scripts must see; the report itself is still printed.
+        if (!report.ok) process.exitCode = 1;
+      }),
+    );
+
+  program
     .command("export")
     .description("write the catalog to a bundle file (carry it on a USB stick)")
     .argument("<file>", "bundle file to write")
@@ -79,4 +95,14 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
       }),
     );
 
+}
+
+function formatDoctor(report: DoctorReport): string {
+  const lines = [`home ${report.home}: ${report.ok ? "healthy" : "PROBLEMS FOUND"}`];
+  for (const f of report.findings) {
+    lines.push(`  ${f.ok ? "ok  " : "FAIL"} ${f.check}: ${f.detail}`);
+    for (const p of f.problems) lines.push(`         ${p}`);
+  }
+  for (const a of report.advice) lines.push(`hint: ${a}`);
+  return lines.join("\n");
 }

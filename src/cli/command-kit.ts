@@ -34,6 +34,7 @@ export function commandKit(io: CliIo) {
   const action = (fn: (...args: any[]) => Promise<void>) =>
     async function (this: Command, ...args: unknown[]) {
       const opts = this.optsWithGlobals() as Opts;
+      opts.warn = (message: string) => void io.stderr.write(`shelf: warning: ${message}\n`);
       await fn(...args.slice(0, -2), opts);
     };
   const withProgress = async <T>(label: string, opts: Opts, work: (p: ProgressReporter) => Promise<T>): Promise<T> => {

@@ -4,7 +4,8 @@
  * (0 success, 1 failure, 2 usage error) and a message that names the cause and the fix.
  */
 import { CommanderError } from "commander";
-import { ERROR_CODES, isShelfError } from "../errors.js";
+import { ERROR_CODES } from "../errors.js";
+import { storageError } from "../store/storage-errors.js";
 import { tolerateRepoWaitTimeouts } from "../unhandled-waits.js";
 import { buildProgram } from "./program.js";
 
@@ -19,14 +20,18 @@ async function main(argv: string[]): Promise<number> {
       // commander has already printed its message; help and version are not failures
       return err.exitCode === 0 ? 0 : ERROR_CODES.SHELF_E_USAGE.exit;
     }
-    if (isShelfError(err)) {
-      io.stderr.write(`shelf: ${err.message}\n`);
-      if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
-      if (wantsJson) io.stdout.write(JSON.stringify({ schemaVersion: 1, error: err.toJSON() }, null, 2) + "\n");
-      return err.exitCode;
+    // A full disk, a read-only home or a damaged file reach here from anywhere: name them too.
+    const known = storageError(err);
+    if (known) {
+      io.stderr.write(`shelf: ${known.message}\n`);
+      if (known.hint) io.stderr.write(`hint: ${known.hint}\n`);
+      if (wantsJson) io.stdout.write(JSON.stringify({ schemaVersion: 1, error: known.toJSON() }, null, 2) + "\n");
+      return known.exitCode;
     }
     io.stderr.write(`shelf: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     io.stderr.write("This should never happen. Please report it with the command you ran and the output above.\n");
+    // --json still gets one JSON document, so a script sees the failure as it sees any other.
+    if (wantsJson) io.stdout.write(JSON.stringify({ schemaVersion: 1, error: { code: "SHELF_E_INTERNAL", message: String((err as Error)?.message ?? err) } }, null, 2) + "\n");
     return ERROR_CODES.SHELF_E_INTERNAL.exit;
   }
 }
@@ -37,3 +42,6 @@ console.log = console.info = console.debug = (...args: unknown[]) => console.err
 tolerateRepoWaitTimeouts((message) => process.stderr.write(`shelf: warning: ${message}\n`));
 // Exit only once pending output is written; process.exit would cut a piped stdout short.
 process.exitCode = await main(process.argv);
+// A command that has finished must not linger for a timer a library left behind (automerge-repo
+// keeps waiting up to a minute for a document it failed to load): once output is written, go.
+setTimeout(() => process.stdout.write("", () => process.exit()), 1000).unref();

@@ -3,7 +3,7 @@ import { CatalogStore } from "../catalog/catalog-store.js";
 import { Instance, resolveHome } from "../instance.js";
 import { countRecords, type CatalogCounts } from "../view/queries.js";
 import type { Progress } from "../catalog/catalog-store.js";
-import { withStore, type GlobalOptions } from "./context.js";
+import { closeInstance, named, type GlobalOptions } from "./context.js";
 
 export interface InitResult {
   name: string;
@@ -22,10 +22,23 @@ export async function init(options: GlobalOptions & { name?: string }): Promise<
   }
 }
 
+/**
+ * Recreates the view from the CRDT: the chosen catalog first (with progress), then every other
+ * catalog of the instance, since the view's tables are shared. Nothing is read from the view
+ * before it is recreated, so a damaged view is no obstacle.
+ */
 export async function rebuild(options: GlobalOptions, onProgress?: Progress): Promise<CatalogCounts & { catalog: string; ms: number }> {
-  return withStore(options, async ({ instance, catalog, store }) => {
-    const started = performance.now();
-    await store.rebuild(onProgress);
-    return { catalog: catalog.name, ms: Math.round(performance.now() - started), ...countRecords(instance.db, catalog.catId) };
+  const home = resolveHome(options.home);
+  return named(home, async () => {
+    const instance = Instance.open(home);
+    try {
+      const catalog = instance.catalog(options.catalog);
+      const started = performance.now();
+      await (await CatalogStore.open(instance, catalog)).rebuild(onProgress);
+      for (const other of instance.catalogs()) if (other.catId !== catalog.catId) await (await CatalogStore.open(instance, other)).catchUp();
+      return { catalog: catalog.name, ms: Math.round(performance.now() - started), ...countRecords(instance.db, catalog.catId) };
+    } finally {
+      await closeInstance(instance);
+    }
   });
 }

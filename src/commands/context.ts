@@ -10,10 +10,13 @@
 import type { CatalogStore } from "../catalog/catalog-store.js";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
 import { notifyLocalEdit } from "../sync/home-signal.js";
+import { isWriteBlocked, storageError } from "../store/storage-errors.js";
 
 export interface GlobalOptions {
   home?: string;
   catalog?: string;
+  /** where a warning for people goes (the CLI: stderr) */
+  warn?: (message: string) => void;
 }
 
 export interface ReadContext {
@@ -25,30 +28,65 @@ export interface WriteContext extends ReadContext {
   store: CatalogStore;
 }
 
-/** Runs `fn` on an existing instance's catalog for reading, and closes the instance. */
+/**
+ * Runs `fn` on an existing instance's catalog for reading, and closes the instance. When the view
+ * cannot be brought up to date because the home cannot be written (full disk, read-only, busy),
+ * the read answers from the view as it is, with a warning: it may lack the latest edits.
+ */
 export async function withCatalog<T>(options: GlobalOptions, fn: (ctx: ReadContext) => T | Promise<T>): Promise<T> {
-  const instance = Instance.open(resolveHome(options.home));
+  const home = resolveHome(options.home);
+  return named(home, async () => {
+    const instance = Instance.open(home);
+    try {
+      const catalog = instance.catalog(options.catalog);
+      if (instance.hasDirtyDocuments()) await catchUpForRead(instance, catalog, options);
+      return await fn({ instance, catalog });
+    } finally {
+      // A read wrote nothing of its own: a failing close (a copy's leftover save on a full disk)
+      // must not turn an answered read into a failure.
+      await closeInstance(instance).catch(() => {});
+    }
+  });
+}
+
+async function catchUpForRead(instance: Instance, catalog: CatalogRow, options: GlobalOptions): Promise<void> {
   try {
-    const catalog = instance.catalog(options.catalog);
-    if (instance.hasDirtyDocuments()) await (await openStore(instance, catalog)).catchUp();
-    return await fn({ instance, catalog });
-  } finally {
-    await closeInstance(instance);
+    await (await openStore(instance, catalog)).catchUp();
+  } catch (err) {
+    const known = storageError(err, instance.home);
+    if (!known || !isWriteBlocked(known)) throw err;
+    // Nothing was lost: the edits are in the CRDT, and a later command adds them to the view.
+    await instance.recycleRepo().catch(() => {});
+    (options.warn ?? warnOnStderr)(`the view may be behind the latest edits, which are stored but could not be added to it: ${known.message}`);
   }
 }
 
 /** Runs `fn` with the catalog's CRDT store open for writing, and flushes and closes after. */
 export async function withStore<T>(options: GlobalOptions, fn: (ctx: WriteContext) => Promise<T>): Promise<T> {
-  const instance = Instance.open(resolveHome(options.home));
+  const home = resolveHome(options.home);
+  return named(home, async () => {
+    const instance = Instance.open(home);
+    try {
+      const catalog = instance.catalog(options.catalog);
+      const store = await openStore(instance, catalog);
+      if (instance.hasDirtyDocuments()) await store.catchUp();
+      return await fn({ instance, catalog, store });
+    } finally {
+      await closeInstance(instance);
+    }
+  });
+}
+
+/** Runs `fn`, turning a storage failure (full disk, read-only home, damage) into its ShelfError. */
+export async function named<T>(home: string, fn: () => Promise<T>): Promise<T> {
   try {
-    const catalog = instance.catalog(options.catalog);
-    const store = await openStore(instance, catalog);
-    if (instance.hasDirtyDocuments()) await store.catchUp();
-    return await fn({ instance, catalog, store });
-  } finally {
-    await closeInstance(instance);
+    return await fn();
+  } catch (err) {
+    throw storageError(err, home) ?? err;
   }
 }
+
+const warnOnStderr = (message: string) => process.stderr.write(`shelf: warning: ${message}\n`);
 
 async function openStore(instance: Instance, catalog: CatalogRow): Promise<CatalogStore> {
   const { CatalogStore } = await import("../catalog/catalog-store.js");

@@ -13,6 +13,7 @@ import type { WriteOutcome } from "../model/crdt-record.js";
 import { recordReader } from "../view/queries.js";
 import { loadCursor, recordImportRun, saveCursor, type CursorKey, type RunStatus } from "./cursor-store.js";
 import { HttpClient, type HttpClientOptions } from "./http-client.js";
+import { withImportLock } from "./import-lock.js";
 import { checkHost, hostKey } from "./providers/pacman.js";
 import { PROVIDERS, PROVIDER_NAMES } from "./providers/index.js";
 import type { ImportRow, ProviderContext, ProviderState } from "./types.js";
@@ -190,8 +191,17 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
   };
 }
 
-/** Runs an import and records the run for `shelf import history` (dry runs are not recorded). */
-export async function runAndRecord(store: CatalogStore, request: ImportRequest, options: { schedule?: string; onProgress?: Progress } = {}): Promise<ImportSummary> {
+/**
+ * Runs an import and records the run for `shelf import history` (dry runs are not recorded).
+ * One import runs at a time per home: another one already running is waited for (`onWait` hears it).
+ */
+export async function runAndRecord(store: CatalogStore, request: ImportRequest, options: { schedule?: string; onProgress?: Progress; onWait?: (message: string) => void } = {}): Promise<ImportSummary> {
+  if (request.dryRun) return recordedRun(store, request, options);
+  const what = `shelf import ${request.provider} ${request.source}${options.schedule ? ` (schedule ${options.schedule})` : ""}`;
+  return withImportLock(store.instance.home, what, options.onWait ?? (() => {}), () => recordedRun(store, request, options));
+}
+
+async function recordedRun(store: CatalogStore, request: ImportRequest, options: { schedule?: string; onProgress?: Progress }): Promise<ImportSummary> {
   const startedAt = new Date().toISOString();
   const started = performance.now();
   const base = { schedule: options.schedule ?? null, catalogUrl: store.catalog.url, provider: request.provider, source: request.source, host: request.host ?? null, startedAt };

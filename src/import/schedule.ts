@@ -110,7 +110,7 @@ export async function runDueImports(store: CatalogStore, log: (line: string) => 
     db.prepare("UPDATE import_schedules SET next_run_at = ? WHERE name = ?").run(new Date(startedAt.getTime() + schedule.everySeconds * 1000).toISOString(), schedule.name);
     log(`import ${schedule.name}: ${schedule.provider} ${schedule.source}`);
     try {
-      const s = await runAndRecord(store, { provider: schedule.provider, source: schedule.source, ...schedule.options, http: { signal } }, { schedule: schedule.name });
+      const s = await runAndRecord(store, { provider: schedule.provider, source: schedule.source, ...schedule.options, http: { signal } }, { schedule: schedule.name, onWait: (message) => log(`import ${schedule.name}: ${message}`) });
       log(`import ${schedule.name}: ${s.added + s.updated + s.tombstoned} changed (added ${s.added}, updated ${s.updated}, tombstoned ${s.tombstoned}), ${s.unchanged} unchanged, ${s.rejected} rejected`);
     } catch (err) {
       log(`error: import ${schedule.name} failed: ${(err as Error)?.message ?? err}`);

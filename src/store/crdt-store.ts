@@ -14,19 +14,19 @@ export interface CrdtStoreOptions {
   /** the documents peers may fetch and receive (default: none) */
   shares?: (documentId: DocumentId) => boolean;
   saveDebounceMs?: number;
-  /** called with each document whose chunks are loaded from storage */
-  onLoad?: (documentId: string) => void;
-  /** called after the chunks of a document are written (with its dirty mark) */
-  onSaved?: (documentId: string) => void;
+  /** called with each document whose chunks are loaded from storage, and the chunks' stored keys */
+  onLoad?: (documentId: string, keys: string[]) => void;
+  /** called after a chunk of a document is written (with its dirty mark), with its stored key */
+  onSaved?: (documentId: string, key: string) => void;
 }
 
 export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
   const markDirty = db.prepare<[string]>("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
   const storage = new SqliteStorageAdapter(
     db,
-    (documentId) => {
+    (documentId, key) => {
       markDirty.run(documentId);
-      options.onSaved?.(documentId);
+      options.onSaved?.(documentId, key);
     },
     options.onLoad,
   );

@@ -3,8 +3,11 @@
  * schema. Everything an instance knows (CRDT chunks, the materialized view, settings) is here.
  */
 import Database from "better-sqlite3";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { ShelfError } from "../errors.js";
 import { SCHEMA_MIGRATIONS } from "./schema.js";
+import { storageError } from "./storage-errors.js";
 
 export type Db = Database.Database;
 
@@ -33,8 +36,57 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     return db;
   } catch (err) {
     db.close();
-    if (err instanceof ShelfError) throw err;
+    if (!options.readonly && !writable(path)) return openReadOnlyHome(path);
+    const known = storageError(err);
+    if (known) throw known;
     throw new ShelfError("SHELF_E_DB", `the instance database ${path} is damaged or not a shelf database: ${(err as Error).message}`, "run `shelf rebuild`; if the file itself is corrupt, restore it from a backup or `shelf join` the catalog again");
+  }
+}
+
+/** Whether this process may write the database file and create files beside it (-wal, -shm). */
+function writable(path: string): boolean {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A home on read-only media (or without write permission) can still be read: SQLite opens a WAL
+ * database read-only only when it can use the -shm file, so failing that, a private in-memory
+ * copy of the file is read instead (marked as a rollback-journal database, which memory supports).
+ * Every write then fails with SQLITE_READONLY, reported as SHELF_E_READ_ONLY_HOME.
+ */
+function openReadOnlyHome(path: string): Db {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    return configured(db);
+  } catch {
+    // no usable -shm: read a copy, unless a -wal holds committed changes the copy would miss
+  }
+  if (fileSize(path + "-wal") > 0) {
+    throw new ShelfError("SHELF_E_READ_ONLY_HOME", `the shelf home ${dirname(path)} is read-only, and its last writer did not finish (${path}-wal is not empty), so it cannot be read either`, "make it writable again (remount it read-write, or restore write permission) and run the command again");
+  }
+  const bytes = readFileSync(path);
+  // bytes 18 and 19: file format write/read version, 2 = WAL, 1 = rollback journal
+  if (bytes.length > 19) bytes[18] = bytes[19] = 1;
+  return configured(new Database(bytes, { readonly: true }));
+}
+
+function configured(db: Db): Db {
+  db.pragma("foreign_keys = ON");
+  return db;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }
 

@@ -9,25 +9,27 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from "@automerge/automerge-repo/slim";
 import type { Db } from "./db.js";
 
-const encodeKey = (key: StorageKey): string => key.map((part) => encodeURIComponent(part) + "/").join("");
+export const encodeKey = (key: StorageKey): string => key.map((part) => encodeURIComponent(part) + "/").join("");
 const decodeKey = (encoded: string): StorageKey => encoded.slice(0, -1).split("/").map(decodeURIComponent);
 // "0" is the character after "/", so [prefix, prefix-with-"0") is exactly the keys under prefix.
 // The empty prefix matches every key.
-const upperBound = (prefix: string): string => (prefix === "" ? "\uffff" : prefix.slice(0, -1) + "0");
+export const upperBound = (prefix: string): string => (prefix === "" ? "\uffff" : prefix.slice(0, -1) + "0");
 
 export class SqliteStorageAdapter implements StorageAdapterInterface {
   readonly #db: Db;
   readonly #stmts;
-  readonly #onDocumentSaved: ((documentId: string) => void) | undefined;
-  readonly #onDocumentLoaded: ((documentId: string) => void) | undefined;
+  readonly #onDocumentSaved: ((documentId: string, key: string) => void) | undefined;
+  readonly #onDocumentLoaded: ((documentId: string, keys: string[]) => void) | undefined;
 
   /**
    * @param onDocumentSaved called inside the same transaction as every write under a document's
    *   changes (automerge-repo's keys are [documentId, "incremental" | "snapshot", hash]), so a caller can mark the view stale
    *   atomically with the data that made it so.
-   * @param onDocumentLoaded called when a document's chunks are read (to count what a command loads)
+   *   It also gets the chunk's stored (encoded) key.
+   * @param onDocumentLoaded called when a document's chunks are read (to count what a command loads),
+   *   with the stored keys of the chunks read
    */
-  constructor(db: Db, onDocumentSaved?: (documentId: string) => void, onDocumentLoaded?: (documentId: string) => void) {
+  constructor(db: Db, onDocumentSaved?: (documentId: string, key: string) => void, onDocumentLoaded?: (documentId: string, keys: string[]) => void) {
     this.#db = db;
     this.#onDocumentSaved = onDocumentSaved;
     this.#onDocumentLoaded = onDocumentLoaded;
@@ -49,10 +51,11 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
     // automerge-repo's throttled saves can fire after the instance closed. Instance.close() flushes
     // every document first, so such a late save repeats data already stored and is dropped.
     if (!this.#db.open) return;
+    const encoded = encodeKey(key);
     this.#db.transaction(() => {
-      this.#stmts.save.run(encodeKey(key), data);
-      if (this.#onDocumentSaved && (key[1] === "incremental" || key[1] === "snapshot")) this.#onDocumentSaved(key[0]!);
-    })();
+      this.#stmts.save.run(encoded, data);
+      if (this.#onDocumentSaved && (key[1] === "incremental" || key[1] === "snapshot")) this.#onDocumentSaved(key[0]!, encoded);
+    }).immediate();
   }
 
   async remove(key: StorageKey): Promise<void> {
@@ -62,8 +65,9 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
 
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
     const prefix = encodeKey(keyPrefix);
-    if (this.#onDocumentLoaded && keyPrefix.length > 0) this.#onDocumentLoaded(keyPrefix[0]!);
-    return this.#stmts.loadRange.all(prefix, upperBound(prefix)).map((row) => ({ key: decodeKey(row.key), data: toUint8Array(row.data) }));
+    const rows = this.#stmts.loadRange.all(prefix, upperBound(prefix));
+    if (this.#onDocumentLoaded && keyPrefix.length > 0) this.#onDocumentLoaded(keyPrefix[0]!, rows.map((row) => row.key));
+    return rows.map((row) => ({ key: decodeKey(row.key), data: toUint8Array(row.data) }));
   }
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {

@@ -20,7 +20,8 @@
  */
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, NetworkAdapterInterface, PeerId } from "@automerge/automerge-repo";
-import { CatalogStore, documentIdOf, loadStoredChunks } from "../catalog/catalog-store.js";
+import { CatalogStore, documentIdOf, takeStoredChunks } from "../catalog/catalog-store.js";
+import { storageError } from "../store/storage-errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { startImportScheduler } from "../import/schedule.js";
 import { changedNotice, readChangedNotice } from "../protocol/changed-notice.js";
@@ -94,7 +95,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       if (options.server) announce([...changed]);
       changed.clear();
     } catch (err) {
-      log(`error: materializing failed, will retry: ${(err as Error)?.message ?? err}`);
+      log(`error: materializing failed, will retry: ${(storageError(err, instance.home) ?? (err as Error))?.message ?? err}`);
       again = true;
     }
   };
@@ -214,7 +215,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
         }
         if (heads && A.hasHeads(loaded.doc() as A.Doc<unknown>, heads)) continue;
         const before = A.getHeads(loaded.doc() as A.Doc<unknown>);
-        await loadStoredChunks(instance, loaded);
+        takeStoredChunks(instance, loaded);
         if (!sameHeads(before, A.getHeads(loaded.doc() as A.Doc<unknown>))) taken++;
       }
       if (taken > 0) log(`took local edits of ${taken} document${taken === 1 ? "" : "s"} from this home's storage`);

@@ -10,7 +10,6 @@ import type { ShardDoc } from "../model/crdt-record.js";
 import { recordFields, splitKey, toRecord } from "../model/crdt-record.js";
 import { findConflicts, type RecordConflicts } from "../model/conflicts.js";
 import { sourceTagsOf, type CatalogRecord } from "../model/record.js";
-import { ShelfError } from "../errors.js";
 import { sameHeads } from "../protocol/heads-summary.js";
 
 export { sameHeads };
@@ -67,29 +66,34 @@ export class Materializer {
     return row ? (JSON.parse(row.heads) as A.Heads) : undefined;
   }
 
-  /** Brings the rows of one shard document up to `doc`'s heads. */
+  /**
+   * Brings the rows of one shard document up to `doc`'s heads. `doc` must hold every chunk stored
+   * for the document (CatalogStore merges the ones it lacks in the same transaction): the stored
+   * heads and the dirty mark are read and written under the write lock, so another process's
+   * materialization cannot slip in between and be undone.
+   */
   materializeShard(catId: number, shard: number, documentId: string, doc: A.Doc<ShardDoc>): MaterializeResult {
-    const heads = A.getHeads(doc);
-    const stored = this.#stmts.heads.get(documentId);
-    const fromHeads = stored ? (JSON.parse(stored.heads) as string[]) : [];
-    const dirtySeq = this.#stmts.dirtySeq.get(documentId)?.seq ?? 0;
-    if (stored && sameHeads(fromHeads, heads)) {
-      this.#stmts.clearDirty.run(documentId, dirtySeq);
-      return { changedIds: 0, full: false };
-    }
-    if (fromHeads.length > 0 && !A.hasHeads(doc, fromHeads)) {
-      // The view is ahead of this copy of the document: never rewrite it from an older state.
-      throw new ShelfError("SHELF_E_INTERNAL", `document ${documentId} is older than the view materialized from it`);
-    }
-    const touched = fromHeads.length > 0 ? touchedRecordIds(doc, fromHeads) : "all";
-    let changedIds = 0;
-    const fields = recordFields(doc, touched === "all" ? undefined : touched);
-    const conflicts = findConflicts(doc, fields);
-    const view = (id: string): MaterializedRecord | undefined => {
-      const f = fields.get(id);
-      return f && { record: toRecord(id, f), conflicts: conflicts.get(id) };
-    };
-    this.#db.transaction(() => {
+    return this.#db.transaction((): MaterializeResult => {
+      const heads = A.getHeads(doc);
+      const stored = this.#stmts.heads.get(documentId);
+      const fromHeads = stored ? (JSON.parse(stored.heads) as string[]) : [];
+      const dirtySeq = this.#stmts.dirtySeq.get(documentId)?.seq ?? 0;
+      if (stored && sameHeads(fromHeads, heads)) {
+        this.#stmts.clearDirty.run(documentId, dirtySeq);
+        return { changedIds: 0, full: false };
+      }
+      // Stored heads this copy lacks, although it holds every stored chunk, were written from
+      // changes that never reached storage (a process cut off between the two): the view is
+      // rewritten whole from what is stored rather than trusted.
+      const incremental = fromHeads.length > 0 && A.hasHeads(doc, fromHeads);
+      const touched = incremental ? touchedRecordIds(doc, fromHeads) : "all";
+      const fields = recordFields(doc, touched === "all" ? undefined : touched);
+      const conflicts = findConflicts(doc, fields);
+      const view = (id: string): MaterializedRecord | undefined => {
+        const f = fields.get(id);
+        return f && { record: toRecord(id, f), conflicts: conflicts.get(id) };
+      };
+      let changedIds: number;
       if (touched === "all") {
         this.#clearShard(catId, shard);
         for (const id of fields.keys()) this.#insert(catId, shard, view(id)!);
@@ -100,8 +104,8 @@ export class Materializer {
       }
       this.#saveHeads(documentId, catId, heads);
       this.#stmts.clearDirty.run(documentId, dirtySeq);
-    })();
-    return { changedIds, full: touched === "all" };
+      return { changedIds, full: touched === "all" };
+    }).immediate();
   }
 
   /** Records that a non-shard document (the catalog root) is materialized at these heads. */
@@ -112,7 +116,7 @@ export class Materializer {
       const stored = this.storedHeads(documentId);
       if (!stored || !sameHeads(stored, heads)) this.#saveHeads(documentId, catId, heads);
       this.#stmts.clearDirty.run(documentId, dirtySeq);
-    })();
+    }).immediate();
   }
 
   /** Stores a document's view heads with the next view sequence number (inside a transaction). */
