@@ -4,9 +4,10 @@
  * served instance does: it applies what peers send to its own view live, serves one catalog and
  * nothing else, and asks for a token before it listens beyond loopback.
  */
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expectExit, makeTempDir, shelf, shelfJson } from "./helpers/cli.js";
+import { expectExit, finished, makeTempDir, shelf, shelfJson, startCli } from "./helpers/cli.js";
 import { eventually, freePort, startServeProcess, type RelayProcess } from "./helpers/relay-process.js";
 import { describeTransportConformance, type TransportServer } from "./helpers/transport-conformance.js";
 
@@ -131,6 +132,30 @@ describe("shelf serve", () => {
       expect(short.code).toBe(2);
       expect(short.stderr).toMatch(/at least 16 characters/);
     } finally {
+      tmp.remove();
+    }
+  }, 60_000);
+
+  it("on a port already in use, exits 1 at once and says so, as the relay does", async () => {
+    const tmp = makeTempDir("shelf-serve-in-use-");
+    // the port is held by this test for the whole run
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const home = join(tmp.dir, "a");
+      expectExit(await shelf(home, "init"), 0);
+      const port = (holder.address() as AddressInfo).port;
+      const child = startCli(["--home", home, "serve", "--port", String(port)]);
+      // a serve that hangs is killed here, and so fails below with no exit code
+      const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const result = await finished(child).finally(() => clearTimeout(killer));
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+      expect(result.stderr).toMatch(/hint: choose another --port/);
+      expect(result.stdout).not.toMatch(/listening/);
+      expect(result.stderr).not.toMatch(/materializing failed/);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
       tmp.remove();
     }
   }, 60_000);

@@ -13,12 +13,16 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
   const renderSyncResult = (opts: Opts, result: SyncResult) => {
     // Files a sync could not use are named on stderr whatever the output format.
     for (const r of result.reports) for (const s of "skipped" in r ? r.skipped : []) say(out(opts), `shelf: skipped ${s.file} on ${r.remote}: ${s.reason}`);
-    if (opts.json) printJson(out(opts), { sync: result.reports, failures: result.failures });
-    else {
+    const readOnlyNote = (r: SyncResult["reports"][number]) => say(out(opts), `note: ${r.remote} is read-only for this instance (its token): local edits were not sent`);
+    if (opts.json) {
+      // a note for people, so stderr in every format
+      for (const r of result.reports) if (r.readOnly) readOnlyNote(r);
+      printJson(out(opts), { sync: result.reports, failures: result.failures });
+    } else {
       for (const r of result.reports) {
         const files = "webdav" in r ? `; ${r.webdav.downloaded} files down, ${r.webdav.uploaded.length} up${r.webdav.compacted ? ", compacted" : ""}` : `; ${r.documents === 0 ? "nothing to exchange" : `${r.documents} documents exchanged`}`;
         say(out(opts), `synced ${r.catalog} with ${r.remote}: ${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} records in conflict (${r.durationMs} ms${files})`);
-        if (r.readOnly) say(out(opts), `note: ${r.remote} is read-only for this instance (its token): local edits were not sent`);
+        if (r.readOnly) readOnlyNote(r);
       }
       for (const f of result.failures) say(out(opts), `shelf: sync with ${f.remote} failed: ${f.error.message}${f.error.hint ? `\nhint: ${f.error.hint}` : ""}`);
     }
