@@ -8,7 +8,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectExit, finished, makeTempDir, shelf, shelfJson, startCli } from "./helpers/cli.js";
-import { eventually, freePort, startServeProcess, type RelayProcess } from "./helpers/relay-process.js";
+import { eventually, freePort, openIdleConnections, startServeProcess, untilOpenAtMost, type RelayProcess } from "./helpers/relay-process.js";
 import { describeTransportConformance, type TransportServer } from "./helpers/transport-conformance.js";
 
 const TOKEN = "peer-secret-0123456789abcdef";
@@ -135,6 +135,33 @@ describe("shelf serve", () => {
       tmp.remove();
     }
   }, 60_000);
+
+  it("closes a slowloris's connections (over the per-address limit at once, silent ones after the header timeout) and keeps serving peers", async () => {
+    const tmp = makeTempDir("shelf-serve-slowloris-");
+    const [a, b] = [join(tmp.dir, "a"), join(tmp.dir, "b")];
+    try {
+      const catalogUrl = (await shelf(a, "init")).stdout.trim();
+      const served = await startServeProcess(a, ["--max-connections-per-address", "4", "--header-timeout", "2"]);
+      try {
+        // 40 silent connections from 127.0.0.2; the test's own requests come from 127.0.0.1
+        const flood = await openIdleConnections(Number(new URL(served.http).port), "127.0.0.2", 40);
+        try {
+          expect(await untilOpenAtMost(flood, 4, 1_500)).toBe(true);
+          expect((await fetch(`${served.http}/healthz`, { signal: AbortSignal.timeout(2_000) })).status).toBe(200);
+          expectExit(await shelf(b, "join", catalogUrl, "--relay", served.url, "--timeout", "30"), 0);
+          expect(await untilOpenAtMost(flood, 0, 10_000)).toBe(true);
+        } finally {
+          for (const c of flood) c.socket.destroy();
+        }
+      } finally {
+        const stopped = await served.stop("SIGTERM");
+        expect(stopped.code).toBe(0);
+        expect(stopped.stderr).toMatch(/127\.0\.0\.2 holds 4 connections/);
+      }
+    } finally {
+      tmp.remove();
+    }
+  }, 120_000);
 
   it("on a port already in use, exits 1 at once and says so, as the relay does", async () => {
     const tmp = makeTempDir("shelf-serve-in-use-");

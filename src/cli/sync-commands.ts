@@ -161,6 +161,8 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .option("--host <host>", "address to listen on (another than loopback needs --token)", "127.0.0.1")
     .addOption(new Option("--port <port>", "port to listen on (0: any free port)").argParser(intInRange("--port", 0, 65535)).default(DEFAULT_SERVE_PORT))
     .addOption(new Option("--token <token>", "a shared secret peers must present (at least 16 characters)").env("SHELF_SERVE_TOKEN"))
+    .addOption(new Option("--max-connections-per-address <n>", "sync connections allowed from one address, and other connections besides them (default 64)").argParser(intInRange("--max-connections-per-address", 1, 1_000_000)))
+    .addOption(new Option("--header-timeout <seconds>", "close a request that has not sent its headers within this time (default 10)").argParser(intInRange("--header-timeout", 1, 3600)))
     .addOption(new Option("--unload-idle-after <seconds>", "drop a shard from memory once it was idle this long and every peer holds it (default 60)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
     .action(
       action(async (opts: Opts) => {
