@@ -136,7 +136,8 @@ describe("shelf serve", () => {
     }
   }, 60_000);
 
-  it("closes a slowloris's connections (over the per-address limit at once, silent ones after the header timeout) and keeps serving peers", async () => {
+  // Linux only: other systems do not route 127.0.0.2 to loopback without configuration.
+  it.skipIf(process.platform !== "linux")("closes a slowloris's connections (over the per-address limit at once, silent ones after the header timeout) and keeps serving peers", async () => {
     const tmp = makeTempDir("shelf-serve-slowloris-");
     const [a, b] = [join(tmp.dir, "a"), join(tmp.dir, "b")];
     try {

@@ -215,7 +215,7 @@ export interface IdleConnection {
 
 /**
  * Opens `count` TCP connections to 127.0.0.1:`port` from `localAddress` (another loopback address,
- * e.g. 127.0.0.2, so that they count as another client than the test's own requests) and sends
+ * e.g. 127.0.0.2 on Linux, so that they count as another client than the test's own requests) and sends
  * nothing on them: a slowloris. Resolves once each is connected or already closed.
  */
 export async function openIdleConnections(port: number, localAddress: string, count: number): Promise<IdleConnection[]> {
