@@ -25,10 +25,11 @@ import { plain } from "../src/model/crdt-record.js";
 import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
 import { unloadDocument } from "../src/store/unload-document.js";
 import { ACCESS_HEADER, SafeClientAdapter, type ReconnectBackoff } from "../src/protocol/safe-client-adapter.js";
-import { admit, isLoopback, OpenConnections, type RelayAuth } from "../src/protocol/admission.js";
+import { admit, isLoopback, type RelayAuth } from "../src/protocol/admission.js";
+import { ConnectionLimits } from "../src/protocol/connection-limits.js";
 import { CatalogAccess, shardIdsOf } from "./catalog-access.js";
 import { GuardedServerAdapter } from "../src/protocol/guarded-adapter.js";
-import { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, redactUrl, tokenOf, viaProxy } from "../src/protocol/sync-request.js";
+import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, redactUrl, tokenOf, viaProxy } from "../src/protocol/sync-request.js";
 import { IdleDocuments } from "./idle-documents.js";
 import { createMetrics } from "./metrics.js";
 import { openRelayDb } from "./relay-db.js";
@@ -40,7 +41,7 @@ import { takenNotice } from "../src/protocol/taken-notice.js";
 import { renderStatusPage, type CatalogStatus } from "./status-page.js";
 import { TokenStore } from "./token-store.js";
 
-export { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES };
+export { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES };
 /** How long an access check waits for a catalog's root document that the relay does not hold yet. */
 const ROOT_WAIT_MS = 5_000;
 /** How often automerge-repo writes a changed document; the relay also writes before acknowledging. */
@@ -65,8 +66,13 @@ export interface RelayOptions {
   logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
   /** largest WebSocket message accepted; a larger one closes the connection (1009) */
   maxMessageBytes?: number;
-  /** open sync connections allowed from one address; more are refused with 429 */
+  /**
+   * sync connections allowed from one address (more are refused with 429), and other connections
+   * besides them (more are closed at once); see connection-limits.ts
+   */
   maxConnectionsPerAddress?: number;
+  /** a request must finish its headers within this time, or is answered 408 and closed */
+  headerTimeoutMs?: number;
   /** let a relay without tokens serve clients that are not on its own machine */
   allowRemoteWithoutTokens?: boolean;
   /** WebSocket ping interval; a client that misses one is disconnected */
@@ -99,8 +105,9 @@ const isCatalogRoot = (doc: unknown): doc is CatalogRootDoc => typeof doc === "o
 export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const maxConnectionsPerAddress = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+  const headerTimeoutMs = options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
   const allowRemoteWithoutTokens = options.allowRemoteWithoutTokens ?? false;
-  for (const [name, value] of [["maxMessageBytes", maxMessageBytes], ["maxConnectionsPerAddress", maxConnectionsPerAddress], ["idleUnloadMs", options.idleUnloadMs ?? 1]] as const) {
+  for (const [name, value] of [["maxMessageBytes", maxMessageBytes], ["maxConnectionsPerAddress", maxConnectionsPerAddress], ["headerTimeoutMs", headerTimeoutMs], ["idleUnloadMs", options.idleUnloadMs ?? 1]] as const) {
     if (!Number.isSafeInteger(value) || value < 1) throw new ShelfError("SHELF_E_USAGE", `relay option ${name} must be a positive integer, got ${value}`);
   }
   const db = openRelayDb(options.dataDir);
@@ -111,8 +118,17 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const idle = new IdleDocuments();
   const idleUnloadMs = options.idleUnloadMs ?? DEFAULT_IDLE_UNLOAD_MS;
 
-  const app = Fastify({ logger: loggerOptions(options.logger) });
   // The pieces below refer to each other through callbacks that run only once the relay serves.
+  const limits = new ConnectionLimits({
+    maxPerAddress: maxConnectionsPerAddress,
+    headerTimeoutMs,
+    onRefused: (address, first) => {
+      metrics.rejected("connection_limit");
+      if (first) app.log.warn({ remoteAddress: address, maxConnectionsPerAddress }, "an address holds as many connections as allowed; closing its new ones at once");
+    },
+    onTimeout: () => metrics.rejected("header_timeout"),
+  });
+  const app = Fastify({ logger: loggerOptions(options.logger), serverFactory: limits.serverFactory });
   const metrics = createMetrics({
     peers: () => adapter.peerCount(),
     catalogsLoaded: () => loadedRoots().length,
@@ -286,7 +302,6 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     const access = accessByRaw.get(raw);
     if (access) headers.push(`${ACCESS_HEADER}: ${access}`);
   });
-  const open = new OpenConnections();
 
   /** Admits a sync request (a connection, or a heads summary), or answers its refusal. */
   async function admitRequest(request: FastifyRequest, reply: FastifyReply, openConnections: number): Promise<RelayAuth | undefined> {
@@ -303,7 +318,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   }
 
   async function admitConnection(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const auth = await admitRequest(request, reply, open.count(request.socket.remoteAddress ?? ""));
+    const auth = await admitRequest(request, reply, limits.syncConnections(request.socket.remoteAddress));
     if (!auth) return;
     authByRequest.set(request, auth);
     accessByRaw.set(request.raw, auth.kind === "token" && auth.readOnly ? "read-only" : "read-write");
@@ -312,12 +327,12 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   app.get("/sync", { websocket: true, preValidation: admitConnection }, (socket: WebSocket, request) => {
     const auth = authByRequest.get(request);
     if (!auth) return socket.close(1008, "not admitted");
-    open.track(request.socket.remoteAddress ?? "", socket);
+    limits.trackSync(request.socket.remoteAddress, socket);
     // Synchronously: the client sends its join as soon as the socket is open.
     adapter.accept(socket, auth);
   });
 
-  // A summary request holds no connection open: it is not counted against the address.
+  // A summary request holds no sync connection open: only the limit on other connections applies.
   registerHeadsRoute(app, {
     index: heads,
     admit: (request, reply) => admitRequest(request, reply, 0),

@@ -7,7 +7,7 @@ import type { RejectReason } from "../src/protocol/admission.js";
 
 export type Direction = "in" | "out";
 
-const REJECT_REASONS: readonly RejectReason[] = ["no_token", "bad_token", "not_loopback", "too_many", "malformed", "oversized"];
+const REJECT_REASONS: readonly RejectReason[] = ["no_token", "bad_token", "not_loopback", "too_many", "connection_limit", "header_timeout", "malformed", "oversized"];
 
 export interface RelayMetrics {
   registry: Registry;
@@ -53,7 +53,7 @@ export function createMetrics(sources: { peers: () => number; catalogsLoaded: ()
   const bytes = new Counter({ name: "shelf_relay_bytes_total", help: "Bytes of WebSocket messages received (in) and sent (out).", labelNames: ["direction"], registers: [registry] });
   const rejected = new Counter({
     name: "shelf_relay_rejected_connections_total",
-    help: "Connections refused before the upgrade (no_token, bad_token, not_loopback, too_many) or closed for what they sent (malformed, oversized).",
+    help: "Connections refused before the upgrade (no_token, bad_token, not_loopback, too_many), closed at once over the per-address limit (connection_limit), closed for not sending their request in time (header_timeout), or closed for what they sent (malformed, oversized).",
     labelNames: ["reason"],
     registers: [registry],
   });

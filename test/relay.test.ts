@@ -4,6 +4,7 @@
  * routes. Run by hand with: npm run build && npx vitest run test/relay.test.ts
  */
 import { randomBytes } from "node:crypto";
+import { get as httpGet } from "node:http";
 import { Writable } from "node:stream";
 import * as A from "@automerge/automerge";
 import { cbor, Repo, type AutomergeUrl, type DocHandle } from "@automerge/automerge-repo";
@@ -17,7 +18,7 @@ import { openRelayDb } from "../relay/relay-db.js";
 import { TokenStore } from "../relay/token-store.js";
 import { plain } from "../src/model/crdt-record.js";
 import { makeTempDir, runCli, expectExit, parseJson } from "./helpers/cli.js";
-import { closeCode, connectClient, createToken, eventually, rawSocket, sleep, startRelayProcess, type RelayProcess, type SyncClient } from "./helpers/relay-process.js";
+import { closeCode, connectClient, createToken, eventually, openIdleConnections, rawSocket, sleep, startRelayProcess, untilOpenAtMost, type RelayProcess, type SyncClient } from "./helpers/relay-process.js";
 import { tempDir } from "./helpers/temp-home.js";
 
 interface ShardDoc {
@@ -309,6 +310,60 @@ describe("relay durability and shutdown", () => {
     expect((await fetchAll<{ n: number }>(reader, doc.url)).doc().n).toBe(1);
     expect((await restarted.stop("SIGINT")).code).toBe(0);
   });
+});
+
+/** GET /healthz from the local address `from`: the status, or the error's code. */
+function healthzFrom(from: string, port: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = httpGet({ host: "127.0.0.1", port, path: "/healthz", localAddress: from, agent: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
+    req.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+// Linux only: other systems do not route 127.0.0.2 to loopback without configuration.
+describe.skipIf(process.platform !== "linux")("a relay under a slowloris from one address", () => {
+  // The flood comes from 127.0.0.2, the test's own requests from 127.0.0.1: two clients.
+  const FLOOD = 600;
+  const LIMIT = 16;
+  const HEADER_TIMEOUT_S = 5;
+
+  it("closes connections over the per-address limit at once and silent ones after the header timeout, while /healthz and sync keep answering", async () => {
+    const dir = makeTempDir("shelf-relay-slowloris-");
+    onTestFinished(() => dir.remove());
+    // fewer open files than the flood has connections, as on the small server of issue #13
+    const relay = await startRelayProcess(dir.dir, ["--max-connections-per-address", String(LIMIT), "--header-timeout", String(HEADER_TIMEOUT_S)], 15_000, { maxOpenFiles: 256 });
+    onTestFinished(async () => void (await relay.stop("SIGKILL")));
+    const port = Number(new URL(relay.http).port);
+
+    const flood = await openIdleConnections(port, "127.0.0.2", FLOOD);
+    onTestFinished(() => flood.forEach((c) => c.socket.destroy()));
+    // all but LIMIT closed at once: well before the header timeout could have closed them
+    expect(await untilOpenAtMost(flood, LIMIT, (HEADER_TIMEOUT_S - 1) * 1000)).toBe(true);
+    expect(flood.filter((c) => c.closedAfterMs === undefined)).toHaveLength(LIMIT);
+
+    // while the flood holds its LIMIT connections: other clients are served at once
+    const health = await fetch(`${relay.http}/healthz`, { signal: AbortSignal.timeout(2_000) });
+    expect(health.status).toBe(200);
+    const ws = await rawSocket(relay.url, 2_000);
+    ws.close();
+    // and one more connection from the flooding address is closed without an answer
+    const [more] = await openIdleConnections(port, "127.0.0.2", 1);
+    expect(await untilOpenAtMost([more!], 0, 1_000)).toBe(true);
+
+    // the silent connections it still held are closed once the header timeout is over
+    expect(await untilOpenAtMost(flood, 0, (HEADER_TIMEOUT_S + 5) * 1000)).toBe(true);
+    expect(Math.min(...flood.map((c) => c.closedAfterMs!).sort((a, b) => b - a).slice(0, LIMIT))).toBeGreaterThanOrEqual((HEADER_TIMEOUT_S - 1) * 1000);
+
+    // the address is served again once it holds fewer connections
+    expect(await healthzFrom("127.0.0.2", port)).toBe(200);
+    const metrics = (await getText(`${relay.http}/metrics`)).text;
+    expect(metric(metrics, 'shelf_relay_rejected_connections_total{reason="connection_limit"}')).toBe(FLOOD - LIMIT + 1);
+    expect(metric(metrics, 'shelf_relay_rejected_connections_total{reason="header_timeout"}')).toBe(LIMIT);
+  }, 60_000);
 });
 
 describe("relay HTTP routes and limits (in process)", () => {

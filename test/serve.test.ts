@@ -4,10 +4,11 @@
  * served instance does: it applies what peers send to its own view live, serves one catalog and
  * nothing else, and asks for a token before it listens beyond loopback.
  */
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expectExit, makeTempDir, shelf, shelfJson } from "./helpers/cli.js";
-import { eventually, freePort, startServeProcess, type RelayProcess } from "./helpers/relay-process.js";
+import { expectExit, finished, makeTempDir, shelf, shelfJson, startCli } from "./helpers/cli.js";
+import { eventually, freePort, openIdleConnections, startServeProcess, untilOpenAtMost, type RelayProcess } from "./helpers/relay-process.js";
 import { describeTransportConformance, type TransportServer } from "./helpers/transport-conformance.js";
 
 const TOKEN = "peer-secret-0123456789abcdef";
@@ -131,6 +132,58 @@ describe("shelf serve", () => {
       expect(short.code).toBe(2);
       expect(short.stderr).toMatch(/at least 16 characters/);
     } finally {
+      tmp.remove();
+    }
+  }, 60_000);
+
+  // Linux only: other systems do not route 127.0.0.2 to loopback without configuration.
+  it.skipIf(process.platform !== "linux")("closes a slowloris's connections (over the per-address limit at once, silent ones after the header timeout) and keeps serving peers", async () => {
+    const tmp = makeTempDir("shelf-serve-slowloris-");
+    const [a, b] = [join(tmp.dir, "a"), join(tmp.dir, "b")];
+    try {
+      const catalogUrl = (await shelf(a, "init")).stdout.trim();
+      const served = await startServeProcess(a, ["--max-connections-per-address", "4", "--header-timeout", "2"]);
+      try {
+        // 40 silent connections from 127.0.0.2; the test's own requests come from 127.0.0.1
+        const flood = await openIdleConnections(Number(new URL(served.http).port), "127.0.0.2", 40);
+        try {
+          expect(await untilOpenAtMost(flood, 4, 1_500)).toBe(true);
+          expect((await fetch(`${served.http}/healthz`, { signal: AbortSignal.timeout(2_000) })).status).toBe(200);
+          expectExit(await shelf(b, "join", catalogUrl, "--relay", served.url, "--timeout", "30"), 0);
+          expect(await untilOpenAtMost(flood, 0, 10_000)).toBe(true);
+        } finally {
+          for (const c of flood) c.socket.destroy();
+        }
+      } finally {
+        const stopped = await served.stop("SIGTERM");
+        expect(stopped.code).toBe(0);
+        expect(stopped.stderr).toMatch(/127\.0\.0\.2 holds 4 connections/);
+      }
+    } finally {
+      tmp.remove();
+    }
+  }, 120_000);
+
+  it("on a port already in use, exits 1 at once and says so, as the relay does", async () => {
+    const tmp = makeTempDir("shelf-serve-in-use-");
+    // the port is held by this test for the whole run
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const home = join(tmp.dir, "a");
+      expectExit(await shelf(home, "init"), 0);
+      const port = (holder.address() as AddressInfo).port;
+      const child = startCli(["--home", home, "serve", "--port", String(port)]);
+      // a serve that hangs is killed here, and so fails below with no exit code
+      const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const result = await finished(child).finally(() => clearTimeout(killer));
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+      expect(result.stderr).toMatch(/hint: choose another --port/);
+      expect(result.stdout).not.toMatch(/listening/);
+      expect(result.stderr).not.toMatch(/materializing failed/);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
       tmp.remove();
     }
   }, 60_000);

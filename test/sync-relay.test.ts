@@ -73,6 +73,8 @@ describe("sync through a relay that has tokens", () => {
         const synced = await shelf(reader, "sync", "--json", "--timeout", "30");
         expectExit(synced, 0);
         expect(JSON.parse(synced.stdout).sync[0]).toMatchObject({ readOnly: true, updated: 1 });
+        // the note is for people: on stderr with --json too, and stdout stays one JSON document
+        expect(synced.stderr).toMatch(/read-only .*local edits were not sent/);
         expect((await shelfJson(reader, "show", "npm:shared")).record.summary).toBe("from the writer");
         expect((await shelf(reader, "sync")).stderr).toMatch(/read-only .*local edits were not sent/);
 

@@ -29,7 +29,8 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
     .addOption(new Option("--port <port>", "port to listen on (0: any free port)").argParser(intInRange("--port", 0, 65535)).default(DEFAULT_PORT))
     .option("--data <dir>", "relay data directory (default: HOME/relay)")
     .addOption(new Option("--max-message-bytes <n>", "largest message accepted").argParser(intInRange("--max-message-bytes", 1024, 1024 ** 3)))
-    .addOption(new Option("--max-connections-per-address <n>", "open connections allowed from one address").argParser(intInRange("--max-connections-per-address", 1, 1_000_000)))
+    .addOption(new Option("--max-connections-per-address <n>", "sync connections allowed from one address, and other connections besides them (default 64)").argParser(intInRange("--max-connections-per-address", 1, 1_000_000)))
+    .addOption(new Option("--header-timeout <seconds>", "close a request that has not sent its headers within this time (default 10)").argParser(intInRange("--header-timeout", 1, 3600)))
     .addOption(new Option("--unload-idle-after <seconds>", "drop a document from memory once no connected client holds it and it was idle this long (default 600)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
     .option("--allow-remote-without-tokens", "while the relay has no tokens, serve clients on other machines too (trusted networks only)")
     .option("--upstream <url>", "also sync, as a client, with the relay at this ws:// or wss:// URL (see docs/relay.md)")
@@ -49,6 +50,7 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
         dataDir: dataDir(opts),
         maxMessageBytes: opts.maxMessageBytes as number | undefined,
         maxConnectionsPerAddress: opts.maxConnectionsPerAddress as number | undefined,
+        headerTimeoutMs: opts.headerTimeout === undefined ? undefined : (opts.headerTimeout as number) * 1000,
         allowRemoteWithoutTokens: opts.allowRemoteWithoutTokens === true,
         idleUnloadMs: opts.unloadIdleAfter === undefined ? undefined : (opts.unloadIdleAfter as number) * 1000,
         upstream: upstreamUrl === undefined ? undefined : { url: upstreamUrl, token: upstreamToken },

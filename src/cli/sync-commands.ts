@@ -13,12 +13,16 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
   const renderSyncResult = (opts: Opts, result: SyncResult) => {
     // Files a sync could not use are named on stderr whatever the output format.
     for (const r of result.reports) for (const s of "skipped" in r ? r.skipped : []) say(out(opts), `shelf: skipped ${s.file} on ${r.remote}: ${s.reason}`);
-    if (opts.json) printJson(out(opts), { sync: result.reports, failures: result.failures });
-    else {
+    const readOnlyNote = (r: SyncResult["reports"][number]) => say(out(opts), `note: ${r.remote} is read-only for this instance (its token): local edits were not sent`);
+    if (opts.json) {
+      // a note for people, so stderr in every format
+      for (const r of result.reports) if (r.readOnly) readOnlyNote(r);
+      printJson(out(opts), { sync: result.reports, failures: result.failures });
+    } else {
       for (const r of result.reports) {
         const files = "webdav" in r ? `; ${r.webdav.downloaded} files down, ${r.webdav.uploaded.length} up${r.webdav.compacted ? ", compacted" : ""}` : `; ${r.documents === 0 ? "nothing to exchange" : `${r.documents} documents exchanged`}`;
         say(out(opts), `synced ${r.catalog} with ${r.remote}: ${r.added} added, ${r.updated} updated, ${r.deleted} deleted, ${r.conflicts} records in conflict (${r.durationMs} ms${files})`);
-        if (r.readOnly) say(out(opts), `note: ${r.remote} is read-only for this instance (its token): local edits were not sent`);
+        if (r.readOnly) readOnlyNote(r);
       }
       for (const f of result.failures) say(out(opts), `shelf: sync with ${f.remote} failed: ${f.error.message}${f.error.hint ? `\nhint: ${f.error.hint}` : ""}`);
     }
@@ -157,6 +161,8 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .option("--host <host>", "address to listen on (another than loopback needs --token)", "127.0.0.1")
     .addOption(new Option("--port <port>", "port to listen on (0: any free port)").argParser(intInRange("--port", 0, 65535)).default(DEFAULT_SERVE_PORT))
     .addOption(new Option("--token <token>", "a shared secret peers must present (at least 16 characters)").env("SHELF_SERVE_TOKEN"))
+    .addOption(new Option("--max-connections-per-address <n>", "sync connections allowed from one address, and other connections besides them (default 64)").argParser(intInRange("--max-connections-per-address", 1, 1_000_000)))
+    .addOption(new Option("--header-timeout <seconds>", "close a request that has not sent its headers within this time (default 10)").argParser(intInRange("--header-timeout", 1, 3600)))
     .addOption(new Option("--unload-idle-after <seconds>", "drop a shard from memory once it was idle this long and every peer holds it (default 60)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
     .action(
       action(async (opts: Opts) => {

@@ -156,6 +156,9 @@ export interface ServeOptions extends LiveOptions {
   host: string;
   port: number;
   token?: string;
+  maxConnectionsPerAddress?: number;
+  /** seconds a request has to send its headers */
+  headerTimeout?: number;
 }
 
 /**
@@ -167,7 +170,16 @@ export async function serve(options: ServeOptions, log: (line: string) => void, 
   checkServeOptions(options.host, options.token);
   await untilSignalled(options, log, async (instance, signal) => {
     const catalog = instance.catalog(options.catalog);
-    const server = createPeerServer({ host: options.host, port: options.port, token: options.token, catalogUrl: catalog.url, heads: servedHeads(instance.db), log });
+    const server = createPeerServer({
+      host: options.host,
+      port: options.port,
+      token: options.token,
+      catalogUrl: catalog.url,
+      heads: servedHeads(instance.db),
+      log,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+      headerTimeoutMs: options.headerTimeout === undefined ? undefined : options.headerTimeout * 1000,
+    });
     log(`serving catalog ${catalog.name} (${catalog.url}) from ${instance.home}${options.token ? " to peers with the token" : " to this machine only"}`);
     await runLive(instance, catalog, signal, log, options, { server, onListening });
   });

@@ -20,7 +20,8 @@ export interface TokenGrant {
 /** What a connection may do: everything (a relay without tokens), or one catalog by token. */
 export type RelayAuth = { kind: "open" } | ({ kind: "token" } & TokenGrant);
 
-export type RejectReason = "no_token" | "bad_token" | "not_loopback" | "too_many" | "malformed" | "oversized";
+/** Why a connection was refused or closed (connection_limit and header_timeout: connection-limits.ts). */
+export type RejectReason = "no_token" | "bad_token" | "not_loopback" | "too_many" | "connection_limit" | "header_timeout" | "malformed" | "oversized";
 
 export interface ConnectionRequest {
   /** the bearer token, undefined when none (or an empty one) was given */
@@ -81,23 +82,4 @@ export function principalOf(auth: RelayAuth): string {
 
 function refuse(status: 401 | 403 | 429, reason: RejectReason, code: ErrorCode, message: string, hint: string): Admission {
   return { ok: false, status, reason, error: { code, message, hint } };
-}
-
-/** Open sync connections per client address, for maxConnectionsPerAddress. */
-export class OpenConnections {
-  readonly #byAddress = new Map<string, number>();
-
-  count(address: string): number {
-    return this.#byAddress.get(address) ?? 0;
-  }
-
-  /** Counts `socket` against `address` until it closes. */
-  track(address: string, socket: { on(event: "close", listener: () => void): unknown }): void {
-    this.#byAddress.set(address, this.count(address) + 1);
-    socket.on("close", () => {
-      const left = this.count(address) - 1;
-      if (left > 0) this.#byAddress.set(address, left);
-      else this.#byAddress.delete(address);
-    });
-  }
 }

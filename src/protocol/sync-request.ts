@@ -5,7 +5,9 @@
 import type { FastifyRequest } from "fastify";
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 32;
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 64;
+/** Time a request has to send its headers: enough for any real client, little for a slowloris. */
+export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 
 /** The request names a client behind a proxy: its socket address is not the client's. */
 export function viaProxy(request: FastifyRequest): boolean {

@@ -85,6 +85,8 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
   let again = false;
+  /** set when the daemon fails to start: nothing more is scheduled */
+  let stopping = false;
   const materialize = async (): Promise<void> => {
     try {
       // Ready documents only: a peer may have offered one that is still on its way.
@@ -108,7 +110,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
     if (Object.keys(notice).length > 0) root?.broadcast(changedNotice(notice));
   };
   const schedule = () => {
-    if (signal.aborted) return;
+    if (signal.aborted || stopping) return;
     if (running) {
       again = true;
       return;
@@ -156,13 +158,26 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   });
   const liveWith = remotes.length > 0 ? `live with ${remotes.map((r) => r.name).join(", ")}` : "no relay to sync with";
   log(`loaded catalog ${catalog.name} (root; ${catalog.shardUrls.length} shards load when they change); ${liveWith}`);
-  // Scheduled imports write through this store, so what they change reaches peers at once.
-  const imports = startImportScheduler(store, { signal, log });
   // Catches up only documents marked dirty (a peer's change just written): cheap when none is.
   const materializeStored = async (): Promise<void> => {
     if (instance.hasDirtyDocuments()) await store.catchUp();
   };
-  if (options.server) options.onListening?.(await options.server.listen(repo, materializeStored));
+  if (options.server) {
+    try {
+      options.onListening?.(await options.server.listen(repo, materializeStored));
+    } catch (err) {
+      // A port in use: end what runs already, or its timers would keep the process from exiting.
+      stopping = true;
+      clearTimeout(timer);
+      await running;
+      live.close();
+      for (const c of connections) c.stop();
+      await options.server.close();
+      throw err;
+    }
+  }
+  // Scheduled imports write through this store, so what they change reaches peers at once.
+  const imports = startImportScheduler(store, { signal, log });
 
   /**
    * On each (re)connection to a relay: its heads summary says which documents differ from this

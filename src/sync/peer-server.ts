@@ -15,8 +15,9 @@ import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type WebSocket from "ws";
-import { admit, isLoopback, OpenConnections, type RelayAuth } from "../protocol/admission.js";
-import { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, tokenOf, viaProxy } from "../protocol/sync-request.js";
+import { admit, isLoopback, type RelayAuth } from "../protocol/admission.js";
+import { ConnectionLimits } from "../protocol/connection-limits.js";
+import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, tokenOf, viaProxy } from "../protocol/sync-request.js";
 import { GuardedServerAdapter } from "../protocol/guarded-adapter.js";
 import { ShelfError } from "../errors.js";
 import { registerHeadsRoute } from "../protocol/heads-route.js";
@@ -37,6 +38,10 @@ export interface PeerServerOptions {
   heads: HeadsIndex;
   log: (line: string) => void;
   maxMessageBytes?: number;
+  /** sync connections from one address, and other connections besides them (connection-limits.ts) */
+  maxConnectionsPerAddress?: number;
+  /** a request must finish its headers within this time */
+  headerTimeoutMs?: number;
   keepAliveMs?: number;
 }
 
@@ -71,6 +76,7 @@ export function checkServeOptions(host: string, token: string | undefined): void
 export function createPeerServer(options: PeerServerOptions): PeerServer {
   checkServeOptions(options.host, options.token);
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxConnectionsPerAddress = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const expected = options.token === undefined ? undefined : digest(options.token);
   let repo: Repo | undefined;
   let materialize: (() => Promise<void>) | undefined;
@@ -99,7 +105,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
       {
         tokenCount: () => (expected ? 1 : 0),
         verify: (token) => (expected && timingSafeEqual(digest(token), expected) ? { id: 0, catalogUrl: options.catalogUrl, readOnly: false } : undefined),
-        maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        maxConnectionsPerAddress,
         allowRemoteWithoutTokens: false,
       },
     );
@@ -110,9 +116,15 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
     return undefined;
   }
 
-  const app: FastifyInstance = Fastify({ logger: false });
+  const limits = new ConnectionLimits({
+    maxPerAddress: maxConnectionsPerAddress,
+    headerTimeoutMs: options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS,
+    onRefused: (address, first) => {
+      if (first) options.log(`${address} holds ${maxConnectionsPerAddress} connections: closing its new ones at once until it holds fewer`);
+    },
+  });
+  const app: FastifyInstance = Fastify({ logger: false, serverFactory: limits.serverFactory });
   const authByRequest = new WeakMap<FastifyRequest, RelayAuth>();
-  const open = new OpenConnections();
 
   app.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: maxMessageBytes } });
@@ -121,18 +133,18 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
       {
         websocket: true,
         preValidation: async (request, reply) => {
-          const auth = await admitRequest(request, reply, open.count(request.socket.remoteAddress ?? ""));
+          const auth = await admitRequest(request, reply, limits.syncConnections(request.socket.remoteAddress));
           if (auth) authByRequest.set(request, auth);
         },
       },
       (socket: WebSocket, request) => {
         const auth = authByRequest.get(request);
         if (!auth) return socket.close(1008, "not admitted");
-        open.track(request.socket.remoteAddress ?? "", socket);
+        limits.trackSync(request.socket.remoteAddress, socket);
         adapter.accept(socket, auth);
       },
     );
-    // A summary request holds no connection open: it is not counted against the address.
+    // A summary request holds no sync connection open: only the limit on other connections applies.
     registerHeadsRoute(scope, { index: options.heads, servedCatalog: options.catalogUrl, admit: (request, reply) => admitRequest(request, reply, 0) });
     scope.get("/healthz", async () => ({ status: "ok" }));
   });

@@ -5,7 +5,7 @@
  * No shell is involved: arguments go to the process exactly as given, so hostile strings
  * (quotes, `--`, emoji) reach shelf unchanged.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,12 +39,18 @@ function childEnv(): NodeJS.ProcessEnv {
 export interface NodeOptions {
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** run under `ulimit -n` (POSIX only), as on a small server */
+  maxOpenFiles?: number;
 }
 
 /** Starts `node main.js ...args` with piped stdio; for tests that must kill it midway. */
-export function startCli(args: string[], { nodeArgs = [], env = {} }: NodeOptions = {}): ChildProcess {
+export function startCli(args: string[], { nodeArgs = [], env = {}, maxOpenFiles }: NodeOptions = {}): ChildProcess {
   assertBuilt();
-  return spawn(process.execPath, [...nodeArgs, CLI, ...args], { cwd: ROOT, env: { ...childEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const argv = [...nodeArgs, CLI, ...args];
+  const options: SpawnOptions = { cwd: ROOT, env: { ...childEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] };
+  // ulimit needs a shell; `exec "$0" "$@"` then runs node with the arguments exactly as given
+  if (maxOpenFiles !== undefined) return spawn("/bin/sh", ["-c", `ulimit -n ${Math.floor(maxOpenFiles)} && exec "$0" "$@"`, process.execPath, ...argv], options);
+  return spawn(process.execPath, argv, options);
 }
 
 /** Collects a started process's output and waits for it to end. */

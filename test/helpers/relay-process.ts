@@ -6,12 +6,12 @@
  * does not close fails the test with a message instead of hanging it.
  */
 import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import * as A from "@automerge/automerge";
 import { Repo, type AnyDocumentId, type DocHandle, type PeerId } from "@automerge/automerge-repo";
 import { SafeClientAdapter } from "../../src/protocol/safe-client-adapter.js";
 import WebSocket from "ws";
-import { expectExit, finished, parseJson, runCli, startCli, type CliResult } from "./cli.js";
+import { expectExit, finished, parseJson, runCli, startCli, type CliResult, type NodeOptions } from "./cli.js";
 
 export interface RelayProcess {
   /** ws://127.0.0.1:PORT/sync */
@@ -35,19 +35,19 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `shelf relay --port 0 --data DIR ...args` and waits for its "listening" line. */
-export function startRelayProcess(dataDir: string, args: string[] = [], timeoutMs = 15_000): Promise<RelayProcess> {
-  return startListening(["relay", "--port", "0", "--data", dataDir, ...args], "relay", timeoutMs);
+export function startRelayProcess(dataDir: string, args: string[] = [], timeoutMs = 15_000, node: NodeOptions = {}): Promise<RelayProcess> {
+  return startListening(["relay", "--port", "0", "--data", dataDir, ...args], "relay", timeoutMs, node);
 }
 
 /** Starts `shelf serve --home HOME ...args` (a served instance) and waits for its "listening" line. */
-export function startServeProcess(home: string, args: string[] = [], timeoutMs = 30_000): Promise<RelayProcess> {
-  return startListening(["--home", home, "serve", "--port", "0", ...args], "serve", timeoutMs);
+export function startServeProcess(home: string, args: string[] = [], timeoutMs = 30_000, node: NodeOptions = {}): Promise<RelayProcess> {
+  return startListening(["--home", home, "serve", "--port", "0", ...args], "serve", timeoutMs, node);
 }
 
 /** Runs the CLI with `args` until it prints `shelf <what> listening on ws://HOST:PORT/sync`. */
-async function startListening(args: string[], what: "relay" | "serve", timeoutMs: number): Promise<RelayProcess> {
+async function startListening(args: string[], what: "relay" | "serve", timeoutMs: number, node: NodeOptions): Promise<RelayProcess> {
   const LISTENING = new RegExp(`^shelf ${what} listening on (ws:\\/\\/(\\S+):(\\d+)\\/sync)$`, "m");
-  const child = startCli(args);
+  const child = startCli(args, node);
   const exited = finished(child);
   let stdout = "";
   const url = await new Promise<string>((resolve, reject) => {
@@ -204,4 +204,37 @@ export async function eventually(attempt: () => Promise<boolean>, timeoutMs: num
     if (Date.now() + pauseMs >= deadline) return false;
     await sleep(pauseMs);
   }
+}
+
+/** A TCP connection a test opened and left silent, and when the server closed it. */
+export interface IdleConnection {
+  socket: Socket;
+  /** ms after the flood started; undefined while open */
+  closedAfterMs?: number;
+}
+
+/**
+ * Opens `count` TCP connections to 127.0.0.1:`port` from `localAddress` (another loopback address,
+ * e.g. 127.0.0.2 on Linux, so that they count as another client than the test's own requests) and sends
+ * nothing on them: a slowloris. Resolves once each is connected or already closed.
+ */
+export async function openIdleConnections(port: number, localAddress: string, count: number): Promise<IdleConnection[]> {
+  const started = Date.now();
+  return Promise.all(
+    Array.from({ length: count }, () => {
+      const idle: IdleConnection = { socket: connect({ port, host: "127.0.0.1", localAddress }) };
+      idle.socket.on("error", () => {}); // a reset is one of the ways the server may close it
+      idle.socket.resume(); // reads (and drops) what the server answers, or its close would go unseen
+      idle.socket.once("close", () => (idle.closedAfterMs = Date.now() - started));
+      return new Promise<IdleConnection>((resolve) => {
+        idle.socket.once("connect", () => resolve(idle));
+        idle.socket.once("close", () => resolve(idle));
+      });
+    }),
+  );
+}
+
+/** Waits until `connections` has at most `open` connections still open; false after `timeoutMs`. */
+export async function untilOpenAtMost(connections: IdleConnection[], open: number, timeoutMs: number): Promise<boolean> {
+  return eventually(async () => connections.filter((c) => c.closedAfterMs === undefined).length <= open, timeoutMs, 50);
 }
