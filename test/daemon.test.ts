@@ -115,7 +115,7 @@ describe("shelf sync config", () => {
     } finally {
       tmp.remove();
     }
-  }, 30_000);
+  });
 });
 
 describe("shelf daemon", () => {
@@ -218,7 +218,7 @@ describe("shelf daemon", () => {
       await relay?.stop("SIGTERM");
       tmp.remove();
     }
-  }, 180_000);
+  });
 
   it("starts with the root alone, loads only the shards that change, and drops them once idle", async () => {
     const tmp = makeTempDir("shelf-daemon-lazy-");

@@ -21,7 +21,7 @@ beforeAll(async () => {
     expectExit(await shelf(home, "add", id!, "--name", name!, "--summary", `${name} library`, "--tag", "web"), 0);
   }
   pristine = join(home, "shelf.db");
-}, 120_000);
+});
 
 afterAll(() => tmp.remove());
 

@@ -125,7 +125,7 @@ describe("local edit signals", () => {
     } finally {
       await listener.close();
     }
-  }, 60_000);
+  });
 
   it("drops garbage and oversized lines, and answers the next good one", async () => {
     const home = tempDir();
@@ -185,7 +185,7 @@ describe("local edit signals", () => {
     } finally {
       await listener.close();
     }
-  }, 30_000);
+  });
 
   it("costs next to nothing when nobody listens", async () => {
     const home = tempDir();

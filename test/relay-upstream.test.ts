@@ -80,7 +80,7 @@ describe("shelf relay --upstream", () => {
       for (const relay of relays.reverse()) await relay.stop("SIGTERM");
       tmp.remove();
     }
-  }, 90_000);
+  });
 
   it("starts and serves while its upstream is down, and says so", async () => {
     const tmp = makeTempDir("shelf-relay-upstream-down-");
@@ -101,5 +101,5 @@ describe("shelf relay --upstream", () => {
     } finally {
       tmp.remove();
     }
-  }, 30_000);
+  });
 });

@@ -263,7 +263,7 @@ describe("relay memory: idle documents", () => {
     copy.change((d) => void (d.records["npm:idle-0 summary"] = imm("changed while the watcher waited")));
     await editor.waitForRelay([copy as DocHandle<unknown>]);
     expect(await eventually(async () => plain(shard.doc().records["npm:idle-0 summary"]) === "changed while the watcher waited", 10_000)).toBe(true);
-  }, 60_000);
+  });
 });
 
 describe("relay durability and shutdown", () => {
@@ -363,7 +363,7 @@ describe.skipIf(process.platform !== "linux")("a relay under a slowloris from on
     const metrics = (await getText(`${relay.http}/metrics`)).text;
     expect(metric(metrics, 'shelf_relay_rejected_connections_total{reason="connection_limit"}')).toBe(FLOOD - LIMIT + 1);
     expect(metric(metrics, 'shelf_relay_rejected_connections_total{reason="header_timeout"}')).toBe(LIMIT);
-  }, 60_000);
+  });
 });
 
 describe("relay HTTP routes and limits (in process)", () => {

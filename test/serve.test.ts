@@ -74,7 +74,7 @@ describe("shelf serve", () => {
     } finally {
       tmp.remove();
     }
-  }, 120_000);
+  });
 
   it("serves one catalog: a peer cannot fetch another catalog the instance holds", async () => {
     const tmp = makeTempDir("shelf-serve-one-");
@@ -96,7 +96,7 @@ describe("shelf serve", () => {
     } finally {
       tmp.remove();
     }
-  }, 120_000);
+  });
 
   it("with a token, refuses a peer that lacks it", async () => {
     const tmp = makeTempDir("shelf-serve-token-");
@@ -117,7 +117,7 @@ describe("shelf serve", () => {
     } finally {
       tmp.remove();
     }
-  }, 120_000);
+  });
 
   it("will not listen beyond loopback without a token, nor with a short one", async () => {
     const tmp = makeTempDir("shelf-serve-open-");
@@ -134,7 +134,7 @@ describe("shelf serve", () => {
     } finally {
       tmp.remove();
     }
-  }, 60_000);
+  });
 
   // Linux only: other systems do not route 127.0.0.2 to loopback without configuration.
   it.skipIf(process.platform !== "linux")("closes a slowloris's connections (over the per-address limit at once, silent ones after the header timeout) and keeps serving peers", async () => {
@@ -162,7 +162,7 @@ describe("shelf serve", () => {
     } finally {
       tmp.remove();
     }
-  }, 120_000);
+  });
 
   it("on a port already in use, exits 1 at once and says so, as the relay does", async () => {
     const tmp = makeTempDir("shelf-serve-in-use-");
@@ -186,5 +186,5 @@ describe("shelf serve", () => {
       await new Promise((resolve) => holder.close(resolve));
       tmp.remove();
     }
-  }, 60_000);
+  });
 });

@@ -29,7 +29,7 @@ describe("WebDAV compaction", () => {
     for (const who of ["b", "c"]) expectExit(await shelf(home(who), "join", catalogUrl, "--webdav", server.remoteUrl, "--remote", "dav", "--name", "team"), 0);
     for (const who of ["a", "b", "c"]) ids[who] = (await shelfJson(home(who), "status")).status.instanceId;
     folder = join(home("server"), "shelf", catalogFolder(catalogUrl));
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await server?.stop();
@@ -93,5 +93,5 @@ describe("WebDAV compaction", () => {
     expect(read.sync[0].webdav.bytesDown).toBeLessThan(70_000);
     // and nothing more next time
     expect((await shelfJson(home("b"), "sync", "dav")).sync[0].webdav.requests).toBe(1);
-  }, 120_000);
+  });
 });

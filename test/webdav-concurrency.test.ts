@@ -26,7 +26,7 @@ describe("concurrent WebDAV syncs", () => {
     expectExit(await shelf(home("a"), "remote", "add", "dav", server.remoteUrl), 0);
     expectExit(await shelf(home("a"), "sync", "dav"), 0);
     expectExit(await shelf(home("b"), "join", catalogUrl, "--webdav", server.remoteUrl, "--remote", "dav", "--name", "team"), 0);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     delete process.env.SHELF_WEBDAV_COMPACT_AFTER;

@@ -28,7 +28,7 @@ describe("corrupt and partial files in a WebDAV folder", () => {
     expectExit(await shelf(home("b"), "join", catalogUrl, "--webdav", server.remoteUrl, "--name", "team"), 0);
     expectExit(await shelf(home("c"), "join", catalogUrl, "--webdav", server.remoteUrl, "--name", "team"), 0);
     folder = join(home("server"), "shelf", catalogFolder(catalogUrl));
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await server?.stop();
@@ -87,5 +87,5 @@ describe("corrupt and partial files in a WebDAV folder", () => {
     expect((await shelfJson(home("b"), "show", "npm:evil")).record.name).toBe("evil");
     const history = await shelfJson(home("b"), "sync", "history", "--limit", "3");
     expect(history.history.every((r: { ok: boolean }) => r.ok)).toBe(true);
-  }, 120_000);
+  });
 });

@@ -29,7 +29,7 @@ describe("shelf daemon with a WebDAV remote", () => {
     expectExit(await shelf(home("a"), "remote", "add", "dav", server.remoteUrl), 0);
     expectExit(await shelf(home("a"), "sync", "dav"), 0);
     expectExit(await shelf(home("b"), "join", url, "--webdav", server.remoteUrl, "--remote", "dav", "--name", "team"), 0);
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await server?.stop();
@@ -58,5 +58,5 @@ describe("shelf daemon with a WebDAV remote", () => {
     const status = await shelfJson(home("b"), "sync", "status");
     expect(status.remotes[0].runs).toBeGreaterThanOrEqual(3);
     expect(status.remotes[0].lastError).toBeNull();
-  }, 120_000);
+  });
 });

@@ -38,7 +38,7 @@ describe("WebDAV server quirks", () => {
     expectExit(await shelf(home("a"), "sync", "dav"), 0);
     expectExit(await shelf(home("b"), "join", catalogUrl, "--webdav", proxy.remoteUrl, "--remote", "dav", "--name", "team"), 0);
     folder = join(home("server"), "shelf", catalogFolder(catalogUrl));
-  }, 120_000);
+  });
 
   afterEach(() => {
     proxy.fault = () => undefined;
@@ -55,7 +55,7 @@ describe("WebDAV server quirks", () => {
     expectExit(await shelf(home("a"), "remote", "add", "deep", `${proxy.remoteUrl}/team/2026/catalogs`), 0);
     expectExit(await shelf(home("a"), "sync", "deep"), 0);
     expect(readdirSync(join(home("server"), "shelf", "team", "2026", "catalogs", catalogFolder(catalogUrl))).length).toBeGreaterThan(0);
-  }, 60_000);
+  });
 
   it("uploads to a temporary name, then MOVEs without overwriting, with If-None-Match on the PUT", async () => {
     proxy.reset();
@@ -70,7 +70,7 @@ describe("WebDAV server quirks", () => {
     expect(readdirSync(folder).filter((n) => n.startsWith(".tmp-"))).toEqual([]);
     expectExit(await shelf(home("b"), "sync", "dav"), 0);
     await bHasLatest();
-  }, 60_000);
+  });
 
   it("works with a server that sends no ETags at all, and compacts without If-Match", async () => {
     proxy.fault = (req) => (req.method === "PROPFIND" ? { rewriteListing: (xml: string) => xml.replace(/<([a-zA-Z]+:)?getetag>[^<]*<\/([a-zA-Z]+:)?getetag>/g, "") } : { dropHeaders: ["etag"] });
@@ -83,7 +83,7 @@ describe("WebDAV server quirks", () => {
     for (const d of deletes) expect(d.headers["if-match"]).toBeUndefined();
     expectExit(await shelf(home("b"), "sync", "dav"), 0);
     await bHasLatest();
-  }, 60_000);
+  });
 
   it("deletes with If-Match when the server has ETags", async () => {
     expectExit(await editA(), 0);
@@ -92,7 +92,7 @@ describe("WebDAV server quirks", () => {
     const deletes = proxy.requests.filter((r) => r.method === "DELETE");
     expect(deletes.length).toBeGreaterThan(0);
     expect(deletes.some((d) => typeof d.headers["if-match"] === "string")).toBe(true);
-  }, 60_000);
+  });
 
   it("reads names a server lists URL-encoded", async () => {
     const encodeAll = (s: string) => [...s].map((c) => "%" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")).join("");
@@ -103,7 +103,7 @@ describe("WebDAV server quirks", () => {
     // the names are recognized as the ones already merged: nothing is downloaded again
     const again = await shelfJson(home("b"), "sync", "dav");
     expect(again.sync[0].webdav).toMatchObject({ requests: 1, downloaded: 0 });
-  }, 60_000);
+  });
 
   it("uses a 207 listing with errors on some members, and names those", async () => {
     const bad = (name: string, status: string) => `<D:response><D:href>/shelf/${catalogFolder(catalogUrl)}/${name}</D:href><D:status>HTTP/1.1 ${status}</D:status></D:response>`;
@@ -117,7 +117,7 @@ describe("WebDAV server quirks", () => {
     expect(skipped).toEqual(expect.arrayContaining([{ file: broken, reason: "the server listed it with status 500" }, { file: hidden, reason: "the server listed it with status 403" }]));
     expect(result.stderr).toContain(broken);
     await bHasLatest();
-  }, 60_000);
+  });
 
   it("retries slow answers, 5xx, 429 and cut-off downloads with backoff, then succeeds", async () => {
     expectExit(await editA(), 0);
@@ -133,7 +133,7 @@ describe("WebDAV server quirks", () => {
     const result = await shelfJson(home("b"), "sync", "dav");
     expect(result.sync[0].webdav.retries).toBeGreaterThanOrEqual(4);
     await bHasLatest();
-  }, 60_000);
+  });
 
   it("gives up on a server that keeps failing, with a clear error, and keeps local data", async () => {
     expectExit(await shelf(home("b"), "set", "npm:react", "version=9.9.9"), 0);
@@ -146,7 +146,7 @@ describe("WebDAV server quirks", () => {
     expect((await shelfJson(home("b"), "show", "npm:react")).record.version).toBe("9.9.9");
     const history = await shelfJson(home("b"), "sync", "history", "--limit", "1");
     expect(history.history[0]).toMatchObject({ remote: "dav", ok: false });
-  }, 90_000);
+  });
 
   it("reports a full quota (507) clearly, leaves no partial file, and uploads once there is room", async () => {
     const before = readdirSync(folder).sort();
@@ -159,13 +159,13 @@ describe("WebDAV server quirks", () => {
     expect(ok.sync[0].webdav.uploaded).toHaveLength(1);
     expectExit(await shelf(home("a"), "sync", "dav"), 0);
     expect((await shelfJson(home("a"), "show", "npm:react")).record.version).toBe("9.9.9");
-  }, 60_000);
+  });
 
   it("says so when the server refuses the credentials", async () => {
     proxy.fault = () => ({ answer: 401, headers: { "www-authenticate": 'Basic realm="dav"' } });
     const error = expectJsonError(await shelf(home("b"), "sync", "dav", "--json"), 1, "SHELF_E_WEBDAV_UNAUTHORIZED");
     expect(error.hint).toMatch(/SHELF_WEBDAV_USER/);
-  }, 30_000);
+  });
 });
 
 describe("WebDAV credentials against rclone with basic auth", () => {
@@ -176,7 +176,7 @@ describe("WebDAV credentials against rclone with basic auth", () => {
 
   beforeAll(async () => {
     server = await startRclone(home("server"), { user: "alice", password });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     delete process.env.SHELF_WEBDAV_USER;
@@ -217,5 +217,5 @@ describe("WebDAV credentials against rclone with basic auth", () => {
     const inUrl = await shelf(home("a"), "remote", "add", "bad", url);
     expect(inUrl.code).toBe(2);
     expect(inUrl.stderr).toMatch(/not in the URL/);
-  }, 90_000);
+  });
 });

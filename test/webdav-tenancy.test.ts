@@ -63,7 +63,7 @@ describe("a WebDAV folder cannot make one catalog another", () => {
       expectExit(await shelf(home(h), "sync", "dav"), 0);
     }
     expectExit(await shelf(home("holder"), "join", x, "--webdav", server.remoteUrl, "--name", "team-x"), 0);
-  }, 180_000);
+  });
 
   afterAll(async () => {
     await server?.stop();
@@ -93,7 +93,7 @@ describe("a WebDAV folder cannot make one catalog another", () => {
     // An instance holding Y joins X: the file reaches nothing of Y there either.
     expectExit(await shelf(home("y"), "join", x, "--webdav", server.remoteUrl, "--name", "team-x"), 0);
     expect((await shelfJson(home("y"), "list", "--catalog", "other")).records.map((r: { id: string }) => r.id)).toEqual(["npm:y1"]);
-  }, 120_000);
+  });
 
   it("skips a snapshot that claims to replace another writer's files", async () => {
     const xFiles = readdirSync(folderOf(x)).filter((n) => parseName(n)?.writer !== "mallory" && parseName(n));
@@ -103,7 +103,7 @@ describe("a WebDAV folder cannot make one catalog another", () => {
     expect(skippedOf(joined.stderr, name)).toMatch(/claims to replace files it did not write/);
     expect(await recordIds(home("joiner2"))).toEqual(xRecords);
     await remove(x, name);
-  }, 120_000);
+  });
 
   it("refuses to join a catalog whose root was made to name another catalog's shards", async () => {
     // A writer of the folder edits X's own root (shared history) to list Y's shards.
@@ -118,7 +118,7 @@ describe("a WebDAV folder cannot make one catalog another", () => {
     expect(error.message).toMatch(/names \d+ shard documents that are not its own/);
     expect(JSON.parse((await shelf(home("joiner3"), "list", "--json")).stdout).error.code).toMatch(/NOT_INITIALIZED|CATALOG_NOT_FOUND/);
     await remove(x, name);
-  }, 120_000);
+  });
 
   it("a catalog made before derived ids: a holder skips a foreign root history; a fresh joiner offered two refuses to guess", async () => {
     const legacy = writeLegacyCatalog(join(tmp.dir, "legacy.bundle"), "old", ["a", "b", "c"]);
@@ -143,5 +143,5 @@ describe("a WebDAV folder cannot make one catalog another", () => {
     const error = expectJsonError(await shelf(home("l3"), "join", legacy, "--webdav", server.remoteUrl, "--name", "old", "--json"), 1, "SHELF_E_CATALOG_MISMATCH");
     expect(error.message).toMatch(/two unrelated histories/);
     expect(JSON.parse((await shelf(home("l3"), "list", "--json")).stdout).error.code).toMatch(/NOT_INITIALIZED|CATALOG_NOT_FOUND/);
-  }, 180_000);
+  });
 });

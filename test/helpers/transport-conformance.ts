@@ -52,7 +52,7 @@ export function describeTransportConformance(transport: Transport): void {
       server = await transport.start(home("server"), catalogUrl, home("a"));
       await server.addRemote(home("a"), "origin");
       await syncOk(home("a"));
-    }, 120_000);
+    });
 
     afterAll(async () => {
       await server?.stop();
@@ -69,7 +69,7 @@ export function describeTransportConformance(transport: Transport): void {
       // the joining instance keeps the server as its remote, and status says how the sync went
       expect(status.status.remotes).toHaveLength(1);
       expect(status.status.remotes[0].lastSuccess).toMatchObject({ ok: true, added: 300 });
-    }, 120_000);
+    });
 
     it("offline edits on three instances, synced in two different orders, converge with every edit and the conflict", async () => {
       // all three edit while apart: a conflict on lodash's version, tags from two sides, a delete
@@ -123,7 +123,7 @@ export function describeTransportConformance(transport: Transport): void {
       const nowhere = status.remotes.find((r: { remote: string }) => r.remote === "nowhere");
       expect(nowhere.lastError).not.toBeNull();
       expectExit(await shelf(home("a"), "remote", "rm", "nowhere"), 0);
-    }, 60_000);
+    });
 
     it("a server killed without warning keeps what it acknowledged", async () => {
       expectExit(await shelf(home("a"), "set", "npm:react", "summary=acknowledged before the crash"), 0);
@@ -136,7 +136,7 @@ export function describeTransportConformance(transport: Transport): void {
       await syncOk(home("d"));
       await syncOk(home("a"));
       expect((await shelfJson(home("a"), "show", "npm:react")).record.tags).toContain("after-restart");
-    }, 120_000);
+    });
     it("a server killed in the middle of a sync loses nothing: that sync ends cleanly, the next one completes", async () => {
       // enough new records that the transfer is under way when the server dies
       const rows = Array.from({ length: 4000 }, (_, i) => `bulk-${i}\t1.0.${i}\t${i}\tsent while the server died ${i}`);
@@ -159,6 +159,6 @@ export function describeTransportConformance(transport: Transport): void {
       await syncOk(home("a"));
       await server.join(home("e"), catalogUrl);
       expect(await listJson(home("e"))).toBe(before);
-    }, 180_000);
+    }, 420_000); // a bulk import, a sync cut off by a crash, another sync and a join: minutes on a busy 2-core machine
   });
 }
