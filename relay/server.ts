@@ -1,6 +1,7 @@
 /**
  * Runs the relay: builds it, listens, and prints one line on stdout once it does
- * (`shelf relay listening on ws://HOST:PORT/sync`; tests and scripts read the port from it).
+ * (`shelf relay listening on ws://HOST:PORT/sync`, or `{"schemaVersion":1,"listening":"ws://HOST:PORT/sync"}` with
+ * --json; tests and scripts read the port from it).
  * Logs go to stderr. On SIGTERM or SIGINT it stops accepting, closes every connection, writes
  * every document, closes the database and exits 0; a second signal ends it at once.
  */
@@ -15,6 +16,8 @@ export interface StartRelayOptions extends RelayOptions {
   port: number;
   /** where the "listening" line goes (default: process.stdout) */
   stdout?: NodeJS.WritableStream;
+  /** the listening line as one JSON document, `{"schemaVersion": 1, "listening": URL}` (for --json) */
+  json?: boolean;
   /** exit the process on SIGTERM / SIGINT after a clean shutdown (default: true) */
   handleSignals?: boolean;
 }
@@ -65,6 +68,6 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     process.on("SIGINT", onSignal);
   }
 
-  (options.stdout ?? process.stdout).write(`shelf relay listening on ${url}\n`);
+  (options.stdout ?? process.stdout).write(options.json ? `${JSON.stringify({ schemaVersion: 1, listening: url })}\n` : `shelf relay listening on ${url}\n`);
   return { relay, url, port, stop, stopped };
 }

@@ -553,3 +553,17 @@ describe("relay parts", () => {
     expect(db.prepare("SELECT count(*) AS n FROM relay_tokens").get()).toEqual({ n: 2 });
   });
 });
+
+describe("shelf relay --json", () => {
+  it("prints its listening line as one JSON document, and still serves", async () => {
+    const data = tempDir("shelf-relay-json-");
+    const relay = await startRelayProcess(data, ["--json"]);
+    try {
+      const health = await fetch(`${relay.http}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      expectExit(await relay.stop(), 0);
+    }
+    expect(JSON.parse((await relay.exited).stdout)).toEqual({ schemaVersion: 1, listening: relay.url });
+  });
+});

@@ -7,7 +7,7 @@
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expectExit, finished, makeTempDir, shelf, shelfJson, startCli } from "./helpers/cli.js";
+import { expectExit, expectJsonError, finished, makeTempDir, shelf, shelfJson, startCli } from "./helpers/cli.js";
 import { eventually, freePort, openIdleConnections, startServeProcess, untilOpenAtMost, type RelayProcess } from "./helpers/relay-process.js";
 import { describeTransportConformance, type TransportServer } from "./helpers/transport-conformance.js";
 
@@ -175,13 +175,16 @@ describe("shelf serve", () => {
       const port = (holder.address() as AddressInfo).port;
       const child = startCli(["--home", home, "serve", "--port", String(port)]);
       // a serve that hangs is killed here, and so fails below with no exit code
-      const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const killer = setTimeout(() => child.kill("SIGKILL"), 120_000);
       const result = await finished(child).finally(() => clearTimeout(killer));
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
       expect(result.stderr).toMatch(/hint: choose another --port/);
       expect(result.stdout).not.toMatch(/listening/);
       expect(result.stderr).not.toMatch(/materializing failed/);
+
+      // with --json, the same failure is one JSON error document on stdout
+      expectJsonError(await shelf(home, "serve", "--port", String(port), "--json"), 1, "SHELF_E_RELAY_LISTEN");
     } finally {
       await new Promise((resolve) => holder.close(resolve));
       tmp.remove();

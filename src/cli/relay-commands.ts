@@ -35,6 +35,7 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
     .option("--allow-remote-without-tokens", "while the relay has no tokens, serve clients on other machines too (trusted networks only)")
     .option("--upstream <url>", "also sync, as a client, with the relay at this ws:// or wss:// URL (see docs/relay.md)")
     .option("--upstream-token <token>", "the token the upstream relay created for the catalog shared with it")
+    .option("--json", 'print the listening line as JSON, {"listening": URL}, and errors as JSON')
     .action(async function (this: Command) {
       const opts = this.optsWithGlobals() as Opts;
       const upstreamUrl = opts.upstream as string | undefined;
@@ -55,6 +56,7 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
         idleUnloadMs: opts.unloadIdleAfter === undefined ? undefined : (opts.unloadIdleAfter as number) * 1000,
         upstream: upstreamUrl === undefined ? undefined : { url: upstreamUrl, token: upstreamToken },
         stdout: io.stdout,
+        json: opts.json === true,
       });
       await running.stopped;
     });

@@ -145,6 +145,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .command("daemon")
     .description("stay running: sync the catalog live with every relay remote until SIGTERM or SIGINT")
     .addOption(new Option("--unload-idle-after <seconds>", "drop a shard from memory once it was idle this long and every peer holds it (default 60)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
+    .option("--json", "print errors as JSON (the daemon logs on stderr and prints nothing on stdout)")
     .action(
       action(async (opts: Opts) => {
         const { daemon } = await import("../commands/daemon.js");
@@ -164,12 +165,14 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .addOption(new Option("--max-connections-per-address <n>", "sync connections allowed from one address, and other connections besides them (default 64)").argParser(intInRange("--max-connections-per-address", 1, 1_000_000)))
     .addOption(new Option("--header-timeout <seconds>", "close a request that has not sent its headers within this time (default 10)").argParser(intInRange("--header-timeout", 1, 3600)))
     .addOption(new Option("--unload-idle-after <seconds>", "drop a shard from memory once it was idle this long and every peer holds it (default 60)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
+    .option("--json", 'print the listening line as JSON, {"listening": URL}, and errors as JSON')
     .action(
       action(async (opts: Opts) => {
         const { serve } = await import("../commands/daemon.js");
         const log = (line: string) => io.stderr.write(`${new Date().toISOString()} shelf serve: ${line}\n`);
         // One line on stdout, for people and scripts: the URL peers add as a remote.
-        await serve(opts as never, log, (url) => io.stdout.write(`shelf serve listening on ${url}\n`));
+        const announce = (url: string) => io.stdout.write(opts.json ? `${JSON.stringify({ schemaVersion: 1, listening: url })}\n` : `shelf serve listening on ${url}\n`);
+        await serve(opts as never, log, announce);
         setTimeout(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : 0), 3000).unref();
       }),
     );

@@ -35,18 +35,21 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `shelf relay --port 0 --data DIR ...args` and waits for its "listening" line. */
-export function startRelayProcess(dataDir: string, args: string[] = [], timeoutMs = 15_000, node: NodeOptions = {}): Promise<RelayProcess> {
+export function startRelayProcess(dataDir: string, args: string[] = [], timeoutMs = 120_000, node: NodeOptions = {}): Promise<RelayProcess> {
   return startListening(["relay", "--port", "0", "--data", dataDir, ...args], "relay", timeoutMs, node);
 }
 
 /** Starts `shelf serve --home HOME ...args` (a served instance) and waits for its "listening" line. */
-export function startServeProcess(home: string, args: string[] = [], timeoutMs = 30_000, node: NodeOptions = {}): Promise<RelayProcess> {
+export function startServeProcess(home: string, args: string[] = [], timeoutMs = 120_000, node: NodeOptions = {}): Promise<RelayProcess> {
   return startListening(["--home", home, "serve", "--port", "0", ...args], "serve", timeoutMs, node);
 }
 
-/** Runs the CLI with `args` until it prints `shelf <what> listening on ws://HOST:PORT/sync`. */
+/**
+ * Runs the CLI with `args` until it prints `shelf <what> listening on ws://HOST:PORT/sync` (or,
+ * with --json, `{"schemaVersion":1,"listening":"ws://HOST:PORT/sync"}`).
+ */
 async function startListening(args: string[], what: "relay" | "serve", timeoutMs: number, node: NodeOptions): Promise<RelayProcess> {
-  const LISTENING = new RegExp(`^shelf ${what} listening on (ws:\\/\\/(\\S+):(\\d+)\\/sync)$`, "m");
+  const LISTENING = new RegExp(`^(?:shelf ${what} listening on |\\{"schemaVersion":1,"listening":")(ws:\\/\\/(\\S+?):(\\d+)\\/sync)(?:"\\})?$`, "m");
   const child = startCli(args, node);
   const exited = finished(child);
   let stdout = "";
