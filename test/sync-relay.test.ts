@@ -2,6 +2,7 @@
  * Syncing through a real relay process over real sockets, with a token for the catalog: the
  * transport conformance scenarios, plus what only a relay does (refusing a client without a token).
  */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -47,6 +48,21 @@ describe("sync through a relay that has tokens", () => {
         expect(result.code).toBe(1);
         expect(JSON.parse(result.stdout).error).toMatchObject({ code: "SHELF_E_RELAY_UNAUTHORIZED" });
         expect(result.stderr).toMatch(/--token/);
+
+        // A join that fails takes back the instance it made, and leaves what was there alone.
+        const fresh = join(tmp.dir, "fresh");
+        const refused = await shelf(fresh, "join", catalogUrl, "--relay", server.relay().url, "--token", "shelf_not-a-token-of-this-relay", "--json");
+        expect(refused.code).toBe(1);
+        expect(JSON.parse(refused.stdout).error).toMatchObject({ code: "SHELF_E_RELAY_UNAUTHORIZED" });
+        expect(existsSync(fresh)).toBe(false);
+        const used = join(tmp.dir, "used");
+        mkdirSync(used);
+        writeFileSync(join(used, "notes.txt"), "mine");
+        expect((await shelf(used, "join", catalogUrl, "--relay", server.relay().url)).code).toBe(1);
+        expect(readdirSync(used)).toEqual(["notes.txt"]);
+        // An instance that was there before stays.
+        expect((await shelf(home, "join", catalogUrl, "--relay", server.relay().url, "--remote", "again")).code).not.toBe(0);
+        expect((await shelfJson<{ status: { catalogs: unknown[] } }>(home, "status")).status.catalogs).toHaveLength(1);
       } finally {
         await server.stop();
       }

@@ -4,7 +4,9 @@
  * `sync status` and `sync history` read SQLite alone.
  */
 import { ShelfError } from "../errors.js";
-import { Instance, resolveHome } from "../instance.js";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join as joinPath } from "node:path";
+import { DB_FILE, Instance, resolveHome } from "../instance.js";
 import type { Progress } from "../catalog/catalog-store.js";
 import { addRemote, listRemotes, recordSyncRun, removeRemote, selectRemotes, syncHistory, syncStatus, type Remote, type RemoteSyncStatus, type SyncRun } from "../sync/remotes.js";
 import type { SyncReport } from "../sync/sync-catalog.js";
@@ -104,7 +106,10 @@ export async function join(url: string, options: GlobalOptions & { relay?: strin
   if (options.relay && remoteKind(options.relay) === "webdav") throw new ShelfError("SHELF_E_USAGE", "that is a WebDAV URL", "pass it with --webdav");
   if (options.webdav && options.token !== undefined) throw new ShelfError("SHELF_E_USAGE", "a WebDAV remote takes no --token", "give its credentials in SHELF_WEBDAV_USER / SHELF_WEBDAV_PASSWORD or <home>/webdav-credentials.yaml");
   const transport = await transportFor({ url: source });
-  const instance = Instance.open(resolveHome(options.home), { create: true });
+  const home = resolveHome(options.home);
+  const before = existsSync(joinPath(home, DB_FILE)) ? undefined : entriesOf(home);
+  const instance = Instance.open(home, { create: true });
+  let joined = false;
   try {
     const remoteName = options.remote ?? "origin";
     const existing = listRemotes(instance.db).find((r) => r.name === remoteName);
@@ -117,8 +122,23 @@ export async function join(url: string, options: GlobalOptions & { relay?: strin
     const report = await transport.join(instance, url, options.name ?? "main", remote, joinOptions);
     if (!existing) addRemote(instance.db, remote.name, remote.url, remote.token ?? undefined);
     recordSyncRun(instance.db, successfulRun(report, remote, url, startedAt));
+    joined = true;
     return { ...report, url };
   } finally {
     await instance.close();
+    // A join that made this home and failed (a wrong token, nothing at that URL) takes back what
+    // it made, so the next attempt starts from the same place and no empty instance is left.
+    if (!joined && before !== undefined) removeAllBut(home, before);
   }
+}
+
+/** The names in a directory, or null when there is no such directory. */
+function entriesOf(dir: string): ReadonlySet<string> | null {
+  return existsSync(dir) ? new Set(readdirSync(dir)) : null;
+}
+
+/** Removes what was added to `dir` since `before` was taken (the directory itself if it was new). */
+function removeAllBut(dir: string, before: ReadonlySet<string> | null): void {
+  if (before === null) return rmSync(dir, { recursive: true, force: true });
+  for (const name of readdirSync(dir)) if (!before.has(name)) rmSync(joinPath(dir, name), { recursive: true, force: true });
 }
