@@ -14,7 +14,8 @@ import { jsonErrorOffset, JsonSyntaxError, parseJson } from "../src/import/json-
 import { npmProvider } from "../src/import/providers/npm.js";
 import { pypiProvider } from "../src/import/providers/pypi.js";
 import { readTsvRecords } from "../src/import/tsv.js";
-import type { ImportRow, Provider, ProviderContext } from "../src/import/types.js";
+import type { ImportRow, Provider } from "../src/import/types.js";
+import { localProviderContext } from "./helpers/provider-context.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "shelf-text-prop-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -106,18 +107,7 @@ describe("JSON readers on arbitrary text", () => {
     );
   });
 
-  const context = (source: string): ProviderContext => ({
-    source,
-    previous: {},
-    next: {},
-    previousIds: new Set(),
-    packages: [],
-    http: () => {
-      throw new Error("a local source makes no request");
-    },
-    count: () => {},
-    note: () => {},
-  });
+  const context = localProviderContext;
 
   const jsonFileBytes = fc.oneof(
     fc.uint8Array({ maxLength: 200 }),

@@ -13,26 +13,16 @@ import { describe, expect, it } from "vitest";
 import { isShelfError } from "../src/errors.js";
 import { chocoProvider } from "../src/import/providers/choco.js";
 import { pacmanProvider } from "../src/import/providers/pacman.js";
-import type { ImportRow, Provider, ProviderContext } from "../src/import/types.js";
+import type { ImportRow, Provider } from "../src/import/types.js";
 import { FIXTURES } from "./helpers/cli.js";
+import { localProviderContext } from "./helpers/provider-context.js";
 import { tempDir } from "./helpers/temp-home.js";
 
 const RUNS = 150;
 
 /** Runs a provider's reader on `source`: its rows, or the ShelfError that refused the source. */
 async function read(provider: Provider, source: string): Promise<{ rows: ImportRow[] } | { error: { code: string; message: string } }> {
-  const ctx: ProviderContext = {
-    source,
-    previous: {},
-    next: {},
-    previousIds: new Set(),
-    packages: [],
-    http: () => {
-      throw new Error("no HTTP in these tests");
-    },
-    count: () => {},
-    note: () => {},
-  };
+  const ctx = localProviderContext(source);
   const rows: ImportRow[] = [];
   try {
     for await (const row of provider.read(ctx)) rows.push(row);
