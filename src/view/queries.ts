@@ -86,14 +86,14 @@ export const EXACT_RANKING_MAX_MATCHES = 500;
 export const EXACT_RANKING_MAX_WORD_MATCHES = 5000;
 
 /**
- * Full-text search over name, summary, tags and source tags, best first, in time bounded by what it returns,
- * not by the catalog's size (docs/architecture.md, "Search in bounded time").
+ * Full-text search over name, summary, tags and source tags, best first, in time bounded by what
+ * it returns, not by the catalog's size (docs/architecture.md, "Search in bounded time").
  *
  * A narrow query is ranked exactly: the record whose name is the query first (whatever the case),
- * then BM25 (name weighs 10, tags 4, source tags 2, summary 1). A broad one, which a user typing has not
- * finished, lists the exact name, then the names that begin with what was typed (alphabetically,
- * as a completion list does), then records whose name holds every word, then any other match,
- * shortest name first, from the first EXACT_RANKING_MAX_MATCHES matches of each kind.
+ * then BM25 (name weighs 10, tags 4, source tags 2, summary 1). A broad one, which a user typing
+ * has not finished, lists the exact name, then the names that begin with what was typed
+ * (alphabetically, as a completion list does), then records whose name holds every word, then any
+ * other match, shortest name first, from the first EXACT_RANKING_MAX_MATCHES matches of each kind.
  */
 export function searchRecords(db: Db, catId: number, query: string, filter: RecordFilter = {}): CatalogRecord[] {
   const phrases = toFtsPhrases(query);
@@ -119,7 +119,9 @@ export function searchRecords(db: Db, catId: number, query: string, filter: Reco
     return [...rids].map((rid) => toRecord(read.get(rid) as RecordRow));
   };
 
-  if (isNarrowQuery(db, phrases)) return rowsOf(fromMatches(fts, "bm25(records_fts, 10.0, 1.0, 4.0, 2.0)", "(lower(r.name) = lower(?)) DESC, h.score", [typed], limit));
+  if (isNarrowQuery(db, phrases)) {
+    return rowsOf(fromMatches(fts, "bm25(records_fts, 10.0, 1.0, 4.0, 2.0)", "(lower(r.name) = lower(?)) DESC, h.score", [typed], limit));
+  }
 
   const found = new Set<number>();
   const add = (rids: number[]) => {
@@ -137,7 +139,7 @@ export function searchRecords(db: Db, catId: number, query: string, filter: Reco
   return rowsOf(found);
 }
 
-/** Whether the phrases of a query are few enough matches to rank by BM25 (EXACT_RANKING_MAX_MATCHES). */
+/** Whether a query's phrases match few enough records to rank by BM25 (see EXACT_RANKING_MAX_MATCHES). */
 export function isNarrowQuery(db: Db, phrases: readonly string[]): boolean {
   return (
     countMatches(db, phrases.join(" "), EXACT_RANKING_MAX_MATCHES) <= EXACT_RANKING_MAX_MATCHES &&
