@@ -257,7 +257,7 @@ export async function searchFigure(ctx: BenchContext, count = 1000): Promise<Fig
       ],
       table: { head: ["queries", "n", "p50", "p95", "p99", "max", "mean hits", "no hits"], rows: [...QUERY_KINDS.map((k) => row(k, kinds[k]!)), row("all", all)] },
       notes: [
-        "every query goes through toFtsQuery, which makes the last word a prefix match, as when a user types; prefix queries are a word's first 1-4 letters, frequent ones are among the 100 words found in most summaries",
+        "every query goes through toFtsPhrases, which makes the last word a prefix match, as when a user types; prefix queries are a word's first 1-4 letters, frequent ones are among the 100 words found in most summaries",
         `${warmups.length} warm-up queries (another seed) ran first; times include statement preparation and row decoding`,
       ],
       data: { all, baseline, narrow, narrowInBaselineOrder: sameOrder, byKind: kinds, firstQueryMs: round(first.ms, 3), slowest: slowest.slice(0, 10), sample: QUERY_KINDS.map((k) => queries.filter((q) => q.kind === k).slice(0, 5)) },

@@ -158,7 +158,7 @@ export function sourceTagsKey(record: Pick<CatalogRecord, "provider" | "meta">):
   return legacy && Array.isArray(record.meta[legacy]) ? legacy : undefined;
 }
 
-/** Where each provider kept its tags before `meta.sourceTags` (see SOURCE_TAGS_FTS_MIGRATION). */
+/** Where each provider kept its tags before `meta.sourceTags` (see SEARCH_MIGRATION). */
 export const LEGACY_SOURCE_TAGS: Readonly<Record<string, string>> = { winget: "tags", choco: "tags", npm: "keywords" };
 
 /** Checks a patch field by field; throws on the first problem, naming the field. */

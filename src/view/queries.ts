@@ -47,12 +47,6 @@ export function toFtsPhrases(input: string): string[] {
   return words.map((w, i) => `"${w}"${i === words.length - 1 ? "*" : ""}`);
 }
 
-/** The phrases of toFtsPhrases as one query, or undefined when the input has no word. */
-export function toFtsQuery(input: string): string | undefined {
-  const phrases = toFtsPhrases(input);
-  return phrases.length > 0 ? phrases.join(" ") : undefined;
-}
-
 function filterSql(catId: number, filter: RecordFilter): { where: string; params: unknown[] } {
   const clauses = ["r.cat_id = ?"];
   const params: unknown[] = [catId];
