@@ -46,8 +46,15 @@ export { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT
 const ROOT_WAIT_MS = 5_000;
 /** How often automerge-repo writes a changed document; the relay also writes before acknowledging. */
 const SAVE_DEBOUNCE_MS = 10;
-/** How long a document no connected client holds stays in memory after its last traffic. */
-export const DEFAULT_IDLE_UNLOAD_MS = 10 * 60_000;
+/** How long a document no connected client pins stays in memory after its last traffic. */
+export const DEFAULT_IDLE_UNLOAD_MS = 60_000;
+/**
+ * How long a document every client holds as the relay does stays in memory after its last
+ * traffic: long enough for the other live clients a "changed" notice sends to fetch the change
+ * from the loaded copy, short enough that an upload of a whole catalog never holds it all at once
+ * (a shard of a 227k-record catalog takes about 5 MiB loaded).
+ */
+const IN_STEP_UNLOAD_MS = 2_000;
 /** Reconnection to the upstream relay: 1 s, doubling up to a minute, ±20%. */
 const UPSTREAM_BACKOFF: ReconnectBackoff = { initialMs: 1_000, maxMs: 60_000, jitter: 0.2 };
 
@@ -115,7 +122,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const heads = new RelayHeads(db);
   const startedAt = Date.now();
   const activity = { last: undefined as number | undefined, byDocument: new Map<string, number>() };
-  const idle = new IdleDocuments();
+  const idle = new IdleDocuments({ ownerOf: (id) => access.ownerOf(id) });
   const idleUnloadMs = options.idleUnloadMs ?? DEFAULT_IDLE_UNLOAD_MS;
 
   // The pieces below refer to each other through callbacks that run only once the relay serves.
@@ -132,6 +139,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const metrics = createMetrics({
     peers: () => adapter.peerCount(),
     catalogsLoaded: () => loadedRoots().length,
+    documentsLoaded: () => Object.values(repo.handles).filter((h) => h.isReady()).length,
     upstreamConnected: options.upstream ? () => upstream?.connected() : undefined,
   });
   const upstream = options.upstream ? connectUpstream(options.upstream, app.log) : undefined;
@@ -234,12 +242,19 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   };
 
   adapter.on("peer-disconnected", ({ peerId: peer }) => idle.release(peer));
+  upstream?.adapter.on("peer-disconnected", ({ peerId: peer }) => idle.release(peer));
+  repo.synchronizer.on("sync-state", ({ peerId: peer, documentId, syncState }) => {
+    if (syncState.theirHeads) idle.heard(documentId, peer, syncState.theirHeads);
+  });
 
   // Memory stays bounded by what clients use: an idle document is written and dropped, and loaded
   // from disk again when a client asks for it.
+  const inStepUnloadMs = Math.min(IN_STEP_UNLOAD_MS, idleUnloadMs);
   const unloadIdle = async (): Promise<void> => {
-    const loaded = Object.values(repo.handles).filter((h) => h.isReady()).map((h) => h.documentId);
-    const drop = idle.idle(loaded, Date.now(), idleUnloadMs);
+    const loaded = Object.values(repo.handles)
+      .filter((h) => h.isReady())
+      .map((h): [DocumentId, A.Heads] => [h.documentId, A.getHeads(h.doc() as A.Doc<unknown>)]);
+    const drop = idle.idle(loaded, { now: Date.now(), inStepMs: inStepUnloadMs, idleMs: idleUnloadMs });
     if (drop.length === 0) return;
     await repo.flush(drop);
     for (const id of drop) {
@@ -248,14 +263,15 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       access.forget(id);
     }
     metrics.unloaded(drop.length);
-    app.log.info({ documents: drop.length }, "dropped idle documents from memory");
+    // debug: with live clients this happens every few seconds
+    app.log.debug({ documents: drop.length, loaded: Object.keys(repo.handles).length }, "dropped idle documents from memory");
   };
   let unloading: Promise<void> | undefined;
   const unloadTimer = setInterval(() => {
     unloading ??= unloadIdle()
       .catch((err: unknown) => app.log.warn({ err }, "dropping idle documents failed; will retry"))
       .finally(() => (unloading = undefined));
-  }, Math.max(250, Math.min(idleUnloadMs / 2, 60_000)));
+  }, Math.max(250, inStepUnloadMs / 2));
   unloadTimer.unref();
 
   const catalogStatuses = (): CatalogStatus[] => {

@@ -20,7 +20,7 @@ export interface RelayMetrics {
   contentType: string;
 }
 
-export function createMetrics(sources: { peers: () => number; catalogsLoaded: () => number; upstreamConnected?: () => boolean | undefined }): RelayMetrics {
+export function createMetrics(sources: { peers: () => number; catalogsLoaded: () => number; documentsLoaded: () => number; upstreamConnected?: () => boolean | undefined }): RelayMetrics {
   const registry = new Registry();
   new Gauge({
     name: "shelf_relay_peers",
@@ -36,6 +36,14 @@ export function createMetrics(sources: { peers: () => number; catalogsLoaded: ()
     registers: [registry],
     collect() {
       this.set(sources.catalogsLoaded());
+    },
+  });
+  new Gauge({
+    name: "shelf_relay_documents_loaded",
+    help: "Documents (catalog roots and shards) the relay holds in memory now.",
+    registers: [registry],
+    collect() {
+      this.set(sources.documentsLoaded());
     },
   });
   if (sources.upstreamConnected) {

@@ -264,6 +264,52 @@ describe("relay memory: idle documents", () => {
     await editor.waitForRelay([copy as DocHandle<unknown>]);
     expect(await eventually(async () => plain(shard.doc().records["npm:idle-0 summary"]) === "changed while the watcher waited", 10_000)).toBe(true);
   });
+
+  it("drops the shards of clients that hold the root while they stay connected, and they still get and send changes", async () => {
+    const dir = makeTempDir("shelf-relay-unpin-");
+    onTestFinished(() => dir.remove());
+    const author = new Repo({ network: [] });
+    const catalog = makeCatalog(author, "live");
+    const token = await createToken(dir.dir, catalog.url);
+    const relay = await startRelayProcess(dir.dir, ["--unload-idle-after", "1"]);
+    onTestFinished(async () => void (await relay.stop()));
+    const metrics = async () => (await getText(`${relay.http}/metrics`)).text;
+    const onlyRootLoaded = async () => metric(await metrics(), "shelf_relay_documents_loaded") === 1;
+
+    // The writer pushes the catalog and keeps every document loaded on its side; the relay keeps
+    // only the root, which the writer holds.
+    const writer = await client(relay.url, token);
+    const [writerRoot, writerShard] = (await push(writer, catalog)) as [DocHandle<RootDoc>, DocHandle<ShardDoc>];
+    const notices: string[] = [];
+    writerRoot.on("ephemeral-message", ({ message }) => notices.push(...Object.keys((message as { documents?: object }).documents ?? {})));
+    expect(await eventually(onlyRootLoaded, 15_000, 200)).toBe(true);
+    expect(metric(await metrics(), "shelf_relay_catalogs_loaded")).toBe(1);
+
+    // Another client changes the dropped shard: the relay loads it again, and the writer, whose
+    // copy stayed loaded all along, gets the change (and a "changed" notice on the root).
+    const editor = await client(relay.url, token);
+    await fetchAll<RootDoc>(editor, catalog.url);
+    const editorShard = await fetchAll<ShardDoc>(editor, catalog.shards[0]!.url);
+    editorShard.change((d) => void (d.records["npm:live-0 summary"] = imm("from the editor")));
+    await editor.waitForRelay([editorShard as DocHandle<unknown>]);
+    expect(await eventually(async () => plain(writerShard.doc().records["npm:live-0 summary"]) === "from the editor", 15_000, 100)).toBe(true);
+    expect(notices).toContain(catalog.shards[0]!.documentId);
+
+    // Dropped again; now the writer changes its copy, and the editor gets it.
+    expect(await eventually(onlyRootLoaded, 15_000, 200)).toBe(true);
+    writerShard.change((d) => void (d.records["npm:live-0 summary"] = imm("from the writer")));
+    await writer.waitForRelay([writerShard as DocHandle<unknown>], 15_000);
+    expect(await eventually(async () => plain(editorShard.doc().records["npm:live-0 summary"]) === "from the writer", 15_000, 100)).toBe(true);
+    expect(metric(await metrics(), "shelf_relay_documents_unloaded_total")).toBeGreaterThanOrEqual(3);
+
+    // What the relay stored is whole: a fresh client reads both changes' result from disk.
+    expect(await eventually(onlyRootLoaded, 15_000, 200)).toBe(true);
+    const reader = await client(relay.url, token);
+    await fetchAll<RootDoc>(reader, catalog.url);
+    const readerShard = await fetchAll<ShardDoc>(reader, catalog.shards[0]!.url);
+    expect(plain(readerShard.doc().records["npm:live-0 summary"])).toBe("from the writer");
+    expect(A.getHeads(readerShard.doc())).toEqual(A.getHeads(writerShard.doc()));
+  });
 });
 
 describe("relay durability and shutdown", () => {
