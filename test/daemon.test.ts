@@ -7,8 +7,9 @@
  * wait is bounded.
  */
 import type { ChildProcess } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { ShelfError } from "../src/errors.js";
 import { shardIndex } from "../src/model/catalog-doc.js";
@@ -264,4 +265,84 @@ describe("shelf daemon", () => {
       tmp.remove();
     }
   }, 300_000);
+
+  it("takes 1,000 edits to scattered shards, then drops back to the root alone and under its idle memory bound", async () => {
+    const tmp = makeTempDir("shelf-daemon-memory-");
+    const a = join(tmp.dir, "a");
+    const b = join(tmp.dir, "b");
+    const relayData = join(tmp.dir, "relay");
+    let relay: RelayProcess | undefined;
+    let daemon: Daemon | undefined;
+    const logs = () => `--- daemon B stderr:\n${daemon?.stderr().slice(-4000) ?? ""}`;
+    const tsv = (file: string, summary: (i: number) => string) => {
+      const lines = ["name\tversion\tdownloads_a_month\tsummary"];
+      for (let i = 0; i < CATALOG_RECORDS; i++) lines.push(`pkg-${i}\t1.0.0\t0\t${summary(i)}`);
+      writeFileSync(file, lines.join("\n") + "\n");
+      return file;
+    };
+    const edited = (i: number) => i % 3 === 0 && i / 3 < EDITS;
+    try {
+      // A 3,000-record catalog on A, uploaded to a relay; B joins it and runs a daemon.
+      const catalogUrl = (await shelf(a, "init", "--name", "team")).stdout.trim();
+      expectExit(await shelf(a, "import", "tsv", tsv(join(tmp.dir, "first.tsv"), (i) => `package ${i}`)), 0);
+      const token = await createToken(relayData, catalogUrl);
+      relay = await startRelayProcess(relayData);
+      expectExit(await shelf(a, "remote", "add", "origin", relay.url, "--token", token), 0);
+      expectExit(await shelf(a, "sync", "origin"), 0);
+      expectExit(await shelf(b, "join", catalogUrl, "--relay", relay.url, "--token", token, "--name", "team"), 0);
+      daemon = startDaemon(b, {}, ["--unload-idle-after", String(IDLE_SECONDS)]);
+      await waitFor("B's daemon connected", async () => /connected to origin/.test(daemon!.stderr()), logs, 45_000);
+      await sleep(3_000); // start-up garbage collected
+      const idle = rssOf(daemon.child.pid!);
+
+      // A changes 1,000 records, one in three, so nearly every shard, and sends them through the relay.
+      expectExit(await shelf(a, "import", "tsv", tsv(join(tmp.dir, "second.tsv"), (i) => (edited(i) ? `edited ${i}` : `package ${i}`))), 0);
+      expectExit(await shelf(a, "sync", "origin"), 0);
+      const view = new Database(join(b, "shelf.db"), { readonly: true, fileMustExist: true });
+      let peak = idle;
+      try {
+        const count = view.prepare<[], { n: number }>("SELECT count(*) AS n FROM records WHERE summary LIKE 'edited %'");
+        await waitFor("A's 1,000 edits in B's view", async () => {
+          peak = Math.max(peak, rssOf(daemon!.child.pid!));
+          return count.get()!.n === EDITS;
+        }, logs, 90_000);
+      } finally {
+        view.close();
+      }
+      const loadedMost = Math.max(...[...daemon.stderr().matchAll(/\((\d+) loaded\)/g)].map((m) => Number(m[1])), 0);
+      const touched = new Set(Array.from({ length: CATALOG_RECORDS }, (_, i) => i).filter(edited).map((i) => shardIndex(`npm:pkg-${i}`, 256))).size;
+
+      // Idle shards are dropped: the root alone stays, and memory comes back under the bound.
+      await waitFor("B's daemon back to the root alone", async () => /idle documents? from memory \(1 loaded\)/.test(daemon!.stderr().slice(daemon!.stderr().lastIndexOf("materialized"))), logs, 60_000);
+      let after = rssOf(daemon.child.pid!);
+      await waitFor(`B's daemon RSS under ${IDLE_RSS_BOUND_MIB} MiB`, async () => (after = rssOf(daemon!.child.pid!)) < IDLE_RSS_BOUND_MIB * MIB, logs, 30_000).catch((err: Error) => {
+        throw new Error(`${err.message}\nidle ${fmt(idle)}, peak ${fmt(peak)}, after ${fmt(after)}`);
+      });
+      if (process.env.SHELF_TEST_SHOW_LOGS) console.log(`daemon RSS: idle ${fmt(idle)}, peak ${fmt(peak)}, after unloading ${fmt(after)}; ${touched} shards touched, at most ${loadedMost} loaded at once`);
+      expect(touched).toBeGreaterThan(200);
+      expect((await stopDaemon(daemon)).code).toBe(0);
+    } finally {
+      if (daemon) await stopDaemon(daemon, 5_000);
+      await relay?.stop("SIGTERM");
+      tmp.remove();
+    }
+  }, 480_000);
 });
+
+const CATALOG_RECORDS = 3_000;
+const EDITS = 1_000;
+const IDLE_SECONDS = 3;
+const MIB = 1024 * 1024;
+/**
+ * Measured on a 2-core machine at load 20-40: idle 112-118 MiB; after the edits and the unload
+ * 191 MiB when at most 8 shards load at once, 267 MiB when every announced shard loaded at once
+ * (Automerge's WebAssembly memory never shrinks, so the most ever loaded sets what stays).
+ */
+const IDLE_RSS_BOUND_MIB = 230;
+const fmt = (bytes: number) => `${(bytes / MIB).toFixed(0)} MiB`;
+
+/** A running process's resident set size in bytes (Linux /proc). */
+function rssOf(pid: number): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}

@@ -138,8 +138,9 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       changed.add(id);
       schedule();
     },
+    isPending: (id) => changed.has(id),
   });
-  const loadQuietly = (id: DocumentId) => live.load(id).catch((err: unknown) => log(`error: ${(err as Error)?.message ?? err}`));
+  const loadQuietly = (id: DocumentId, expected?: A.Heads) => live.load(id, expected).catch((err: unknown) => log(`error: ${(err as Error)?.message ?? err}`));
 
   // Only the root is loaded at start; shards load when they change here or elsewhere.
   let root: DocHandle<unknown> | undefined;
@@ -153,7 +154,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   root.on("ephemeral-message", ({ message }) => {
     for (const [id, heads] of Object.entries(readChangedNotice(message) ?? {})) {
       const handle = live.get(id as DocumentId);
-      if (!handle || !A.hasHeads(handle.doc() as A.Doc<unknown>, heads as A.Heads)) void loadQuietly(id as DocumentId);
+      if (!handle || !A.hasHeads(handle.doc() as A.Doc<unknown>, heads as A.Heads)) void loadQuietly(id as DocumentId, heads as A.Heads);
     }
   });
   const liveWith = remotes.length > 0 ? `live with ${remotes.map((r) => r.name).join(", ")}` : "no relay to sync with";

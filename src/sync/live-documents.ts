@@ -4,6 +4,12 @@
  * when a peer sends one, or when the remote says it changed (a "changed" notice on the root); it is
  * written and dropped once idle and in step with every peer that asked for it. Dropping never
  * loses anything: the chunks are on disk, and a peer's later change loads it again.
+ *
+ * At most `maxLoaded` shards are loaded at once for changes announced by peers: a burst (another
+ * instance's import, a catch-up after a night offline) makes a load wait until a loaded shard
+ * that is in step with every peer and materialized can be dropped. Automerge's WebAssembly memory
+ * never shrinks, so the most shards ever loaded at once, not the number loaded now, sets the
+ * process's resident memory for the rest of its life.
  */
 import * as A from "@automerge/automerge";
 import type { AutomergeUrl, DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
@@ -20,14 +26,26 @@ export interface LiveDocumentsOptions {
   remoteHeads: RemoteHeads;
   /** a loaded document changed (or was loaded with changes): materialize it soon */
   onChange: (documentId: DocumentId) => void;
+  /** whether a document's changes still wait to be materialized (it is not dropped meanwhile) */
+  isPending?: (documentId: DocumentId) => boolean;
   loadTimeoutMs: number;
+  /** most shards loaded at once by load() (default DEFAULT_MAX_LOADED_SHARDS) */
+  maxLoaded?: number;
 }
+
+/** About 40 MiB of shards at 227k records (about 5 MiB each loaded), 2 MiB at 10k. */
+export const DEFAULT_MAX_LOADED_SHARDS = 8;
+/** A shard loaded this recently is not dropped to make room: its sync may not have begun. */
+const MIN_LOADED_MS = 500;
+const SLOT_POLL_MS = 50;
 
 export class LiveDocuments {
   readonly #options: LiveDocumentsOptions;
   readonly #adopted = new Map<DocumentId, () => void>();
   readonly #lastActive = new Map<DocumentId, number>();
   readonly #loading = new Map<DocumentId, Promise<DocHandle<unknown> | undefined>>();
+  /** heads a peer said a shard has, until the loaded copy holds them */
+  readonly #expected = new Map<DocumentId, A.Heads>();
 
   constructor(options: LiveDocumentsOptions) {
     this.#options = options;
@@ -36,9 +54,13 @@ export class LiveDocuments {
     options.repo.synchronizer.on("sync-state", ({ documentId }) => this.#adopt(documentId as DocumentId));
   }
 
-  /** Loads the document (from disk; it then syncs with every peer) unless it is loaded already. */
-  load(documentId: DocumentId): Promise<DocHandle<unknown> | undefined> {
+  /**
+   * Loads the document (from disk; it then syncs with every peer) unless it is loaded already.
+   * `expected`: heads a peer announced, which the copy must hold before it may be dropped again.
+   */
+  load(documentId: DocumentId, expected?: A.Heads): Promise<DocHandle<unknown> | undefined> {
     if (!this.#options.documents.has(documentId)) return Promise.resolve(undefined);
+    if (expected) this.#expected.set(documentId, expected);
     const loaded = this.#options.repo.handles[documentId];
     if (loaded?.isReady() && this.#adopted.has(documentId)) {
       this.#lastActive.set(documentId, Date.now());
@@ -46,7 +68,9 @@ export class LiveDocuments {
     }
     let pending = this.#loading.get(documentId);
     if (!pending) {
-      pending = this.#find(documentId).finally(() => this.#loading.delete(documentId));
+      pending = this.#slotFor(documentId)
+        .then(() => this.#find(documentId))
+        .finally(() => this.#loading.delete(documentId));
       this.#loading.set(documentId, pending);
     }
     return pending;
@@ -69,7 +93,8 @@ export class LiveDocuments {
    */
   async unloadIdle(idleMs: number, now = Date.now()): Promise<number> {
     const { repo, rootId } = this.#options;
-    const idle = [...this.#adopted.keys()].filter((id) => id !== rootId && now - (this.#lastActive.get(id) ?? 0) >= idleMs && this.#inStepWithPeers(id));
+    // (not waiting for announced heads here: a shard idle this long will not receive them soon)
+    const idle = [...this.#adopted.keys()].filter((id) => id !== rootId && now - (this.#lastActive.get(id) ?? 0) >= idleMs && !this.#options.isPending?.(id) && this.#inStepWithPeers(id));
     if (idle.length === 0) return 0;
     await repo.flush(idle);
     let dropped = 0;
@@ -86,7 +111,45 @@ export class LiveDocuments {
 
   /** Stops listening to every loaded document. */
   close(): void {
+    this.#closed = true;
     for (const id of [...this.#adopted.keys()]) this.#release(id);
+  }
+
+  #closed = false;
+
+  /** Waits until fewer than maxLoaded shards are loaded, dropping a settled one when it can. */
+  async #slotFor(documentId: DocumentId): Promise<void> {
+    if (documentId === this.#options.rootId) return;
+    const max = this.#options.maxLoaded ?? DEFAULT_MAX_LOADED_SHARDS;
+    const deadline = Date.now() + this.#options.loadTimeoutMs;
+    while (!this.#closed && Date.now() < deadline) {
+      const loaded = [...this.#adopted.keys()].filter((id) => id !== this.#options.rootId);
+      if (loaded.length < max) return;
+      const now = Date.now();
+      const settled = loaded
+        .filter((id) => now - (this.#lastActive.get(id) ?? 0) >= MIN_LOADED_MS && this.#settled(id))
+        .sort((x, y) => (this.#lastActive.get(x) ?? 0) - (this.#lastActive.get(y) ?? 0));
+      const drop = settled[0];
+      if (drop !== undefined) {
+        await this.#options.repo.flush([drop]);
+        // it may have been dropped, or changed, while being written
+        if (this.#adopted.has(drop) && this.#settled(drop)) {
+          this.#release(drop);
+          await unloadDocument(this.#options.repo, drop);
+        }
+        continue;
+      }
+      await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
+    }
+  }
+
+  /** Holds what peers announced, is materialized, and every peer holds it as it is here. */
+  #settled(documentId: DocumentId): boolean {
+    const handle = this.#options.repo.handles[documentId];
+    if (!handle?.isReady() || this.#options.isPending?.(documentId)) return false;
+    const expected = this.#expected.get(documentId);
+    if (expected && !A.hasHeads(handle.doc() as A.Doc<unknown>, expected)) return false;
+    return this.#inStepWithPeers(documentId);
   }
 
   async #find(documentId: DocumentId): Promise<DocHandle<unknown> | undefined> {
@@ -118,6 +181,7 @@ export class LiveDocuments {
     this.#adopted.get(documentId)?.();
     this.#adopted.delete(documentId);
     this.#lastActive.delete(documentId);
+    this.#expected.delete(documentId);
   }
 
   /** Every connected peer that told us its heads of the document holds exactly ours. */
