@@ -31,7 +31,7 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
     .addOption(new Option("--max-message-bytes <n>", "largest message accepted").argParser(intInRange("--max-message-bytes", 1024, 1024 ** 3)))
     .addOption(new Option("--max-connections-per-address <n>", "sync connections allowed from one address, and other connections besides them (default 64)").argParser(intInRange("--max-connections-per-address", 1, 1_000_000)))
     .addOption(new Option("--header-timeout <seconds>", "close a request that has not sent its headers within this time (default 10)").argParser(intInRange("--header-timeout", 1, 3600)))
-    .addOption(new Option("--unload-idle-after <seconds>", "drop a document from memory once no connected client holds it and it was idle this long (default 600)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
+    .addOption(new Option("--unload-idle-after <seconds>", "drop a document from memory once it was idle this long and no connected client pins it (default 60; one every client holds as the relay does goes after 2 s)").argParser(intInRange("--unload-idle-after", 1, 30 * 86_400)))
     .option("--allow-remote-without-tokens", "while the relay has no tokens, serve clients on other machines too (trusted networks only)")
     .option("--upstream <url>", "also sync, as a client, with the relay at this ws:// or wss:// URL (see docs/relay.md)")
     .option("--upstream-token <token>", "the token the upstream relay created for the catalog shared with it")
