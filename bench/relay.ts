@@ -26,7 +26,7 @@ export interface RelayFigureOptions {
   connections: number[];
 }
 
-const LISTENING = /^shelf relay listening on (ws:\/\/\S+:\d+\/sync)$/m;
+export const LISTENING = /^shelf relay listening on (ws:\/\/\S+:\d+\/sync)$/m;
 const DAEMONS_READY_TIMEOUT_MS = 600_000;
 const EDIT_TIMEOUT_MS = 30_000;
 const EDIT_POLL_MS = 10;
@@ -38,7 +38,7 @@ const CONNECT_BATCH = 25;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A long-running child (relay, daemon): its output so far, and a bounded stop. */
-interface LongChild {
+export interface LongChild {
   child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
@@ -46,7 +46,7 @@ interface LongChild {
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startLong(command: string[]): LongChild {
+export function startLong(command: string[]): LongChild {
   const [file, ...args] = command;
   const child = spawn(file!, args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -75,7 +75,7 @@ function startLong(command: string[]): LongChild {
 }
 
 /** Waits until `check()` holds, polling every `everyMs`; throws `what` with `logs()` after `timeoutMs`. */
-async function waitUntil(what: string, check: () => boolean, logs: () => string, timeoutMs: number, everyMs = 50): Promise<void> {
+export async function waitUntil(what: string, check: () => boolean, logs: () => string, timeoutMs: number, everyMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (check()) return;
@@ -85,7 +85,7 @@ async function waitUntil(what: string, check: () => boolean, logs: () => string,
 }
 
 /** VmRSS and VmHWM of a running process, from /proc (Linux); undefined elsewhere. */
-function procMemory(pid: number | undefined): { rssBytes?: number; hwmBytes?: number } {
+export function procMemory(pid: number | undefined): { rssBytes?: number; hwmBytes?: number } {
   if (pid === undefined) return {};
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");

@@ -29,14 +29,15 @@ import { coldStartFigure, editFigure, importFigure, rebuildFigure, runImport, se
 import { conflictsFigure } from "./conflicts.js";
 import { filescanFigure, importRateFigure, reimportFigure } from "./importers.js";
 import { relayFigure } from "./relay.js";
+import { relayMemoryFigure } from "./relay-memory.js";
 import { webdavFigure } from "./webdav.js";
 import { shardsFigure } from "./shards.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav", "relaymem"] as const;
 type FigureName = (typeof FIGURES)[number];
 const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav" };
-const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav"];
+const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav", "relaymem"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 const DEFAULT_EDITS = 100;
 const DEFAULT_CONNECTIONS = [50, 100, 200];
@@ -44,6 +45,9 @@ const DEFAULT_IMPORTER_RECORDS = 5000;
 const DEFAULT_REIMPORT_RECORDS = 100_000;
 const DEFAULT_SCAN_FILES = 10_000;
 const DEFAULT_ROUNDS = 100;
+/** issue #10's relay figure: 50 live clients, one edit a second for a minute */
+const RELAYMEM_CLIENTS = 50;
+const RELAYMEM_SECONDS = 60;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
@@ -55,6 +59,7 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --reimport-records N  reimport figure: records imported, then re-imported unchanged (default ${DEFAULT_REIMPORT_RECORDS})
   --scan-files N     filescan figure: files scanned cold and warm (default ${DEFAULT_SCAN_FILES})
   --rounds N         webdav figure: sync rounds before measuring server storage (default ${DEFAULT_ROUNDS})
+  --from-home DIR    copy this home (a shelf.db) instead of importing the dataset (e.g. a prepared 227k home)
   --dataset FILE     a TSV (plain or gzip) instead of the shared npm dataset
   --json             print one JSON document on stdout instead of the table
   --keep             keep the temporary directory (its path is printed on stderr)`;
@@ -72,6 +77,7 @@ interface Options {
   scanFiles: number;
   rounds: number;
   dataset?: string;
+  fromHome?: string;
   json: boolean;
   keep: boolean;
 }
@@ -99,6 +105,7 @@ function parseOptions(argv: string[]): Options | "help" {
         "scan-files": { type: "string" },
         rounds: { type: "string" },
         dataset: { type: "string" },
+        "from-home": { type: "string" },
         json: { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -118,7 +125,7 @@ function parseOptions(argv: string[]): Options | "help" {
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0)
       .map((s) => {
-        const byNumber = /^([1-9]|1[012])$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
+        const byNumber = /^([1-9]|1[0-3])$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
         const name = byNumber ?? ALIASES[s] ?? (FIGURES as readonly string[]).find((f) => f === s);
         if (!name) throw new UsageError(`--only: unknown figure ${JSON.stringify(s)} (figures: ${FIGURES.join(", ")})`);
         return name as FigureName;
@@ -146,6 +153,7 @@ function parseOptions(argv: string[]): Options | "help" {
     scanFiles: positiveInt("--scan-files", v["scan-files"]) ?? DEFAULT_SCAN_FILES,
     rounds: positiveInt("--rounds", v.rounds) ?? DEFAULT_ROUNDS,
     dataset: v.dataset,
+    fromHome: v["from-home"],
     json: v.json === true,
     keep: v.keep === true,
   };
@@ -291,7 +299,13 @@ async function main(argv: string[]): Promise<number> {
     };
     let imported = false;
     if (opts.only.some((f) => NEEDS_IMPORT.includes(f))) {
-      await attempt("import", async () => {
+      if (opts.fromHome) {
+        // a prepared home instead of the import (its records, not --records, set the figures' size)
+        mkdirSync(ctx.home, { recursive: true });
+        cpSync(join(opts.fromHome, "shelf.db"), join(ctx.home, "shelf.db"));
+        imported = true;
+        log(`copied ${opts.fromHome} instead of importing`);
+      } else await attempt("import", async () => {
         const result = await runImport(ctx);
         imported = true;
         datasetRows ??= result.records + result.result.rejected;
@@ -324,6 +338,7 @@ async function main(argv: string[]): Promise<number> {
     if (opts.only.includes("filescan")) await attempt("filescan", () => filescanFigure(importerOptions));
     // Adds WebDAV remotes to A; the relay figure's remote, if any, is left alone.
     if (imported && opts.only.includes("webdav")) await attempt("webdav", () => webdavFigure(ctx, { rounds: opts.rounds }));
+    if (imported && opts.only.includes("relaymem")) await attempt("relaymem", () => relayMemoryFigure(ctx, { clients: RELAYMEM_CLIENTS, seconds: RELAYMEM_SECONDS }));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
