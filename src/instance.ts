@@ -136,6 +136,11 @@ export class Instance {
     await releaseDocuments(repo);
   }
 
+  /** How many documents the open CRDT store holds now (0 when none is open). */
+  get documentsInStore(): number {
+    return this.#repo ? Object.keys(this.#repo.handles).length : 0;
+  }
+
   /** Whether a document's stored chunks changed since the view last caught up with it. */
   hasDirtyDocuments(): boolean {
     return this.db.prepare("SELECT 1 FROM crdt_dirty LIMIT 1").get() !== undefined;

@@ -242,7 +242,7 @@ export class CatalogStore {
     } catch (err) {
       throw storageError(err, this.instance.home) ?? err;
     } finally {
-      if (loaded) A.free(loaded.doc);
+      if (loaded) documents.free(loaded);
     }
   }
 

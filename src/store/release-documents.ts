@@ -15,10 +15,6 @@ import type { Repo } from "@automerge/automerge-repo";
 /** Longer than automerge-repo's debounce of sync sends (100 ms) and of saves (shelf's 50 ms). */
 const PENDING_TIMERS_MS = 120;
 
-/** Documents freed by this process so far (a test checks that bulk work frees as it goes). */
-let freed = 0;
-export const documentsFreed = (): number => freed;
-
 export async function releaseDocuments(repo: Repo): Promise<void> {
   const handles = Object.values(repo.handles);
   for (const handle of handles) handle.removeAllListeners();
@@ -28,6 +24,5 @@ export async function releaseDocuments(repo: Repo): Promise<void> {
   for (const handle of handles) {
     if (!handle.isReady()) continue;
     A.free(handle.doc() as A.Doc<unknown>);
-    freed++;
   }
 }

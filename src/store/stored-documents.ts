@@ -42,6 +42,8 @@ export class StoredDocuments {
   readonly #range;
   readonly #save;
   readonly #remove;
+  #held = 0;
+  #mostHeld = 0;
 
   constructor(db: Db, hooks: StoredDocumentsHooks = {}) {
     this.#hooks = hooks;
@@ -65,7 +67,19 @@ export class StoredDocuments {
     this.#hooks.onLoaded?.(documentId);
     // A chunk whose dependencies are missing is kept aside, as automerge-repo's loadIncremental does.
     const doc = A.load<T>(Buffer.concat(binaries), { allowMissingChanges: true });
+    this.#mostHeld = Math.max(this.#mostHeld, ++this.#held);
     return { doc, chunks };
+  }
+
+  /** Frees a loaded document's memory (its WebAssembly part): the next one reuses it. */
+  free(stored: StoredDocument<unknown>): void {
+    A.free(stored.doc);
+    this.#held--;
+  }
+
+  /** The most documents loaded and not yet freed at any one time, so far. */
+  get mostHeld(): number {
+    return this.#mostHeld;
   }
 
   /**
