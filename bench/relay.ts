@@ -268,10 +268,10 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
     expectExit(await runChild(cli(homeA, "remote", "add", "origin", relayUrl, "--token", token), { scratch: ctx.scratch }));
 
     log(`relay: shelf sync on A (first upload of ${catalog.records} records, ${catalog.shards} shards)`);
-    const upload = expectExit(await runChild(cli(homeA, "sync", "--json"), { scratch: ctx.scratch }));
+    const upload = expectExit(await runChild(cli(homeA, "sync", "--json"), { scratch: ctx.scratch, rss: true }));
     const afterUpload = procMemory(relay.child.pid);
     log("relay: shelf join into a fresh home B");
-    const joinRun = expectExit(await runChild(cli(homeB, "join", catalog.url, "--relay", relayUrl, "--token", token, "--json"), { scratch: ctx.scratch }));
+    const joinRun = expectExit(await runChild(cli(homeB, "join", catalog.url, "--relay", relayUrl, "--token", token, "--json"), { scratch: ctx.scratch, rss: true }));
     const joined = parseJsonOutput<{ join: { documents: number; added: number } }>(joinRun).join;
     const searchRun = expectExit(await runChild(cli(homeB, "search", "react", "--json"), { scratch: ctx.scratch }));
     const searchResults = parseJsonOutput<{ count: number }>(searchRun).count;
@@ -378,8 +378,8 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
       key: "relay",
       title: `8. relay (shelf relay, sync, join and daemon; ${fmtInt(catalog.records)} records, ${catalog.shards} shards)`,
       lines: [
-        ["first upload (shelf sync on A)", fmtMs(uploadMs)],
-        ["shelf join into a fresh home B", `${fmtMs(joinRun.wallMs)} (${joined.documents} documents, ${fmtInt(joined.added)} records)`],
+        ["first upload (shelf sync on A)", `${fmtMs(uploadMs)}, peak RSS ${fmtBytes(upload.peakRssBytes)}`],
+        ["shelf join into a fresh home B", `${fmtMs(joinRun.wallMs)} (${joined.documents} documents, ${fmtInt(joined.added)} records), peak RSS ${fmtBytes(joinRun.peakRssBytes)}`],
         ["then shelf search react on B", `${fmtMs(searchRun.wallMs)} (${searchResults} results)`],
         ["node -e 0 (baseline for the rows below)", fmtMs(syncCost.nodeMs)],
         ...syncCost.rows,
@@ -407,6 +407,8 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
         shards: catalog.shards,
         uploadMs: round(uploadMs),
         joinMs: round(joinRun.wallMs),
+        uploadPeakRssBytes: upload.peakRssBytes,
+        joinPeakRssBytes: joinRun.peakRssBytes,
         joinDocuments: joined.documents,
         joinAdded: joined.added,
         searchAfterJoinMs: round(searchRun.wallMs),

@@ -10,6 +10,7 @@ import type { DocumentId, NetworkAdapterInterface, Repo } from "@automerge/autom
 import { ShelfError } from "./errors.js";
 import { openDb, type Db } from "./store/db.js";
 import { KnownChunks } from "./store/known-chunks.js";
+import type { StoredDocuments } from "./store/stored-documents.js";
 
 export const DB_FILE = "shelf.db";
 /** How long automerge-repo waits to coalesce saves of a changed document. */
@@ -43,6 +44,7 @@ export class Instance {
   /** the stored chunks this process's copies of documents hold (see known-chunks.ts) */
   readonly chunks: KnownChunks;
   readonly #saved = new Set<string>();
+  #stored: StoredDocuments | undefined;
 
   private constructor(home: string, db: Db, id: string) {
     this.home = home;
@@ -84,6 +86,25 @@ export class Instance {
     this.chunks.hold(documentId, [key]);
   };
 
+  /**
+   * Documents read from and written to their stored chunks without the CRDT store, one at a time
+   * (bulk work: see stored-documents.ts). A write marks the document dirty, as the store's do.
+   */
+  async storedDocuments(): Promise<StoredDocuments> {
+    if (!this.#stored) {
+      const [{ StoredDocuments }, { markDirtyStatement }] = await Promise.all([import("./store/stored-documents.js"), import("./store/crdt-store.js")]);
+      const markDirty = markDirtyStatement(this.db);
+      this.#stored = new StoredDocuments(this.db, {
+        onLoaded: (documentId) => this.documentsLoaded.add(documentId),
+        onSaved: (documentId) => {
+          markDirty.run(documentId);
+          this.#saved.add(documentId);
+        },
+      });
+    }
+    return this.#stored;
+  }
+
   /** The CRDT store, created on first use (offline unless connect() made it first). */
   async repo(): Promise<Repo> {
     if (!this.#repo) {
@@ -109,10 +130,15 @@ export class Instance {
     const repo = this.#repo;
     this.#repo = undefined;
     if (!repo) return;
-    // Its documents are freed by the garbage collector once nothing holds them; freeing them here
-    // would race automerge-repo's throttled saves, which still hold them for a while.
     await shutDown(repo);
     this.chunks.forgetAll();
+    const { releaseDocuments } = await import("./store/release-documents.js");
+    await releaseDocuments(repo);
+  }
+
+  /** How many documents the open CRDT store holds now (0 when none is open). */
+  get documentsInStore(): number {
+    return this.#repo ? Object.keys(this.#repo.handles).length : 0;
   }
 
   /** Whether a document's stored chunks changed since the view last caught up with it. */

@@ -14,6 +14,7 @@ import { validatePatch, type JsonValue, type RecordPatch } from "../model/record
 import { Materializer, sameHeads, type MaterializeResult } from "../view/materializer.js";
 import { resetView } from "../view/view-tables.js";
 import { damagedDatabase, storageError } from "../store/storage-errors.js";
+import type { StoredDocument } from "../store/stored-documents.js";
 
 export interface WriteItem {
   id: string;
@@ -26,7 +27,7 @@ export interface WriteCounts {
   unchanged: number;
 }
 
-/** How many shard documents bulk work (imports, rebuilds, exports) keeps loaded at once. */
+/** How many shard documents bulk work through the CRDT store (exports, syncs) keeps loaded at once. */
 export const SHARDS_IN_MEMORY = 32;
 
 export interface StoreOptions {
@@ -131,15 +132,19 @@ export class CatalogStore {
       list.push(item);
     }
     let done = 0;
-    let batches = 0;
     const stamp = this.stamp();
+    if (byShard.size > 0) await this.#leaveStore();
     for (const [shard, list] of [...byShard.entries()].sort((a, b) => a[0] - b[0])) {
-      const handle = await this.#shard(shard);
-      handle.change((doc) => {
+      const change = (doc: ShardDoc) => {
         for (const item of list) counts[writeRecord(doc, item.id, item.patch, stamp, "allow")]++;
-      }, this.#changeOptions(op, stamp));
-      await this.#settle(shard, handle);
-      await this.#bound(++batches);
+      };
+      if (this.#keepRepo) {
+        const handle = await this.#shard(shard);
+        handle.change(change, this.#changeOptions(op, stamp));
+        await this.#settle(shard, handle);
+      } else {
+        await this.#inStorage(shard, { fn: change, options: this.#changeOptions(op, stamp) });
+      }
       done += list.length;
       onProgress?.(done, items.length);
     }
@@ -160,11 +165,10 @@ export class CatalogStore {
     const shards = this.catalog.shardUrls.map((url, i) => [i, documentIdOf(url)] as const).filter(([, id]) => dirty.has(id));
     let done = 0;
     let records = 0;
-    for (const [shard, documentId] of shards) {
-      const handle = await this.#shard(shard);
-      records += this.#materialize(shard, handle).changedIds;
-      await this.#bound(++done);
-      onProgress?.(done, shards.length);
+    if (shards.length > 0) await this.#leaveStore();
+    for (const [shard] of shards) {
+      records += (this.#keepRepo ? this.#materialize(shard, await this.#shard(shard)) : await this.#inStorage(shard)).changedIds;
+      onProgress?.(++done, shards.length);
     }
     return { documents: shards.length, records };
   }
@@ -213,6 +217,51 @@ export class CatalogStore {
     if (!this.#keepRepo && shardsDone % SHARDS_IN_MEMORY === 0) await this.instance.recycleRepo();
   }
 
+  /**
+   * Bulk work on one shard without the CRDT store (see stored-documents.ts): under one write lock,
+   * loads the shard from every stored chunk, applies `change` and stores it, and materializes it;
+   * then frees it, so the next shard reuses its memory. The daemon's store (keepRepo) holds its
+   * shards in the store instead, where its peers see them.
+   */
+  async #inStorage(shard: number, change?: { fn: (doc: ShardDoc) => void; options: A.ChangeOptions<ShardDoc> }): Promise<MaterializeResult> {
+    const url = this.catalog.shardUrls[shard]!;
+    const documentId = documentIdOf(url);
+    const documents = await this.instance.storedDocuments();
+    let loaded: StoredDocument<ShardDoc> | undefined;
+    try {
+      return this.instance.db.transaction(() => {
+        loaded = documents.load<ShardDoc>(documentId);
+        if (!loaded) throw this.#unavailable(url, "no chunk of it is stored");
+        if (change) {
+          const since = A.getHeads(loaded.doc);
+          loaded.doc = A.change(loaded.doc, change.options, change.fn);
+          documents.save(documentId, loaded, since);
+        }
+        return this.#materializer.materializeShard(this.catalog.catId, shard, documentId, loaded.doc);
+      }).immediate();
+    } catch (err) {
+      throw storageError(err, this.instance.home) ?? err;
+    } finally {
+      if (loaded) documents.free(loaded);
+    }
+  }
+
+  /**
+   * Before bulk work in storage: the CRDT store's copies of documents would miss what it writes,
+   * so they are flushed and dropped; whatever is asked of the store next is loaded afresh.
+   */
+  async #leaveStore(): Promise<void> {
+    if (!this.#keepRepo) await this.instance.recycleRepo();
+  }
+
+  #unavailable(url: string, why: string): ShelfError {
+    return new ShelfError(
+      "SHELF_E_DOC_UNAVAILABLE",
+      `document ${url} of catalog ${this.catalog.name} is not in local storage (${why})`,
+      "import a bundle of this catalog (`shelf import-bundle FILE`) or join it again",
+    );
+  }
+
   async #settle(shard: number, handle: DocHandle<ShardDoc>): Promise<void> {
     await (await this.instance.repo()).flush([handle.documentId]);
     this.#materialize(shard, handle);
@@ -251,11 +300,7 @@ export class CatalogStore {
       // Stored but unreadable (a damaged file) is another matter than never stored.
       const storage = storageError(err, this.instance.home);
       if (storage) throw storage;
-      throw new ShelfError(
-        "SHELF_E_DOC_UNAVAILABLE",
-        `document ${url} of catalog ${this.catalog.name} is not in local storage (${(err as Error).message})`,
-        "import a bundle of this catalog (`shelf import-bundle FILE`) or join it again",
-      );
+      throw this.#unavailable(url, (err as Error).message);
     }
   }
 }

@@ -20,8 +20,11 @@ export interface CrdtStoreOptions {
   onSaved?: (documentId: string, key: string) => void;
 }
 
+/** Marks a document's view stale; run in the transaction that stores its chunk. */
+export const markDirtyStatement = (db: Db) => db.prepare<[string]>("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
+
 export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
-  const markDirty = db.prepare<[string]>("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
+  const markDirty = markDirtyStatement(db);
   const storage = new SqliteStorageAdapter(
     db,
     (documentId, key) => {

@@ -1,0 +1,114 @@
+/**
+ * Documents read straight from their stored chunks and written back as chunks, with no Repo in
+ * between: what bulk work (imports, rebuilds, catching the view up) uses, one shard at a time.
+ *
+ * Why not the Repo: a document a Repo loads from storage stays reachable for the rest of the
+ * process (automerge-repo 2.5 races every load against one promise that never settles, and that
+ * promise keeps the loaded document), and with it the document's JavaScript copy and the patches
+ * that built it. A rebuild of 227k records kept all of them. Here a document lives from load() to
+ * the caller's A.free(), so memory holds one shard, not the catalog.
+ *
+ * The chunks are the ones automerge-repo writes and reads (same keys, same compaction rule), so a
+ * Repo loads what this writes and the other way round. Everything is synchronous: a caller can
+ * load, change, save and materialize inside one write transaction, and no other process can store
+ * a chunk of the document in between.
+ */
+import * as A from "@automerge/automerge";
+import { createHash } from "node:crypto";
+import type { Db } from "./db.js";
+import { encodeKey, upperBound } from "./sqlite-storage-adapter.js";
+
+interface StoredChunk {
+  key: string;
+  kind: "snapshot" | "incremental";
+  size: number;
+}
+
+export interface StoredDocument<T> {
+  doc: A.Doc<T>;
+  /** the chunks it was loaded from, for the compaction rule */
+  chunks: StoredChunk[];
+}
+
+export interface StoredDocumentsHooks {
+  /** a document's chunks were read */
+  onLoaded?: (documentId: string) => void;
+  /** a chunk of a document was written (inside the caller's transaction) */
+  onSaved?: (documentId: string) => void;
+}
+
+export class StoredDocuments {
+  readonly #hooks: StoredDocumentsHooks;
+  readonly #range;
+  readonly #save;
+  readonly #remove;
+  #held = 0;
+  #mostHeld = 0;
+
+  constructor(db: Db, hooks: StoredDocumentsHooks = {}) {
+    this.#hooks = hooks;
+    this.#range = db.prepare<[string, string], { key: string; data: Buffer }>("SELECT key, data FROM crdt_chunks WHERE key >= ? AND key < ? ORDER BY rowid");
+    this.#save = db.prepare<[string, Uint8Array]>("INSERT INTO crdt_chunks (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data");
+    this.#remove = db.prepare<[string]>("DELETE FROM crdt_chunks WHERE key = ?");
+  }
+
+  /** Every stored chunk of the document, snapshots first, as automerge-repo loads them; undefined when none is stored. */
+  load<T>(documentId: string): StoredDocument<T> | undefined {
+    const chunks: StoredChunk[] = [];
+    const binaries: Uint8Array[] = [];
+    for (const kind of ["snapshot", "incremental"] as const) {
+      const prefix = encodeKey([documentId, kind]);
+      for (const row of this.#range.iterate(prefix, upperBound(prefix))) {
+        chunks.push({ key: row.key, kind, size: row.data.byteLength });
+        binaries.push(row.data);
+      }
+    }
+    if (chunks.length === 0) return undefined;
+    this.#hooks.onLoaded?.(documentId);
+    // A chunk whose dependencies are missing is kept aside, as automerge-repo's loadIncremental does.
+    const doc = A.load<T>(Buffer.concat(binaries), { allowMissingChanges: true });
+    this.#mostHeld = Math.max(this.#mostHeld, ++this.#held);
+    return { doc, chunks };
+  }
+
+  /** Frees a loaded document's memory (its WebAssembly part): the next one reuses it. */
+  free(stored: StoredDocument<unknown>): void {
+    A.free(stored.doc);
+    this.#held--;
+  }
+
+  /** The most documents loaded and not yet freed at any one time, so far. */
+  get mostHeld(): number {
+    return this.#mostHeld;
+  }
+
+  /**
+   * Stores what `stored.doc` holds beyond `since` (the heads it was loaded at): one incremental
+   * chunk, or, by automerge-repo's rule (the snapshot is small, or the incrementals have outgrown
+   * it), one snapshot that replaces every chunk it was loaded from.
+   */
+  save<T>(documentId: string, stored: StoredDocument<T>, since: A.Heads): void {
+    const heads = A.getHeads(stored.doc);
+    if (sameHeads(heads, since)) return;
+    let snapshotBytes = 0;
+    let incrementalBytes = 0;
+    for (const chunk of stored.chunks) {
+      if (chunk.kind === "snapshot") snapshotBytes += chunk.size;
+      else incrementalBytes += chunk.size;
+    }
+    if (snapshotBytes < 1024 || incrementalBytes >= snapshotBytes) {
+      const key = encodeKey([documentId, "snapshot", sha256Hex(Buffer.from(heads.join(""), "utf8"))]);
+      this.#save.run(key, A.save(stored.doc));
+      for (const chunk of stored.chunks) if (chunk.key !== key) this.#remove.run(chunk.key);
+    } else {
+      const binary = A.saveSince(stored.doc, since);
+      this.#save.run(encodeKey([documentId, "incremental", sha256Hex(binary)]), binary);
+    }
+    this.#hooks.onSaved?.(documentId);
+  }
+}
+
+/** automerge-repo's chunk names: the SHA-256 of the chunk (or of the heads, for a snapshot), in hex. */
+const sha256Hex = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
+
+const sameHeads = (a: A.Heads, b: A.Heads): boolean => a.length === b.length && [...a].sort().join() === [...b].sort().join();

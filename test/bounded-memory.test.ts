@@ -1,0 +1,68 @@
+/**
+ * Bulk work holds a bounded number of documents at once, whatever the catalog's size: imports and
+ * rebuilds one shard document at a time, a join and a first upload one batch of shards. Memory is
+ * measured in `npm run bench`; this pins the shape that keeps it bounded, by counting documents.
+ */
+import { describe, expect, it, onTestFinished } from "vitest";
+import { SHARDS_IN_MEMORY, type WriteItem } from "../src/catalog/catalog-store.js";
+import { Instance } from "../src/instance.js";
+import { joinCatalog, syncCatalog } from "../src/sync/sync-catalog.js";
+import { countRecords, searchRecords } from "../src/view/queries.js";
+import { tempCatalog, tempDir, tempInstance } from "./helpers/temp-home.js";
+import { createToken, startRelayProcess } from "./helpers/relay-process.js";
+
+// More shards than two batches of a join, so that a join needs three.
+const SHARDS = 2 * SHARDS_IN_MEMORY + 7;
+
+const items = (count: number): WriteItem[] =>
+  Array.from({ length: count }, (_, i) => ({ id: `npm:bounded-${i}`, patch: { name: `bounded-${i}`, version: "1.0.0", summary: `package number ${i}` } }));
+
+/** Calls `look` at every progress report of bulk work, and keeps the largest number it saw. */
+function watchMost(look: () => number): { onProgress: () => void; most: () => number } {
+  let most = 0;
+  return { onProgress: () => void (most = Math.max(most, look())), most: () => most };
+}
+
+describe("import and rebuild", () => {
+  it("hold one shard document at a time, and none in the CRDT store", async () => {
+    const { instance, store } = await tempCatalog(SHARDS);
+    const documents = await instance.storedDocuments();
+    const inStore = watchMost(() => instance.documentsInStore);
+
+    expect(await store.writeMany(items(1000), "import tsv", inStore.onProgress)).toStrictEqual({ created: 1000, updated: 0, unchanged: 0 });
+    expect(await store.writeMany(items(1000).map((it) => ({ ...it, patch: { ...it.patch, version: "2.0.0" } })), "import tsv", inStore.onProgress)).toMatchObject({ updated: 1000 });
+    await store.rebuild(inStore.onProgress);
+
+    expect(documents.mostHeld).toBe(1);
+    expect(inStore.most()).toBe(0);
+    expect(countRecords(instance.db, store.catalog.catId).records).toBe(1000);
+    expect(searchRecords(instance.db, store.catalog.catId, "bounded-999").map((r) => r.version)).toContain("2.0.0");
+  });
+});
+
+describe("through a relay", () => {
+  it("a first upload and a join hold at most one batch of shards in the CRDT store", async () => {
+    const dataDir = tempDir("shelf-relay-");
+    const relay = await startRelayProcess(dataDir);
+    onTestFinished(() => relay.stop().then(() => {}));
+    const { instance: a, store } = await tempCatalog(SHARDS);
+    await store.writeMany(items(600), "import tsv");
+    const token = await createToken(dataDir, store.catalog.url);
+    const remote = { name: "origin", url: relay.url, token, addedAt: new Date().toISOString() };
+
+    const upload = watchMost(() => a.documentsInStore);
+    const sent = await syncCatalog(a, store.catalog, remote, { timeoutMs: 120_000, onProgress: upload.onProgress });
+    expect(sent.documents).toBe(SHARDS + 1);
+    expect(upload.most()).toBeGreaterThan(0);
+    expect(upload.most()).toBeLessThanOrEqual(SHARDS_IN_MEMORY + 1);
+
+    const b: Instance = tempInstance();
+    const join = watchMost(() => b.documentsInStore);
+    const joined = await joinCatalog(b, store.catalog.url, "joined", remote, { timeoutMs: 120_000, onProgress: join.onProgress });
+    expect(joined).toMatchObject({ documents: SHARDS + 1, added: 600 });
+    expect(join.most()).toBeGreaterThan(0);
+    expect(join.most()).toBeLessThanOrEqual(SHARDS_IN_MEMORY + 1);
+    const catalog = b.catalog("joined");
+    expect(searchRecords(b.db, catalog.catId, "bounded-599").map((r) => r.id)).toStrictEqual(["npm:bounded-599"]);
+  }, 240_000);
+});
