@@ -391,7 +391,7 @@ async function main(argv: string[]): Promise<number> {
       `load avg  ${machine.loadAverageAtStart.join(" ")} at start, ${loadAtEnd.join(" ")} at end`,
       `code      ${revision} (processes run a copy of dist/ taken at the start)`,
       `dataset   ${dataset.path} (${dataset.kind}: ${dataset.note})`,
-      `rows      ${datasetRows === undefined ? "all" : fmtInt(datasetRows)}${opts.records !== undefined ? ` (first ${fmtInt(opts.records)} asked; the file is in name order, so a cut is not a random sample)` : ""}`,
+      opts.fromHome !== undefined ? `home      a copy of ${opts.fromHome} (the dataset was not imported)` : `rows      ${datasetRows === undefined ? "all" : fmtInt(datasetRows)}${opts.records !== undefined ? ` (first ${fmtInt(opts.records)} asked; the file is in name order, so a cut is not a random sample)` : ""}`,
       `figures   ${opts.only.join(", ")}   (total ${fmtMs(Date.now() - started)})`,
       ...(setupImport ? [`setup     import of ${fmtInt(setupImport.records as number)} records took ${fmtMs(setupImport.wallMs as number)} (not a figure)`] : []),
       ...warnings.map((w) => `WARNING   ${w}`),
