@@ -4,7 +4,7 @@
  *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav]
  *                    [--shard-records N] [--edits N] [--connections 50,100,200]
  *                    [--importer-records N] [--reimport-records N] [--scan-files N] [--rounds N]
- *                    [--dataset FILE] [--json] [--keep]
+ *                    [--dataset FILE] [--from-home DIR] [--baseline DIR] [--json] [--keep]
  *
  * Reads /work/shared/datasets/npm-packages.tsv.gz (about 227,000 rows) when present, else
  * fixtures/npm-sample.tsv. Figures 1-5 run on one catalog imported by the real CLI; figure 6
@@ -14,11 +14,13 @@
  * to many clients. Figures 9-11 (importers, reimport, filescan) run the native importers
  * in-process on synthetic documents in each provider's format; figure 12 syncs figure 1's catalog
  * through a WebDAV folder (up, join, no change, one edit, storage after many rounds with and
- * without compaction). Progress goes to stderr; stdout holds the table, or with
- * --json one JSON document.
+ * without compaction); figure 13 exports figure 1's catalog as a bundle and imports it into an
+ * empty home, twice (with --baseline, also with another revision's CLI). --from-home starts from
+ * a copy of an existing home instead of importing. Progress goes to stderr; stdout holds the
+ * table, or with --json one JSON document.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { cpus, loadavg, platform, release, tmpdir, totalmem, arch } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,13 +33,14 @@ import { filescanFigure, importRateFigure, reimportFigure } from "./importers.js
 import { relayFigure } from "./relay.js";
 import { relayMemoryFigure } from "./relay-memory.js";
 import { webdavFigure } from "./webdav.js";
+import { bundleFigure } from "./bundle.js";
 import { shardsFigure } from "./shards.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav", "relaymem"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav", "relaymem", "bundle"] as const;
 type FigureName = (typeof FIGURES)[number];
-const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav" };
-const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav", "relaymem"];
+const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav", bundles: "bundle" };
+const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav", "relaymem", "bundle"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 const DEFAULT_EDITS = 100;
 const DEFAULT_CONNECTIONS = [50, 100, 200];
@@ -51,7 +54,7 @@ const RELAYMEM_SECONDS = 60;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
-  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-12)
+  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-13)
   --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
   --edits N          relay figure: edits timed from A to B (default ${DEFAULT_EDITS})
   --connections a,b  relay figure: numbers of concurrent clients (default ${DEFAULT_CONNECTIONS.join(",")})
@@ -59,8 +62,9 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --reimport-records N  reimport figure: records imported, then re-imported unchanged (default ${DEFAULT_REIMPORT_RECORDS})
   --scan-files N     filescan figure: files scanned cold and warm (default ${DEFAULT_SCAN_FILES})
   --rounds N         webdav figure: sync rounds before measuring server storage (default ${DEFAULT_ROUNDS})
-  --from-home DIR    copy this home (a shelf.db) instead of importing the dataset (e.g. a prepared 227k home)
   --dataset FILE     a TSV (plain or gzip) instead of the shared npm dataset
+  --from-home DIR    start from a copy of this shelf home instead of importing the dataset (no import figure)
+  --baseline DIR     bundle figure: also run a built checkout of another shelf revision, for comparison
   --json             print one JSON document on stdout instead of the table
   --keep             keep the temporary directory (its path is printed on stderr)`;
 
@@ -78,6 +82,7 @@ interface Options {
   rounds: number;
   dataset?: string;
   fromHome?: string;
+  baseline?: string;
   json: boolean;
   keep: boolean;
 }
@@ -106,6 +111,7 @@ function parseOptions(argv: string[]): Options | "help" {
         rounds: { type: "string" },
         dataset: { type: "string" },
         "from-home": { type: "string" },
+        baseline: { type: "string" },
         json: { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -154,6 +160,7 @@ function parseOptions(argv: string[]): Options | "help" {
     rounds: positiveInt("--rounds", v.rounds) ?? DEFAULT_ROUNDS,
     dataset: v.dataset,
     fromHome: v["from-home"],
+    baseline: v.baseline,
     json: v.json === true,
     keep: v.keep === true,
   };
@@ -182,6 +189,12 @@ function gitRevision(root: string): string {
   } catch {
     return "unknown";
   }
+}
+
+/** A copied home keeps its source's modes; a read-only source would give a read-only copy. */
+function chmodTree(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const name of readdirSync(dir)) chmodSync(join(dir, name), 0o644);
 }
 
 function machineInfo() {
@@ -298,14 +311,13 @@ async function main(argv: string[]): Promise<number> {
       }
     };
     let imported = false;
-    if (opts.only.some((f) => NEEDS_IMPORT.includes(f))) {
-      if (opts.fromHome) {
-        // a prepared home instead of the import (its records, not --records, set the figures' size)
-        mkdirSync(ctx.home, { recursive: true });
-        cpSync(join(opts.fromHome, "shelf.db"), join(ctx.home, "shelf.db"));
-        imported = true;
-        log(`copied ${opts.fromHome} instead of importing`);
-      } else await attempt("import", async () => {
+    if (opts.fromHome !== undefined) {
+      log(`copying ${opts.fromHome} instead of importing`);
+      cpSync(opts.fromHome, ctx.home, { recursive: true });
+      chmodTree(ctx.home);
+      imported = true;
+    } else if (opts.only.some((f) => NEEDS_IMPORT.includes(f))) {
+      await attempt("import", async () => {
         const result = await runImport(ctx);
         imported = true;
         datasetRows ??= result.records + result.result.rejected;
@@ -339,6 +351,7 @@ async function main(argv: string[]): Promise<number> {
     // Adds WebDAV remotes to A; the relay figure's remote, if any, is left alone.
     if (imported && opts.only.includes("webdav")) await attempt("webdav", () => webdavFigure(ctx, { rounds: opts.rounds }));
     if (imported && opts.only.includes("relaymem")) await attempt("relaymem", () => relayMemoryFigure(ctx, { clients: RELAYMEM_CLIENTS, seconds: RELAYMEM_SECONDS }));
+    if (imported && opts.only.includes("bundle")) await attempt("bundle", () => bundleFigure(ctx, { baselineCli: opts.baseline && join(opts.baseline, "dist", "src", "cli", "main.js") }));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
@@ -383,7 +396,7 @@ async function main(argv: string[]): Promise<number> {
       `load avg  ${machine.loadAverageAtStart.join(" ")} at start, ${loadAtEnd.join(" ")} at end`,
       `code      ${revision} (processes run a copy of dist/ taken at the start)`,
       `dataset   ${dataset.path} (${dataset.kind}: ${dataset.note})`,
-      `rows      ${datasetRows === undefined ? "all" : fmtInt(datasetRows)}${opts.records !== undefined ? ` (first ${fmtInt(opts.records)} asked; the file is in name order, so a cut is not a random sample)` : ""}`,
+      opts.fromHome !== undefined ? `home      a copy of ${opts.fromHome} (the dataset was not imported)` : `rows      ${datasetRows === undefined ? "all" : fmtInt(datasetRows)}${opts.records !== undefined ? ` (first ${fmtInt(opts.records)} asked; the file is in name order, so a cut is not a random sample)` : ""}`,
       `figures   ${opts.only.join(", ")}   (total ${fmtMs(Date.now() - started)})`,
       ...(setupImport ? [`setup     import of ${fmtInt(setupImport.records as number)} records took ${fmtMs(setupImport.wallMs as number)} (not a figure)`] : []),
       ...warnings.map((w) => `WARNING   ${w}`),

@@ -92,7 +92,7 @@ export class Instance {
    */
   async storedDocuments(): Promise<StoredDocuments> {
     if (!this.#stored) {
-      const [{ StoredDocuments }, { markDirtyStatement }] = await Promise.all([import("./store/stored-documents.js"), import("./store/crdt-store.js")]);
+      const [{ StoredDocuments }, { markDirtyStatement }] = await Promise.all([import("./store/stored-documents.js"), import("./store/crdt-storage.js")]);
       const markDirty = markDirtyStatement(this.db);
       this.#stored = new StoredDocuments(this.db, {
         onLoaded: (documentId) => this.documentsLoaded.add(documentId),

@@ -8,13 +8,18 @@
  *
  * Run by hand with: npm run build && npx vitest run test/bundle-exchange.test.ts
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeBundle, type BundleHeader } from "../src/bundle/bundle-file.js";
+import { CatalogStore } from "../src/catalog/catalog-store.js";
+import { Instance } from "../src/instance.js";
 import type { CatalogRecord } from "../src/model/record.js";
 import { crdtSize, expectExit, expectJsonError, FIXTURES, makeTempDir, shelf, shelfJson } from "./helpers/cli.js";
 
 const SAMPLE = join(FIXTURES, "npm-sample.tsv");
+const SIGNATURE = "SHELF-BUNDLE 1\n";
 const SAMPLE_ROWS = 300;
 
 interface ListJson {
@@ -162,6 +167,83 @@ describe("exchanging bundles between two instances", () => {
     const fresh = join(tmp.dir, "fresh");
     expectExit(await shelf(fresh, "import-bundle", truncated), 1);
     expect(existsSync(join(fresh, "shelf.db"))).toBe(false);
+  });
+
+  /** A bundle's header and where each document's bytes start. */
+  const layoutOf = (file: Buffer) => {
+    const headerEnd = file.indexOf(0x0a, SIGNATURE.length);
+    const header = JSON.parse(file.subarray(SIGNATURE.length, headerEnd).toString("utf8")) as BundleHeader;
+    let offset = headerEnd + 1;
+    const documents = header.documents.map((d) => ({ ...d, offset: (offset += d.bytes) - d.bytes }));
+    return { header, documents };
+  };
+
+  it("a bundle cut inside a document or its header, grown at its end, or with a document that is not Automerge data, is refused before anything is written", async () => {
+    const good = readFileSync(bundle("a2.bundle"));
+    const { header, documents } = layoutOf(good);
+    const third = documents[2]!;
+    const last = documents.at(-1)!;
+    const half = Math.floor(third.bytes / 2);
+    // Garbage in place of the third document, with the checksum it would have: only loading it can tell.
+    const garbage = Buffer.alloc(third.bytes, 0x5a);
+    const forgedHeader = { ...header, documents: header.documents.map((d, i) => (i === 2 ? { ...d, sha256: createHash("sha256").update(garbage).digest("hex") } : d)) };
+    const forged = Buffer.concat([Buffer.from(SIGNATURE + JSON.stringify(forgedHeader) + "\n"), good.subarray(documents[0]!.offset, third.offset), garbage, good.subarray(third.offset + third.bytes)]);
+    const cases = [
+      { name: "cut-in-document.bundle", data: good.subarray(0, third.offset + half), why: `document ${third.documentId} has ${half} of ${third.bytes} bytes` },
+      { name: "cut-at-document.bundle", data: good.subarray(0, last.offset), why: `document ${last.documentId} has 0 of ${last.bytes} bytes` },
+      { name: "cut-in-header.bundle", data: good.subarray(0, SIGNATURE.length + 40), why: "header is missing or truncated" },
+      { name: "grown.bundle", data: Buffer.concat([good, Buffer.from("more")]), why: "4 unexpected bytes after the last document" },
+      { name: "forged.bundle", data: forged, why: `document ${third.documentId} is not Automerge data` },
+    ];
+    for (const c of cases) writeFileSync(bundle(c.name), c.data);
+
+    const before = await listOutput(B, "--include-deleted");
+    const sizeBefore = crdtSize(B);
+    await Promise.all(
+      cases.map(async (c) => {
+        const error = expectJsonError(await shelf(B, "import-bundle", bundle(c.name), "--json"), 1, "SHELF_E_BAD_INPUT_FILE");
+        expect(error.message).toContain(bundle(c.name));
+        expect(error.message).toContain(c.why);
+        // into an empty home: no instance is made
+        const fresh = join(tmp.dir, `fresh-${c.name}`);
+        expectExit(await shelf(fresh, "import-bundle", bundle(c.name)), 1);
+        expect(existsSync(join(fresh, "shelf.db"))).toBe(false);
+      }),
+    );
+    expect(await listOutput(B, "--include-deleted")).toBe(before);
+    expect(crdtSize(B)).toEqual(sizeBefore);
+  });
+
+  it("a bundle of whole saved documents, as shelf wrote them before bundles streamed, still imports", async () => {
+    const source = join(tmp.dir, "saved-documents");
+    const instance = Instance.open(source, { create: true });
+    const file = bundle("saved-documents.bundle");
+    try {
+      const store = await CatalogStore.create(instance, "saved", 4);
+      await store.writeMany(
+        [
+          { id: "npm:left-pad", patch: { name: "left-pad", version: "1.3.0", summary: "String left pad" } },
+          { id: "pypi:requests", patch: { name: "requests", summary: "HTTP for Humans", addTags: ["http"] } },
+        ],
+        "test",
+      );
+      // exportDocuments saves each document whole (Automerge's save), as every earlier bundle held them
+      writeBundle(file, { url: store.catalog.url, name: "saved" }, instance.id, await store.exportDocuments());
+    } finally {
+      await instance.close();
+    }
+    const D = join(tmp.dir, "d");
+    expect(await importFrom(D, file)).toMatchObject({ catalog: "saved", newCatalog: true, records: 2 });
+    const listed = await shelfJson<ListJson>(D, "list");
+    expect(listed.records.map((r) => [r.id, r.summary, r.tags])).toEqual([
+      ["npm:left-pad", "String left pad", []],
+      ["pypi:requests", "HTTP for Humans", ["http"]],
+    ]);
+    // and what D exports from it (its stored chunks) imports elsewhere the same
+    await exportTo(D, bundle("d.bundle"));
+    const E = join(tmp.dir, "e");
+    expect(await importFrom(E, bundle("d.bundle"))).toMatchObject({ catalog: "saved", records: 2 });
+    expect(await listOutput(E)).toBe(await listOutput(D));
   });
 
   describe("into a third instance that has its own catalog called main", () => {

@@ -5,21 +5,23 @@
  *   {"format":1,"catalog":{...},"documents":[{"documentId","bytes","sha256"},...]}\n
  *   <the documents' bytes, one after another, in header order>
  *
- * Every document carries its SHA-256, so a truncated or altered file is refused before anything
- * is merged. Files are written to a temporary name and renamed, so a reader never sees half a file.
+ * A document's bytes are any Automerge data that loads as the whole document: one saved document,
+ * or a document's stored chunks one after another (what automerge-repo itself loads).
+ *
+ * Both sides stream: the writer and the reader hold one document (or one stored chunk) at a time,
+ * whatever the catalog's size. Every document carries its SHA-256 and the header its length, so a
+ * truncated or altered file is refused before anything is merged. Files are written to a
+ * temporary name and renamed, so a reader never sees half a file.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import * as A from "@automerge/automerge";
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import type * as A from "@automerge/automerge";
 import { ShelfError } from "../errors.js";
+import { headsOf } from "./automerge-bytes.js";
 
 const MAGIC = "SHELF-BUNDLE 1\n";
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
-
-export interface BundleDocument {
-  documentId: string;
-  data: Uint8Array;
-}
+const HEADER_READ_BYTES = 64 * 1024;
 
 export interface BundleHeader {
   format: 1;
@@ -29,71 +31,233 @@ export interface BundleHeader {
   documents: { documentId: string; bytes: number; sha256: string }[];
 }
 
-export interface Bundle {
-  header: BundleHeader;
-  documents: BundleDocument[];
+/** A document to write: its bytes whole, or in parts (read twice: to measure, then to write). */
+export type BundleSource = { documentId: string; data: Uint8Array } | { documentId: string; parts: () => Iterable<Uint8Array> };
+
+export interface BundleDocument {
+  documentId: string;
+  data: Uint8Array;
 }
+
+/** Where a document's bytes are in the file. */
+export interface BundleEntry {
+  documentId: string;
+  bytes: number;
+  sha256: string;
+  offset: number;
+}
+
+export type Progress = (done: number, total: number) => void;
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
-export function writeBundle(path: string, catalog: BundleHeader["catalog"], createdBy: string, documents: BundleDocument[]): number {
+/** Writes a bundle of `documents`, in that order; returns the file's size in bytes. */
+export function writeBundle(path: string, catalog: BundleHeader["catalog"], createdBy: string, documents: readonly BundleSource[], onProgress?: Progress): number {
+  const partsOf = (d: BundleSource): Iterable<Uint8Array> => ("data" in d ? [d.data] : d.parts());
+  const measure = (d: BundleSource) => {
+    const hash = createHash("sha256");
+    let bytes = 0;
+    for (const part of partsOf(d)) {
+      hash.update(part);
+      bytes += part.byteLength;
+    }
+    return { bytes, sha256: hash.digest("hex") };
+  };
   const header: BundleHeader = {
     format: 1,
     catalog,
     createdAt: new Date().toISOString(),
     createdBy,
-    documents: documents.map((d) => ({ documentId: d.documentId, bytes: d.data.byteLength, sha256: sha256(d.data) })),
+    documents: documents.map((d) => ({ documentId: d.documentId, ...measure(d) })),
   };
-  const parts = [Buffer.from(MAGIC + JSON.stringify(header) + "\n"), ...documents.map((d) => d.data)];
-  const body = Buffer.concat(parts);
   const temporary = `${path}.${process.pid}.tmp`;
+  let fd: number | undefined;
   try {
-    writeFileSync(temporary, body);
+    fd = openSync(temporary, "w");
+    let written = writeAll(fd, Buffer.from(MAGIC + JSON.stringify(header) + "\n"));
+    for (const [i, d] of documents.entries()) {
+      const hash = createHash("sha256");
+      for (const part of partsOf(d)) {
+        hash.update(part);
+        written += writeAll(fd, part);
+      }
+      // The caller reads both passes in one snapshot; a difference would make a bundle that lies.
+      if (hash.digest("hex") !== header.documents[i]!.sha256) throw new ShelfError("SHELF_E_INTERNAL", `document ${d.documentId} changed while the bundle was written`);
+      onProgress?.(i + 1, documents.length);
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
     renameSync(temporary, path);
+    return written;
   } catch (err) {
-    throw new ShelfError("SHELF_E_IO", `cannot write bundle ${path}: ${(err as Error).message}`, "check that the directory exists and is writable");
+    if (fd !== undefined) closeSync(fd);
+    rmSync(temporary, { force: true });
+    if (!(err as NodeJS.ErrnoException).syscall) throw err;
+    throw new ShelfError("SHELF_E_IO", `cannot write bundle ${path}: ${(err as Error).message}`, "check that the directory exists and is writable, and that the disk has room");
   }
-  return body.byteLength;
 }
 
-/** Reads and verifies a bundle completely; throws SHELF_E_BAD_INPUT_FILE naming what is wrong. */
-export function readBundle(path: string): Bundle {
-  let file: Buffer;
-  try {
-    file = readFileSync(path);
-  } catch (err) {
-    throw new ShelfError("SHELF_E_IO", `cannot read bundle ${path}: ${(err as Error).message}`, "check the path");
+function writeAll(fd: number, data: Uint8Array): number {
+  for (let at = 0; at < data.byteLength; ) at += writeSync(fd, data, at, data.byteLength - at);
+  return data.byteLength;
+}
+
+/** A bundle open for reading: its header is read and checked, its documents are read on demand. */
+export class BundleFile {
+  readonly path: string;
+  readonly header: BundleHeader;
+  readonly entries: readonly BundleEntry[];
+  #fd: number | undefined;
+
+  private constructor(path: string, fd: number, header: BundleHeader, entries: BundleEntry[]) {
+    this.path = path;
+    this.#fd = fd;
+    this.header = header;
+    this.entries = entries;
   }
-  const bad = (why: string) => new ShelfError("SHELF_E_BAD_INPUT_FILE", `${path} is not a usable shelf bundle: ${why}`, "make the bundle again with `shelf export FILE` on an instance that holds the catalog");
-  if (file.subarray(0, MAGIC.length).toString("latin1") !== MAGIC) throw bad("it does not start with the shelf bundle signature");
-  const headerEnd = file.indexOf(0x0a, MAGIC.length);
-  if (headerEnd < 0 || headerEnd - MAGIC.length > MAX_HEADER_BYTES) throw bad("its header is missing or truncated");
+
+  /**
+   * Opens a bundle and checks its signature, its header and that its length is the sum of its
+   * documents' (so a truncated file is refused here); throws SHELF_E_BAD_INPUT_FILE naming what
+   * is wrong, or SHELF_E_IO.
+   */
+  static open(path: string): BundleFile {
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (err) {
+      throw new ShelfError("SHELF_E_IO", `cannot read bundle ${path}: ${(err as Error).message}`, "check the path");
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const headerLine = readHeaderLine(fd, size, path);
+      const header = parseHeader(headerLine, path);
+      let offset = MAGIC.length + headerLine.byteLength + 1;
+      const entries = header.documents.map((d) => {
+        const entry = { ...d, offset };
+        offset += d.bytes;
+        return entry;
+      });
+      const cut = entries.find((e) => e.offset + e.bytes > size);
+      if (cut) throw badBundle(path, `it is truncated (document ${cut.documentId} has ${Math.max(0, size - cut.offset)} of ${cut.bytes} bytes)`);
+      if (offset !== size) throw badBundle(path, `it has ${size - offset} unexpected bytes after the last document`);
+      return new BundleFile(path, fd, header, entries);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** One document's bytes, checked against its checksum. */
+  read(entry: BundleEntry): Uint8Array {
+    const data = new Uint8Array(entry.bytes);
+    for (let at = 0; at < entry.bytes; ) {
+      const n = readSync(this.#openFd(), data, at, entry.bytes - at, entry.offset + at);
+      if (n === 0) throw badBundle(this.path, `it is truncated (document ${entry.documentId} has ${at} of ${entry.bytes} bytes)`);
+      at += n;
+    }
+    if (sha256(data) !== entry.sha256) throw badBundle(this.path, `document ${entry.documentId} does not match its checksum (the file was altered or damaged)`);
+    return data;
+  }
+
+  /** Every document in file order, read one at a time. */
+  *documents(): Generator<BundleDocument> {
+    for (const entry of this.entries) yield { documentId: entry.documentId, data: this.read(entry) };
+  }
+
+  /**
+   * Checks every document (checksum, and that it is complete Automerge data) before anything is
+   * merged, one at a time; returns each document's heads.
+   */
+  verify(onProgress?: Progress): Map<string, A.Heads> {
+    const heads = new Map<string, A.Heads>();
+    for (const [i, entry] of this.entries.entries()) {
+      const data = this.read(entry);
+      try {
+        heads.set(entry.documentId, headsOf(data));
+      } catch (err) {
+        throw badBundle(this.path, `document ${entry.documentId} is not Automerge data (${(err as Error).message})`);
+      }
+      onProgress?.(i + 1, this.entries.length);
+    }
+    return heads;
+  }
+
+  /** A SHELF_E_BAD_INPUT_FILE error about this bundle. */
+  bad(why: string): ShelfError {
+    return badBundle(this.path, why);
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  #openFd(): number {
+    if (this.#fd === undefined) throw new ShelfError("SHELF_E_INTERNAL", `bundle ${this.path} was read after it was closed`);
+    return this.#fd;
+  }
+}
+
+/**
+ * A whole bundle, checked, in memory: for small bundles (tests, tools). Commands stream through
+ * BundleFile instead, whatever the bundle's size.
+ */
+export function readBundle(path: string): { header: BundleHeader; documents: BundleDocument[] } {
+  const bundle = BundleFile.open(path);
+  try {
+    bundle.verify();
+    return { header: bundle.header, documents: [...bundle.documents()] };
+  } finally {
+    bundle.close();
+  }
+}
+
+function badBundle(path: string, why: string): ShelfError {
+  return new ShelfError("SHELF_E_BAD_INPUT_FILE", `${path} is not a usable shelf bundle: ${why}`, "make the bundle again with `shelf export FILE` on an instance that holds the catalog");
+}
+
+/** The header's JSON line (without the signature and newline), read a block at a time. */
+function readHeaderLine(fd: number, size: number, path: string): Buffer {
+  const signature = Buffer.alloc(MAGIC.length);
+  const got = readSync(fd, signature, 0, MAGIC.length, 0);
+  if (got !== MAGIC.length || signature.toString("latin1") !== MAGIC) throw badBundle(path, "it does not start with the shelf bundle signature");
+  const blocks: Buffer[] = [];
+  let length = 0;
+  for (let at = MAGIC.length; at < size && length <= MAX_HEADER_BYTES; ) {
+    const block = Buffer.alloc(Math.min(HEADER_READ_BYTES, size - at));
+    const n = readSync(fd, block, 0, block.length, at);
+    if (n === 0) break;
+    const newline = block.subarray(0, n).indexOf(0x0a);
+    if (newline >= 0) {
+      blocks.push(block.subarray(0, newline));
+      if (length + newline > MAX_HEADER_BYTES) break;
+      return Buffer.concat(blocks);
+    }
+    blocks.push(block.subarray(0, n));
+    length += n;
+    at += n;
+  }
+  throw badBundle(path, "its header is missing or truncated");
+}
+
+function parseHeader(line: Buffer, path: string): BundleHeader {
   let header: BundleHeader;
   try {
-    header = JSON.parse(file.subarray(MAGIC.length, headerEnd).toString("utf8")) as BundleHeader;
+    header = JSON.parse(line.toString("utf8")) as BundleHeader;
   } catch {
-    throw bad("its header is not valid JSON");
+    throw badBundle(path, "its header is not valid JSON");
   }
   if (header?.format !== 1 || !Array.isArray(header.documents) || typeof header.catalog?.url !== "string" || typeof header.catalog?.name !== "string") {
-    throw bad("its header lacks the catalog or document list");
+    throw badBundle(path, "its header lacks the catalog or document list");
   }
-  const documents: BundleDocument[] = [];
-  let offset = headerEnd + 1;
-  for (const [i, entry] of header.documents.entries()) {
-    if (typeof entry?.documentId !== "string" || !Number.isSafeInteger(entry.bytes) || entry.bytes < 0) throw bad(`document entry ${i} is malformed`);
-    const data = new Uint8Array(file.subarray(offset, offset + entry.bytes));
-    if (data.byteLength !== entry.bytes) throw bad(`it is truncated (document ${entry.documentId} has ${data.byteLength} of ${entry.bytes} bytes)`);
-    if (sha256(data) !== entry.sha256) throw bad(`document ${entry.documentId} does not match its checksum (the file was altered or damaged)`);
-    try {
-      // Loaded only to prove it is Automerge data; freed at once (WebAssembly memory the garbage
-      // collector would only reclaim much later).
-      A.free(A.load(data));
-    } catch (err) {
-      throw bad(`document ${entry.documentId} is not Automerge data (${(err as Error).message})`);
-    }
-    documents.push({ documentId: entry.documentId, data });
-    offset += entry.bytes;
+  const seen = new Set<string>();
+  for (const [i, d] of header.documents.entries()) {
+    const wellFormed = typeof d?.documentId === "string" && d.documentId !== "" && Number.isSafeInteger(d.bytes) && d.bytes >= 0 && typeof d.sha256 === "string" && /^[0-9a-f]{64}$/.test(d.sha256);
+    if (!wellFormed) throw badBundle(path, `document entry ${i} is malformed`);
+    if (seen.has(d.documentId)) throw badBundle(path, `document ${d.documentId} is listed twice`);
+    seen.add(d.documentId);
   }
-  if (offset !== file.byteLength) throw bad(`it has ${file.byteLength - offset} unexpected bytes after the last document`);
-  return { header, documents };
+  return header;
 }

@@ -1,14 +1,20 @@
-/** export / import-bundle: carry a catalog between instances as one file, with no network. */
+/**
+ * export / import-bundle: carry a catalog between instances as one file, with no network.
+ * Both stream, one document at a time: export copies each document's stored chunks into the file
+ * without loading Automerge; import-bundle checks the whole file first, then merges and
+ * materializes document by document (src/bundle/).
+ */
 import * as A from "@automerge/automerge";
-import type { DocumentId } from "@automerge/automerge-repo";
-import { CatalogStore, documentIdOf, SHARDS_IN_MEMORY, type Progress } from "../catalog/catalog-store.js";
-import { readBundle, writeBundle, type Bundle } from "../bundle/bundle-file.js";
+import { BundleFile, writeBundle, type Progress } from "../bundle/bundle-file.js";
+import { BundleMerge } from "../bundle/bundle-merge.js";
 import { ShelfError } from "../errors.js";
-import { Instance, resolveHome } from "../instance.js";
-import type { RootDoc } from "../model/catalog-doc.js";
+import { Instance, resolveHome, type CatalogRow } from "../instance.js";
+import { documentIdOf, type RootDoc } from "../model/catalog-doc.js";
 import { plain } from "../model/crdt-record.js";
+import { createCrdtStorage } from "../store/crdt-storage.js";
+import { notifyLocalEdit } from "../sync/home-signal.js";
 import { countRecords } from "../view/queries.js";
-import { closeInstance, withStore, type GlobalOptions } from "./context.js";
+import { closeInstance, named, withCatalog, type GlobalOptions } from "./context.js";
 
 export interface ExportResult {
   file: string;
@@ -18,11 +24,30 @@ export interface ExportResult {
 }
 
 export async function exportBundle(file: string, options: GlobalOptions, onProgress?: Progress): Promise<ExportResult> {
-  return withStore(options, async ({ instance, catalog, store }) => {
-    const documents = await store.exportDocuments(onProgress);
-    const bytes = writeBundle(file, { url: catalog.url, name: catalog.name }, instance.id, documents);
-    return { file, catalog: catalog.name, documents: documents.length, bytes };
+  return withCatalog(options, ({ instance, catalog }) => {
+    const storage = createCrdtStorage(instance.db);
+    const documentIds = [catalog.url, ...catalog.shardUrls].map(documentIdOf);
+    // One read transaction: every document is measured and written from the same snapshot,
+    // while other processes go on writing.
+    const bytes = instance.db.transaction(() => {
+      for (const documentId of documentIds) assertStored(storage.documentChunks(documentId), documentId, catalog);
+      const documents = documentIds.map((documentId) => ({ documentId, parts: () => storage.documentChunks(documentId) }));
+      return writeBundle(file, { url: catalog.url, name: catalog.name }, instance.id, documents, onProgress);
+    }).deferred();
+    return { file, catalog: catalog.name, documents: documentIds.length, bytes };
   });
+}
+
+function assertStored(chunks: Iterator<Uint8Array>, documentId: string, catalog: CatalogRow): void {
+  const first = chunks.next();
+  chunks.return?.(undefined);
+  if (first.done) {
+    throw new ShelfError(
+      "SHELF_E_DOC_UNAVAILABLE",
+      `document automerge:${documentId} of catalog ${catalog.name} is not in local storage`,
+      "import a bundle of this catalog (`shelf import-bundle FILE`) or join it again",
+    );
+  }
 }
 
 export interface ImportBundleResult {
@@ -37,61 +62,79 @@ export interface ImportBundleResult {
 
 /**
  * Merges a bundle into this instance: into the catalog of the same URL if held here (both sides'
- * edits survive, as with any sync), or as a new catalog otherwise. The whole bundle is verified
- * before anything is written.
+ * edits survive, as with any sync), or as a new catalog otherwise. The whole bundle is checked
+ * before anything is written. An import cut short (a crash, a full disk) keeps the documents it
+ * merged; running it again merges the rest.
  */
 export async function importBundle(file: string, options: GlobalOptions & { name?: string }, onProgress?: Progress): Promise<ImportBundleResult> {
-  const bundle = readBundle(file);
-  const shardIds = shardDocumentIds(bundle, file);
-  const instance = Instance.open(resolveHome(options.home), { create: true });
+  const bundle = BundleFile.open(file);
   try {
-    let catalog = instance.catalogs().find((c) => c.url === bundle.header.catalog.url);
-    const newCatalog = catalog === undefined;
-    let documentsChanged = 0;
-    if (!catalog) {
-      const name = options.name ?? bundle.header.catalog.name;
-      // Checked before any document is stored, so a refused import leaves nothing behind.
-      instance.assertCatalogNameFree(name);
-      for (const [i, doc] of bundle.documents.entries()) {
-        (await instance.repo()).import(doc.data, { docId: doc.documentId as DocumentId });
-        await keepMemoryBounded(instance, i);
+    const heads = bundle.verify();
+    const shardUrls = shardUrlsOf(bundle);
+    const home = resolveHome(options.home);
+    return await named(home, async () => {
+      const instance = Instance.open(home, { create: true });
+      let merged: { result: ImportBundleResult; saved: ReadonlySet<string> };
+      try {
+        merged = await mergeBundle(instance, bundle, { heads, shardUrls, name: options.name }, onProgress);
+      } finally {
+        await closeInstance(instance);
       }
-      await instance.recycleRepo();
-      catalog = instance.addCatalog({ url: bundle.header.catalog.url, name, shardUrls: shardIds.map((id) => `automerge:${id}`) });
-      documentsChanged = bundle.documents.length;
-    } else {
-      const store = await CatalogStore.open(instance, catalog);
-      const known = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
-      for (const [i, doc] of bundle.documents.entries()) {
-        if (known.has(doc.documentId as DocumentId) && (await store.mergeDocument(doc.documentId as DocumentId, doc.data))) documentsChanged++;
-        await keepMemoryBounded(instance, i);
-      }
-      await instance.recycleRepo();
-    }
-    const store = await CatalogStore.open(instance, catalog);
-    const { records: recordsChanged } = await store.catchUp(onProgress);
-    return { file, catalog: catalog.name, url: catalog.url, newCatalog, documentsChanged, recordsChanged, records: countRecords(instance.db, catalog.catId).records };
+      // Daemons running on this home take the merged documents at once.
+      if (merged.saved.size > 0) await notifyLocalEdit(home, merged.saved);
+      return merged.result;
+    });
   } finally {
-    await closeInstance(instance);
+    bundle.close();
   }
 }
 
-/** A large bundle is taken in batches of documents: each batch is written out and let go. */
-async function keepMemoryBounded(instance: Instance, index: number): Promise<void> {
-  if ((index + 1) % SHARDS_IN_MEMORY === 0) await instance.recycleRepo();
+interface CheckedBundle {
+  heads: Map<string, A.Heads>;
+  shardUrls: string[];
+  name?: string;
 }
 
-/** The shard document ids the bundle's root document names; every one must be in the bundle. */
-function shardDocumentIds(bundle: Bundle, file: string): string[] {
-  const bad = (why: string) => new ShelfError("SHELF_E_BAD_INPUT_FILE", `${file} is not a usable shelf bundle: ${why}`, "make the bundle again with `shelf export FILE`");
+async function mergeBundle(instance: Instance, bundle: BundleFile, checked: CheckedBundle, onProgress?: Progress) {
+  const { url, name } = bundle.header.catalog;
+  let catalog = instance.catalogs().find((c) => c.url === url);
+  const newCatalog = catalog === undefined;
+  // A taken name is refused here, before any document is stored.
+  catalog ??= instance.addCatalog({ url, name: checked.name ?? name, shardUrls: checked.shardUrls });
+  const merge = new BundleMerge(instance, catalog);
+  const entries = bundle.entries.filter((e) => merge.holds(e.documentId));
+  let documentsChanged = 0;
+  let recordsChanged = 0;
+  for (const [i, entry] of entries.entries()) {
+    const outcome = merge.merge(entry.documentId, bundle.read(entry), checked.heads.get(entry.documentId)!);
+    if (outcome.changed) documentsChanged++;
+    recordsChanged += outcome.records;
+    onProgress?.(i + 1, entries.length);
+  }
+  // Documents that other processes changed and the view has not caught up with yet.
+  if (instance.hasDirtyDocuments()) {
+    const { CatalogStore } = await import("../catalog/catalog-store.js");
+    recordsChanged += (await (await CatalogStore.open(instance, catalog)).catchUp()).records;
+  }
+  const records = countRecords(instance.db, catalog.catId).records;
+  const result: ImportBundleResult = { file: bundle.path, catalog: catalog.name, url: catalog.url, newCatalog, documentsChanged, recordsChanged, records };
+  return { result, saved: merge.saved };
+}
+
+/** The shard URLs the bundle's root document names; every one must be in the bundle. */
+function shardUrlsOf(bundle: BundleFile): string[] {
   const rootId = documentIdOf(bundle.header.catalog.url);
-  const root = bundle.documents.find((d) => d.documentId === rootId);
-  if (!root) throw bad("it does not contain the catalog's root document");
-  const rootDoc = A.load<RootDoc>(root.data);
-  if (rootDoc.shelf !== "catalog" || !Array.isArray(rootDoc.shards)) throw bad("its root document is not a shelf catalog");
-  const present = new Set(bundle.documents.map((d) => d.documentId));
-  const ids = rootDoc.shards.map((url) => documentIdOf(plain(url)));
-  const missing = ids.filter((id) => !present.has(id));
-  if (missing.length > 0) throw bad(`it lacks ${missing.length} of the catalog's ${ids.length} shard documents`);
-  return ids;
+  const rootEntry = bundle.entries.find((e) => e.documentId === rootId);
+  if (!rootEntry) throw bundle.bad("it does not contain the catalog's root document");
+  const root = A.load<RootDoc>(bundle.read(rootEntry));
+  try {
+    if (root.shelf !== "catalog" || !Array.isArray(root.shards)) throw bundle.bad("its root document is not a shelf catalog");
+    const urls = root.shards.map((url) => `automerge:${documentIdOf(plain(url))}`);
+    const present = new Set(bundle.entries.map((e) => e.documentId));
+    const missing = urls.filter((url) => !present.has(documentIdOf(url)));
+    if (missing.length > 0) throw bundle.bad(`it lacks ${missing.length} of the catalog's ${urls.length} shard documents`);
+    return urls;
+  } finally {
+    A.free(root);
+  }
 }

@@ -1,12 +1,11 @@
 /**
- * The CRDT store: one automerge-repo Repo per process, whose storage is the instance's SQLite file.
- * Saving a document's chunks marks it dirty in the same transaction (table crdt_dirty), so the
- * materializer always knows which documents the view has not caught up with, even after a crash.
+ * The CRDT store: one automerge-repo Repo per process, whose storage is the instance's SQLite file
+ * (crdt-storage.ts: saving a chunk marks its document dirty in the same transaction).
  */
 import { Repo, type DocumentId, type NetworkAdapterInterface, type PeerId } from "@automerge/automerge-repo";
 import { randomBytes } from "node:crypto";
 import type { Db } from "./db.js";
-import { SqliteStorageAdapter } from "./sqlite-storage-adapter.js";
+import { createCrdtStorage } from "./crdt-storage.js";
 
 export interface CrdtStoreOptions {
   instanceId: string;
@@ -20,19 +19,8 @@ export interface CrdtStoreOptions {
   onSaved?: (documentId: string, key: string) => void;
 }
 
-/** Marks a document's view stale; run in the transaction that stores its chunk. */
-export const markDirtyStatement = (db: Db) => db.prepare<[string]>("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
-
 export function createRepo(db: Db, options: CrdtStoreOptions): Repo {
-  const markDirty = markDirtyStatement(db);
-  const storage = new SqliteStorageAdapter(
-    db,
-    (documentId, key) => {
-      markDirty.run(documentId);
-      options.onSaved?.(documentId, key);
-    },
-    options.onLoad,
-  );
+  const storage = createCrdtStorage(db, { onSaved: options.onSaved, onLoad: options.onLoad });
   return new Repo({
     storage,
     network: options.network ?? [],

@@ -42,6 +42,18 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
     };
   }
 
+  /**
+   * A document's stored chunks in the order automerge-repo concatenates them to load it
+   * (snapshots, then incremental changes, each in the order written), read one row at a time.
+   * Synchronous, for bulk work on whole documents inside a transaction (bundles).
+   */
+  *documentChunks(documentId: string): Generator<Uint8Array> {
+    for (const kind of ["snapshot", "incremental"]) {
+      const prefix = encodeKey([documentId, kind]);
+      for (const row of this.#stmts.loadRange.iterate(prefix, upperBound(prefix))) yield toUint8Array(row.data);
+    }
+  }
+
   async load(key: StorageKey): Promise<Uint8Array | undefined> {
     const row = this.#stmts.load.get(encodeKey(key));
     return row ? toUint8Array(row.data) : undefined;
@@ -51,6 +63,11 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
     // automerge-repo's throttled saves can fire after the instance closed. Instance.close() flushes
     // every document first, so such a late save repeats data already stored and is dropped.
     if (!this.#db.open) return;
+    this.saveNow(key, data);
+  }
+
+  /** save(), synchronous: for bulk work that writes a chunk and its view in one transaction. */
+  saveNow(key: StorageKey, data: Uint8Array): void {
     const encoded = encodeKey(key);
     this.#db.transaction(() => {
       this.#stmts.save.run(encoded, data);

@@ -1,0 +1,85 @@
+/**
+ * Merges a bundle's documents into a catalog held here, one document at a time and without
+ * automerge-repo: for each, what the bundle adds beyond the stored chunks is found from bytes
+ * (automerge-bytes.ts), stored as one more chunk, and the view of that document is brought up to
+ * date in the same transaction. Then the document is freed before the next one is read, so memory
+ * stays that of one document whatever the catalog's size.
+ */
+import * as A from "@automerge/automerge";
+import { headsHash, keyHash } from "../store/chunk-keys.js";
+import type { CatalogRow, Instance } from "../instance.js";
+import { documentIdOf } from "../model/catalog-doc.js";
+import type { ShardDoc } from "../model/crdt-record.js";
+import { createCrdtStorage } from "../store/crdt-storage.js";
+import type { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
+import { Materializer } from "../view/materializer.js";
+import { changesBeyond, concatBytes } from "./automerge-bytes.js";
+
+export interface MergeOutcome {
+  /** whether the bundle held changes this instance lacked */
+  changed: boolean;
+  /** records whose view rows were rewritten */
+  records: number;
+}
+
+export class BundleMerge {
+  readonly #instance: Instance;
+  readonly #catalog: CatalogRow;
+  readonly #storage: SqliteStorageAdapter;
+  readonly #materializer: Materializer;
+  readonly #rootId: string;
+  readonly #shardOf: Map<string, number>;
+  /** the documents this merge stored chunks of (for the running daemons' signal) */
+  readonly saved = new Set<string>();
+
+  constructor(instance: Instance, catalog: CatalogRow) {
+    this.#instance = instance;
+    this.#catalog = catalog;
+    this.#storage = createCrdtStorage(instance.db, { onSaved: (documentId) => this.saved.add(documentId) });
+    this.#materializer = new Materializer(instance.db);
+    this.#rootId = documentIdOf(catalog.url);
+    this.#shardOf = new Map(catalog.shardUrls.map((url, i) => [documentIdOf(url), i]));
+  }
+
+  /** Whether `documentId` is this catalog's root or one of its shards. */
+  holds(documentId: string): boolean {
+    return documentId === this.#rootId || this.#shardOf.has(documentId);
+  }
+
+  /**
+   * Merges one document's bytes (checked by BundleFile.verify; `heads` are theirs). Under the
+   * write lock, so that chunks other processes store meanwhile are in what the view is written
+   * from.
+   */
+  merge(documentId: string, data: Uint8Array, heads: A.Heads): MergeOutcome {
+    return this.#instance.db.transaction((): MergeOutcome => {
+      const stored = [...this.#storage.documentChunks(documentId)];
+      let doc: A.Doc<unknown>;
+      if (stored.length === 0) {
+        // New here: the bundle's bytes are the document, stored as they are.
+        this.#storage.saveNow([documentId, "snapshot", headsHash(heads)], data);
+        doc = A.load(data);
+      } else {
+        const added = changesBeyond(stored, data);
+        if (!added) return { changed: false, records: 0 };
+        this.#storage.saveNow([documentId, "incremental", keyHash(added)], added);
+        // What automerge-repo will load from now on: the stored chunks, then the new one.
+        doc = A.load(concatBytes([...stored, added]), { allowMissingChanges: true });
+      }
+      try {
+        return { changed: true, records: this.#materialize(documentId, doc) };
+      } finally {
+        A.free(doc);
+      }
+    }).immediate();
+  }
+
+  #materialize(documentId: string, doc: A.Doc<unknown>): number {
+    const shard = this.#shardOf.get(documentId);
+    if (shard === undefined) {
+      this.#materializer.markDocument(this.#catalog.catId, documentId, doc);
+      return 0;
+    }
+    return this.#materializer.materializeShard(this.#catalog.catId, shard, documentId, doc as A.Doc<ShardDoc>).changedIds;
+  }
+}
