@@ -1,7 +1,7 @@
 /**
  * shelf's benchmark: prints figures, not pass/fail.
  *
- *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav]
+ *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav,ops]
  *                    [--shard-records N] [--edits N] [--connections 50,100,200]
  *                    [--importer-records N] [--reimport-records N] [--scan-files N] [--rounds N]
  *                    [--dataset FILE] [--json] [--keep]
@@ -14,7 +14,8 @@
  * to many clients. Figures 9-11 (importers, reimport, filescan) run the native importers
  * in-process on synthetic documents in each provider's format; figure 12 syncs figure 1's catalog
  * through a WebDAV folder (up, join, no change, one edit, storage after many rounds with and
- * without compaction). Progress goes to stderr; stdout holds the table, or with
+ * without compaction). Figure 13 (ops) writes the rows into 256 shards in-process, through shelf's
+ * record model and write path and as raw Automerge changes (the floor). Progress goes to stderr; stdout holds the table, or with
  * --json one JSON document.
  */
 import { execFileSync } from "node:child_process";
@@ -31,11 +32,12 @@ import { filescanFigure, importRateFigure, reimportFigure } from "./importers.js
 import { relayFigure } from "./relay.js";
 import { webdavFigure } from "./webdav.js";
 import { shardsFigure } from "./shards.js";
+import { opsFigure } from "./ops.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav", "ops"] as const;
 type FigureName = (typeof FIGURES)[number];
-const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav" };
+const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav", operations: "ops" };
 const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 const DEFAULT_EDITS = 100;
@@ -47,7 +49,7 @@ const DEFAULT_ROUNDS = 100;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
-  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-12)
+  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-13)
   --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
   --edits N          relay figure: edits timed from A to B (default ${DEFAULT_EDITS})
   --connections a,b  relay figure: numbers of concurrent clients (default ${DEFAULT_CONNECTIONS.join(",")})
@@ -118,7 +120,7 @@ function parseOptions(argv: string[]): Options | "help" {
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0)
       .map((s) => {
-        const byNumber = /^([1-9]|1[012])$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
+        const byNumber = /^([1-9]|1[0-3])$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
         const name = byNumber ?? ALIASES[s] ?? (FIGURES as readonly string[]).find((f) => f === s);
         if (!name) throw new UsageError(`--only: unknown figure ${JSON.stringify(s)} (figures: ${FIGURES.join(", ")})`);
         return name as FigureName;
@@ -324,6 +326,7 @@ async function main(argv: string[]): Promise<number> {
     if (opts.only.includes("filescan")) await attempt("filescan", () => filescanFigure(importerOptions));
     // Adds WebDAV remotes to A; the relay figure's remote, if any, is left alone.
     if (imported && opts.only.includes("webdav")) await attempt("webdav", () => webdavFigure(ctx, { rounds: opts.rounds }));
+    if (opts.only.includes("ops")) await attempt("ops", () => opsFigure({ scratch, rows: ctx.rows, log }));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
