@@ -92,8 +92,8 @@ export class Materializer {
       // yet adds a competing value to show as a conflict.
       const recent = incremental ? scanChanges(doc, A.getChangesSince(doc, fromHeads)) : undefined;
       const touched = recent && !recent.touchedRoot ? new Set(recent.records.keys()) : "all";
-      const fields = recordFields(doc, touched === "all" ? undefined : touched);
       const ids = touched === "all" ? undefined : touched;
+      const fields = recordFields(doc, ids);
       let whole: Map<string, RecordOps> | undefined;
       const wholeLog = () => (whole ??= scanLog(doc, ids).records);
       // Each record's last edit: among the new changes when they were made on top of the rest
