@@ -1,7 +1,7 @@
 /**
  * shelf's benchmark: prints figures, not pass/fail.
  *
- *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav]
+ *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav,relaymem,bundle,ops]
  *                    [--shard-records N] [--edits N] [--connections 50,100,200]
  *                    [--importer-records N] [--reimport-records N] [--scan-files N] [--rounds N]
  *                    [--dataset FILE] [--from-home DIR] [--baseline DIR] [--json] [--keep]
@@ -14,10 +14,12 @@
  * to many clients. Figures 9-11 (importers, reimport, filescan) run the native importers
  * in-process on synthetic documents in each provider's format; figure 12 syncs figure 1's catalog
  * through a WebDAV folder (up, join, no change, one edit, storage after many rounds with and
- * without compaction); figure 13 exports figure 1's catalog as a bundle and imports it into an
- * empty home, twice (with --baseline, also with another revision's CLI). --from-home starts from
- * a copy of an existing home instead of importing. Progress goes to stderr; stdout holds the
- * table, or with --json one JSON document.
+ * without compaction); figure 13 (relaymem) measures the relay's memory with a whole catalog on it
+ * and 50 live clients; figure 14 (bundle) exports figure 1's catalog as a bundle and imports it into
+ * an empty home, twice (with --baseline, also with another revision's CLI); figure 15 (ops) writes
+ * the rows into 256 shards in-process, through shelf's record model and write path and as raw
+ * Automerge changes (the floor). --from-home starts from a copy of an existing home instead of
+ * importing. Progress goes to stderr; stdout holds the table, or with --json one JSON document.
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
@@ -35,11 +37,12 @@ import { relayMemoryFigure } from "./relay-memory.js";
 import { webdavFigure } from "./webdav.js";
 import { bundleFigure } from "./bundle.js";
 import { shardsFigure } from "./shards.js";
+import { opsFigure } from "./ops.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav", "relaymem", "bundle"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav", "relaymem", "bundle", "ops"] as const;
 type FigureName = (typeof FIGURES)[number];
-const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav", bundles: "bundle" };
+const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav", bundles: "bundle", operations: "ops" };
 const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav", "relaymem", "bundle"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 const DEFAULT_EDITS = 100;
@@ -352,6 +355,7 @@ async function main(argv: string[]): Promise<number> {
     if (imported && opts.only.includes("webdav")) await attempt("webdav", () => webdavFigure(ctx, { rounds: opts.rounds }));
     if (imported && opts.only.includes("relaymem")) await attempt("relaymem", () => relayMemoryFigure(ctx, { clients: RELAYMEM_CLIENTS, seconds: RELAYMEM_SECONDS }));
     if (imported && opts.only.includes("bundle")) await attempt("bundle", () => bundleFigure(ctx, { baselineCli: opts.baseline && join(opts.baseline, "dist", "src", "cli", "main.js") }));
+    if (opts.only.includes("ops")) await attempt("ops", () => opsFigure({ scratch, rows: ctx.rows, log }));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);

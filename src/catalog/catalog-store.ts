@@ -6,6 +6,7 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
 import { rootIdFor, shardIdFor } from "../model/catalog-ids.js";
+import { changeMessage } from "../model/change-message.js";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, shardIndex, type RootDoc } from "../model/catalog-doc.js";
@@ -280,7 +281,7 @@ export class CatalogStore {
 
   #changeOptions(op: string, stamp: EditStamp): A.ChangeOptions<ShardDoc> {
     // Who, which command and when, for `shelf history` and `shelf conflicts` (see ChangeMessage).
-    return { message: JSON.stringify({ by: stamp.by, op, at: stamp.at }) };
+    return { message: changeMessage(stamp, op) };
   }
 
   async #shard(index: number): Promise<DocHandle<ShardDoc>> {

@@ -7,6 +7,8 @@
 import * as A from "@automerge/automerge";
 import type { JsonValue } from "./record.js";
 import { fieldKey, plain, type ShardDoc } from "./crdt-record.js";
+import { parseChangeMessage } from "./change-message.js";
+import type { RecordOps } from "./record-log.js";
 
 export interface CompetingValue {
   /** 1-based position among the field's values, the same on every replica */
@@ -35,22 +37,7 @@ export function isConflictField(field: string): boolean {
   return field === "name" || field === "version" || field === "summary" || field === "kind" || field === "deleted" || field.startsWith("meta.");
 }
 
-/** The message every shelf change carries: who, which command, when. */
-export interface ChangeMessage {
-  by: string;
-  op: string;
-  at: string;
-}
-
-export function parseChangeMessage(message: string | null): ChangeMessage | undefined {
-  if (!message) return undefined;
-  try {
-    const parsed = JSON.parse(message) as Partial<ChangeMessage>;
-    return typeof parsed.by === "string" ? { by: parsed.by, op: String(parsed.op ?? ""), at: String(parsed.at ?? "") } : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { parseChangeMessage, type ChangeMessage } from "./change-message.js";
 
 /** Finds which change wrote an operation, from the document's change metadata. */
 class Authorship {
@@ -68,6 +55,21 @@ class Authorship {
     const [counterText, actor] = opId.split("@");
     const counter = Number(counterText);
     return this.#index().get(actor ?? "")?.find((m) => m.startOp <= counter && counter <= m.maxOp);
+  }
+
+  /** The changes `heads` descend from, heads included. */
+  ancestors(heads: Iterable<string | undefined>): Set<string> {
+    const deps = new Map<string, string[]>();
+    for (const metas of this.#index().values()) for (const meta of metas) deps.set(meta.hash, meta.deps);
+    const seen = new Set<string>();
+    const stack = [...heads].filter((h): h is string => h !== undefined);
+    while (stack.length > 0) {
+      const hash = stack.pop()!;
+      if (seen.has(hash)) continue;
+      seen.add(hash);
+      stack.push(...(deps.get(hash) ?? []));
+    }
+    return seen;
   }
 
   /** True unless the changes form a single line, each depending on the one before. */
@@ -117,9 +119,10 @@ function decode(field: string, raw: unknown): JsonValue {
 
 /**
  * The conflicts of the given records (ids with the fields each has) in one shard document.
- * Records without conflicts are left out.
+ * Records without conflicts are left out. `logOf` gives what the whole change log holds for a
+ * record (asked only for tombstones).
  */
-export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Map<string, unknown>>): Map<string, RecordConflicts> {
+export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Map<string, unknown>>, logOf: (id: string) => RecordOps | undefined): Map<string, RecordConflicts> {
   const authorship = new Authorship(doc);
   // A document whose changes form one line was never written concurrently: no field can hold two
   // values, and only tombstones need a look (for edits made after the delete).
@@ -145,26 +148,26 @@ export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Map<
         .map(({ opId, value }, i) => ({ n: i + 1, value, winner: opId === winnerOp, ...authorship.of(opId) }));
       conflicts.push({ field, values });
     }
-    const editedWhileDeleted = isEditedWhileDeleted(doc, id, authorship);
+    const editedWhileDeleted = isEditedWhileDeleted(doc, id, authorship, logOf);
     if (conflicts.length > 0 || editedWhileDeleted) out.set(id, { fields: conflicts, editedWhileDeleted });
   }
   return out;
 }
 
 /**
- * A delete writes deletedAt and updatedAt in one change. A deleted record whose last edit (or one
- * of several concurrent last edits) was made by another change was edited while deleted.
+ * A deleted record was edited while deleted when a change that wrote to it is neither a delete
+ * that is shown (a change that wrote a current deletedAt) nor one such a delete had seen: an edit
+ * concurrent with the delete, or made after it.
  */
-function isEditedWhileDeleted(doc: A.Doc<ShardDoc>, id: string, authorship: Authorship): boolean {
+function isEditedWhileDeleted(doc: A.Doc<ShardDoc>, id: string, authorship: Authorship, logOf: (id: string) => RecordOps | undefined): boolean {
   const records = doc.records;
   if (records[fieldKey(id, "deleted")] !== true) return false;
   // getConflicts answers only when there are two values or more; getAll gives the operation id of
   // every current value, one or many (the last element of each entry).
   const recordsObj = A.getObjectId(doc, "records")!;
-  const changesOf = (field: string) =>
-    A.getBackend(doc)
-      .getAll(recordsObj, fieldKey(id, field))
-      .map((value) => authorship.changeOf(String(value.at(-1)))?.hash);
-  const deletes = new Set(changesOf("deletedAt"));
-  return changesOf("updatedAt").some((hash) => !deletes.has(hash));
+  const deletes = A.getBackend(doc)
+    .getAll(recordsObj, fieldKey(id, "deletedAt"))
+    .map((value) => authorship.changeOf(String(value.at(-1)))?.hash);
+  const seenByDeletes = authorship.ancestors(deletes);
+  return [...(logOf(id)?.changes ?? [])].some((hash) => !seenByDeletes.has(hash));
 }

@@ -13,17 +13,22 @@
  *   "<id> meta.<key>"                              ImmutableString holding JSON
  *   "<id> tag.<tag>", "<id> coll.<collection>"     true while a member (removal deletes the key)
  *   "<id> deleted"                                 boolean, with "deletedAt" / "deletedBy"
- *   "<id> updatedAt" | "updatedBy"                 ImmutableString
+ *
+ * Who edited a record last, and when, is not stored: it is the change that made the record's
+ * newest operation, whose message names the instance, the command and the time (record-log.ts).
+ * Records written before that carry "<id> updatedAt" / "updatedBy" keys, which are still read.
  *
  * Strings are ImmutableStrings: scalars whose concurrent writes are kept side by side as a
  * conflict, rather than collaborative text that would interleave two people's characters. A
  * concurrent put and delete of one key leaves the key present, so tags and collections are
  * add-wins sets. A record exists while its "name" key does; deletion is the "deleted" tombstone.
  */
+import type * as A from "@automerge/automerge";
 import { ImmutableString } from "@automerge/automerge";
 import type { CatalogRecord, JsonValue, RecordKind, RecordPatch } from "./record.js";
 import { validateId } from "./record.js";
 import { ShelfError } from "../errors.js";
+import { lastEditOf, scanLog, type RecordOps } from "./record-log.js";
 
 export type StoredValue = ImmutableString | boolean | null;
 
@@ -75,6 +80,8 @@ export function writeRecord(doc: ShardDoc, id: string, patch: RecordPatch, stamp
   const records = doc.records;
   const key = (field: string) => fieldKey(id, field);
   const exists = recordExists(doc, id);
+  // A record that does not exist has no keys: its fields are written without reading them first.
+  const has = exists ? (k: string) => k in records : () => false;
   if (!exists && mode === "forbid") {
     throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${id} in this catalog`, "run `shelf add` to create it, or `shelf search` to find the right id");
   }
@@ -93,14 +100,11 @@ export function writeRecord(doc: ShardDoc, id: string, patch: RecordPatch, stamp
     changed = true;
   };
   const putText = (k: string, value: string) => {
-    if (!(k in records) || plain(records[k]) !== value) put(k, imm(value));
+    if (!has(k) || plain(records[k]) !== value) put(k, imm(value));
   };
-  const stampText = (k: string, value: string) => {
-    forcePut(records, k, imm(value));
-    changed = true;
-  };
+  const isTrue = (k: string) => has(k) && records[k] === true;
   const remove = (k: string) => {
-    if (k in records) {
+    if (has(k)) {
       delete records[k];
       changed = true;
     }
@@ -110,26 +114,23 @@ export function writeRecord(doc: ShardDoc, id: string, patch: RecordPatch, stamp
     const value = patch[field];
     if (value === undefined) continue;
     // The provider's default kind is not stored: one operation fewer per record on imports.
-    if (field === "kind" && !(key("kind") in records) && value === defaultKind(provider)) continue;
+    if (field === "kind" && !has(key("kind")) && value === defaultKind(provider)) continue;
     putText(key(field), value);
   }
   for (const [metaKey, value] of Object.entries(patch.meta ?? {})) {
     if (value === undefined) remove(key(PREFIX.meta + metaKey));
     else putText(key(PREFIX.meta + metaKey), JSON.stringify(value));
   }
-  for (const tag of patch.addTags ?? []) if (records[key(PREFIX.tag + tag)] !== true) put(key(PREFIX.tag + tag), true);
+  for (const tag of patch.addTags ?? []) if (!isTrue(key(PREFIX.tag + tag))) put(key(PREFIX.tag + tag), true);
   for (const tag of patch.removeTags ?? []) remove(key(PREFIX.tag + tag));
-  for (const c of patch.addCollections ?? []) if (records[key(PREFIX.collection + c)] !== true) put(key(PREFIX.collection + c), true);
+  for (const c of patch.addCollections ?? []) if (!isTrue(key(PREFIX.collection + c))) put(key(PREFIX.collection + c), true);
   for (const c of patch.removeCollections ?? []) remove(key(PREFIX.collection + c));
-  if (patch.deleted !== undefined && (records[key("deleted")] === true) !== patch.deleted) {
+  if (patch.deleted !== undefined && isTrue(key("deleted")) !== patch.deleted) {
     put(key("deleted"), patch.deleted);
     put(key("deletedAt"), patch.deleted ? imm(stamp.at) : null);
     put(key("deletedBy"), patch.deleted ? imm(stamp.by) : null);
   }
   if (!changed) return "unchanged";
-  // Forced, so that updatedAt and updatedBy always name the same edit.
-  stampText(key("updatedAt"), stamp.at);
-  stampText(key("updatedBy"), stamp.by);
   return exists ? "updated" : "created";
 }
 
@@ -141,9 +142,10 @@ function defaultKind(provider: string): RecordKind {
  * Reads the records of a shard, all of them or only `ids`, in one pass over its keys.
  * Sets come out sorted, so output is deterministic.
  */
-export function readRecords(doc: ShardDoc, ids?: ReadonlySet<string>): Map<string, CatalogRecord> {
+export function readRecords(doc: A.Doc<ShardDoc>, ids?: ReadonlySet<string>): Map<string, CatalogRecord> {
   const out = new Map<string, CatalogRecord>();
-  for (const [id, fields] of recordFields(doc, ids)) out.set(id, toRecord(id, fields));
+  const log = scanLog(doc, ids).records;
+  for (const [id, fields] of recordFields(doc, ids)) out.set(id, toRecord(id, fields, log.get(id)));
   return out;
 }
 
@@ -163,11 +165,12 @@ export function recordFields(doc: ShardDoc, ids?: ReadonlySet<string>): Map<stri
 }
 
 /** One record of a shard, or undefined if it does not exist. */
-export function readRecord(doc: ShardDoc, id: string): CatalogRecord | undefined {
+export function readRecord(doc: A.Doc<ShardDoc>, id: string): CatalogRecord | undefined {
   return readRecords(doc, new Set([id])).get(id);
 }
 
-export function toRecord(id: string, fields: Map<string, StoredValue>): CatalogRecord {
+/** A record from its stored fields and what the change log says about it (its last edit). */
+export function toRecord(id: string, fields: Map<string, StoredValue>, log: RecordOps | undefined): CatalogRecord {
   const provider = id.slice(0, id.indexOf(":"));
   const text = (field: string) => plain(fields.get(field));
   const meta: Record<string, JsonValue> = {};
@@ -181,6 +184,7 @@ export function toRecord(id: string, fields: Map<string, StoredValue>): CatalogR
   const sortedMeta: Record<string, JsonValue> = {};
   for (const key of Object.keys(meta).sort()) sortedMeta[key] = meta[key]!;
   const deleted = fields.get("deleted") === true;
+  const lastEdit = lastEditOf(log, { at: text("updatedAt"), by: text("updatedBy") });
   return {
     id,
     kind: fields.has("kind") ? (text("kind") as RecordKind) : defaultKind(provider),
@@ -194,8 +198,8 @@ export function toRecord(id: string, fields: Map<string, StoredValue>): CatalogR
     deleted,
     deletedAt: deleted ? text("deletedAt") || null : null,
     deletedBy: deleted ? text("deletedBy") || null : null,
-    updatedAt: text("updatedAt"),
-    updatedBy: text("updatedBy"),
+    updatedAt: lastEdit.at,
+    updatedBy: lastEdit.by,
   };
 }
 
@@ -209,10 +213,6 @@ function decodeMeta(encoded: string): JsonValue {
 }
 
 /**
- * Settles a field: writes `value` even when it equals the value shown, because a write that has
- * seen every competing value supersedes them all. `deleted` settles an edited-while-deleted record.
- */
-/**
  * Writes `value` to `key` as a new operation that supersedes every value the key holds. Automerge
  * skips a write of the value a key already shows, which would leave competing values in place (and
  * a concurrent write free to win later), so that case writes a placeholder first: the placeholder
@@ -225,6 +225,10 @@ export function forcePut(records: ShardDoc["records"], key: string, value: Store
   records[key] = value;
 }
 
+/**
+ * Settles a field: writes `value` even when it equals the value shown, because a write that has
+ * seen every competing value supersedes them all. `deleted` settles an edited-while-deleted record.
+ */
 export function resolveField(doc: ShardDoc, id: string, field: string, value: JsonValue, stamp: EditStamp): void {
   if (!recordExists(doc, id)) {
     throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${id} in this catalog`, "`shelf conflicts` lists the records with conflicts");
@@ -241,6 +245,4 @@ export function resolveField(doc: ShardDoc, id: string, field: string, value: Js
   } else {
     forcePut(records, key(field), imm(String(value)));
   }
-  forcePut(records, key("updatedAt"), imm(stamp.at));
-  forcePut(records, key("updatedBy"), imm(stamp.by));
 }

@@ -6,7 +6,7 @@
 import * as A from "@automerge/automerge";
 import type { JsonValue } from "./record.js";
 import type { ShardDoc } from "./crdt-record.js";
-import { parseChangeMessage } from "./conflicts.js";
+import { parseChangeMessage } from "./change-message.js";
 
 export interface FieldChange {
   field: string;

@@ -7,7 +7,8 @@
 import * as A from "@automerge/automerge";
 import type { Db } from "../store/db.js";
 import type { ShardDoc } from "../model/crdt-record.js";
-import { recordFields, splitKey, toRecord } from "../model/crdt-record.js";
+import { recordFields, toRecord } from "../model/crdt-record.js";
+import { newestOfAll, scanChanges, scanLog, type RecordOps } from "../model/record-log.js";
 import { findConflicts, type RecordConflicts } from "../model/conflicts.js";
 import { sourceTagsOf, type CatalogRecord } from "../model/record.js";
 import { sameHeads } from "../protocol/heads-summary.js";
@@ -86,12 +87,22 @@ export class Materializer {
       // changes that never reached storage (a process cut off between the two): the view is
       // rewritten whole from what is stored rather than trusted.
       const incremental = fromHeads.length > 0 && A.hasHeads(doc, fromHeads);
-      const touched = incremental ? touchedRecordIds(doc, fromHeads) : "all";
-      const fields = recordFields(doc, touched === "all" ? undefined : touched);
-      const conflicts = findConflicts(doc, fields);
+      // The records the new changes touched, read from their operations rather than from a diff
+      // of what is shown: a write that loses to the value already shown changes nothing visible,
+      // yet adds a competing value to show as a conflict.
+      const recent = incremental ? scanChanges(doc, A.getChangesSince(doc, fromHeads)) : undefined;
+      const touched = recent && !recent.touchedRoot ? new Set(recent.records.keys()) : "all";
+      const ids = touched === "all" ? undefined : touched;
+      const fields = recordFields(doc, ids);
+      let whole: Map<string, RecordOps> | undefined;
+      const wholeLog = () => (whole ??= scanLog(doc, ids).records);
+      // Each record's last edit: among the new changes when they were made on top of the rest
+      // (an edit, an import); a merge of older concurrent changes needs the whole log.
+      const log = recent && touched !== "all" && newestOfAll(doc, recent, touched) ? recent.records : wholeLog();
+      const conflicts = findConflicts(doc, fields, (id) => wholeLog().get(id));
       const view = (id: string): MaterializedRecord | undefined => {
         const f = fields.get(id);
-        return f && { record: toRecord(id, f), conflicts: conflicts.get(id) };
+        return f && { record: toRecord(id, f, log.get(id)), conflicts: conflicts.get(id) };
       };
       let changedIds: number;
       if (touched === "all") {
@@ -196,22 +207,3 @@ function rowValues(catId: number, shard: number, { record: r, conflicts }: Mater
     updatedBy: r.updatedBy,
   };
 }
-
-/**
- * The record ids that the changes made since `from` touched, or "all" if they touched the shard's
- * root. Read from the changes' operations, not from a diff of what is shown: a write that loses
- * to the value already shown changes nothing visible, yet adds a competing value to show as a
- * conflict.
- */
-function touchedRecordIds(doc: A.Doc<ShardDoc>, from: A.Heads): Set<string> | "all" {
-  const recordsObj = A.getObjectId(doc, "records");
-  const ids = new Set<string>();
-  for (const change of A.getChangesSince(doc, from)) {
-    for (const op of A.decodeChange(change).ops) {
-      if (op.obj !== recordsObj) return "all";
-      ids.add(splitKey(op.key).id);
-    }
-  }
-  return ids;
-}
-
