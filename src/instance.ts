@@ -5,7 +5,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
 import type { DocumentId, NetworkAdapterInterface, Repo } from "@automerge/automerge-repo";
 import { ShelfError } from "./errors.js";
 import { openDb, type Db } from "./store/db.js";
@@ -210,7 +209,10 @@ function ensureInstanceId(db: Db): string {
   // Readable in `updatedBy` and history: the host name plus a random suffix that keeps two homes
   // on one host apart.
   const host = hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 32) || "host";
-  const id = `${host}-${randomBytes(3).toString("hex")}`;
+  // Web Crypto's global, not node:crypto: importing that module costs every command ~10 ms, and
+  // only the first command on a home needs a random number.
+  const suffix = Buffer.from(crypto.getRandomValues(new Uint8Array(3))).toString("hex");
+  const id = `${host}-${suffix}`;
   db.prepare("INSERT OR IGNORE INTO settings (key, value) VALUES ('instance_id', ?)").run(id);
   return db.prepare<[], { value: string }>("SELECT value FROM settings WHERE key = 'instance_id'").get()!.value;
 }

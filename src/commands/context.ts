@@ -9,7 +9,6 @@
  */
 import type { CatalogStore } from "../catalog/catalog-store.js";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
-import { notifyLocalEdit } from "../sync/home-signal.js";
 import { isWriteBlocked, storageError } from "../store/storage-errors.js";
 
 export interface GlobalOptions {
@@ -99,6 +98,9 @@ async function openStore(instance: Instance, catalog: CatalogRow): Promise<Catal
  */
 export async function closeInstance(instance: Instance): Promise<void> {
   await instance.close();
-  if (instance.savedDocuments.size > 0) await notifyLocalEdit(instance.home, instance.savedDocuments);
+  if (instance.savedDocuments.size === 0) return;
+  // Loaded only by commands that saved something: it brings node:net and node:crypto.
+  const { notifyLocalEdit } = await import("../sync/home-signal.js");
+  await notifyLocalEdit(instance.home, instance.savedDocuments);
 }
 
