@@ -22,6 +22,11 @@ export class IdleDocuments {
     this.#pins.set(documentId, (this.#pins.get(documentId) ?? 0) + 1);
   }
 
+  /** The documents `peer` touched on its current connection. */
+  documentsOf(peer: PeerId): ReadonlySet<DocumentId> {
+    return this.#touchedBy.get(peer) ?? new Set();
+  }
+
   /** `peer` disconnected: the documents it touched are no longer held for it. */
   release(peer: PeerId): void {
     const touched = this.#touchedBy.get(peer);
