@@ -9,6 +9,8 @@ export const HISTORY_MS = 60 * 60_000;
 
 /** Per-second rates and levels between two snapshots: one point of the chart. */
 export interface Point {
+  /** the interval the rates are over */
+  since: number;
   at: number;
   peers: number;
   messagesPerSecond: number;
@@ -51,7 +53,7 @@ export class MetricsHistory {
   /** Rates now: from the newest sample at least a second old to `now`. */
   current(now: MetricsSnapshot): Point {
     const base = [...this.#samples].reverse().find((s) => now.at - s.at >= 1_000) ?? this.#samples[0];
-    return (base && pointBetween(base, now)) ?? { at: now.at, peers: now.peers, messagesPerSecond: 0, bytesPerSecond: { in: 0, out: 0 }, residentBytes: now.residentBytes };
+    return (base && pointBetween(base, now)) ?? { since: now.at, at: now.at, peers: now.peers, messagesPerSecond: 0, bytesPerSecond: { in: 0, out: 0 }, residentBytes: now.residentBytes };
   }
 
   stop(): void {
@@ -65,6 +67,7 @@ function pointBetween(from: MetricsSnapshot, to: MetricsSnapshot): Point | undef
   if (seconds <= 0) return undefined;
   const rate = (a: number, b: number) => Math.max(0, b - a) / seconds;
   return {
+    since: from.at,
     at: to.at,
     peers: to.peers,
     messagesPerSecond: rate(from.messages.in + from.messages.out, to.messages.in + to.messages.out),

@@ -112,12 +112,15 @@ function catalogTable(s: RelayStatus): string {
       : `<tr><td><code>${fingerprint(c.url)}</code></td>${common}<td>${e(when(c.lastActivity, s.now))}</td></tr>`;
   });
   const note = local ? "" : "<p>Catalog names and URLs are shown on the relay's own machine only.</p>\n";
-  return `${note}<table><caption>catalogs known: ${s.catalogs.length}</caption><thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join("\n")}\n</tbody></table>`;
+  // A wide table scrolls in its own box (reachable by keyboard), never the whole page.
+  return `${note}<div class="wide" tabindex="0" role="region" aria-label="catalogs"><table><caption>catalogs known: ${s.catalogs.length}</caption><thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join("\n")}\n</tbody></table></div>`;
 }
 
 function charts(s: RelayStatus): string {
-  const from = s.now - 60 * 60_000;
-  const series = (title: string, value: (p: Point) => number, format: (n: number) => string) => lineChart({ title, points: s.history.map((p) => ({ at: p.at, value: value(p) })), format, from, to: s.now });
+  // the last hour, or since the relay started when that is shorter
+  const from = Math.max(s.now - 60 * 60_000, s.history[0]?.since ?? s.now);
+  const series = (title: string, value: (p: Point) => number, format: (n: number) => string) =>
+    lineChart({ title, points: s.history.map((p) => ({ since: p.since, at: p.at, value: value(p) })), format, from, to: s.now });
   return [
     series("clients connected", (p) => p.peers, (n) => String(Math.round(n))),
     series("messages", (p) => p.messagesPerSecond, perSecond),
@@ -136,7 +139,7 @@ body{font:15px/1.45 system-ui,sans-serif;margin:1.5em;max-width:70em;color:#1b1f
 td,th{padding:.2em .8em;text-align:left;vertical-align:top}caption{text-align:left;font-weight:600;padding:.3em 0}
 code{font-size:.85em;overflow-wrap:anywhere}table{border-collapse:collapse}tbody tr:nth-child(odd){background:#f4f6f8}
 .charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}figcaption{font-size:.9em}svg{display:block;max-width:100%;height:auto}
-small{color:#555}a{color:#1f5fa8}a:focus,a:hover{outline:2px solid #1f5fa8}
+small{color:#555}.wide{overflow-x:auto;max-width:100%}a{color:#1f5fa8}a:focus,a:hover{outline:2px solid #1f5fa8}
 </style></head>
 <body>
 <header><h1>shelf relay</h1></header>
