@@ -13,13 +13,16 @@ import { errorNotice, layout, sendPage, statusOf } from "./layout.js";
 import { registerCatalogPage } from "./pages/catalog.js";
 import { registerConflictsPage } from "./pages/conflicts.js";
 import { registerRecordPage } from "./pages/record.js";
+import { registerComparePage } from "./pages/compare.js";
+import { registerImportsPage } from "./pages/imports.js";
+import { registerSyncPage } from "./pages/sync.js";
 import { CSRF_FIELD, CSRF_HEADER } from "./security.js";
 
 /** The largest form accepted: a summary is at most 4096 characters, meta at most 64 KiB. */
 const MAX_BODY_BYTES = 256 * 1024;
 
 /** The pages, in the order of the navigation. */
-const PAGES: ((app: FastifyInstance, ctx: UiContext) => void)[] = [registerCatalogPage, registerRecordPage, registerConflictsPage];
+const PAGES: ((app: FastifyInstance, ctx: UiContext) => void)[] = [registerCatalogPage, registerRecordPage, registerConflictsPage, registerSyncPage, registerImportsPage, registerComparePage];
 
 /** Content-Security-Policy: only the app's own script and stylesheet, no frames, forms to itself. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";

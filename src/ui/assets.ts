@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 
-const TYPES: Record<string, string> = { "app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8" };
+const TYPES: Record<string, string> = { "app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8", "jobs.js": "text/javascript; charset=utf-8" };
 
 export function assetsDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
