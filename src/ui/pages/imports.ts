@@ -51,7 +51,8 @@ async function runNow(ctx: UiContext, schedule: ScheduledImport, report: JobRepo
     for (const r of s.rejects.slice(0, REJECTS_SHOWN)) report.step({ ok: false, text: `rejected ${r.where}: ${r.reason}` });
     if (s.rejected > REJECTS_SHOWN) report.step({ ok: false, text: `and ${s.rejected - REJECTS_SHOWN} more rejected`, hint: "`shelf import` with the same source lists them all" });
     const outcome = `${s.added} added, ${s.updated} updated, ${s.tombstoned} tombstoned, ${s.unchanged} unchanged, ${s.rejected} rejected${s.complete ? "" : "; part of the source could not be read"}`;
-    return { ok: s.complete, outcome };
+    // as `shelf import`, which exits 1 when it rejected anything or could not read it all
+    return { ok: s.complete && s.rejected === 0, outcome };
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
     report.step({ ok: false, text: message, hint: err instanceof ShelfError ? err.hint : undefined });
