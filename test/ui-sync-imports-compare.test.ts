@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { openBrowser, type BrowserSession } from "./helpers/browser.js";
-import { expectExit, FIXTURES, makeTempDir, ROOT, shelf, shelfJson } from "./helpers/cli.js";
+import { expectExit, finished, FIXTURES, makeTempDir, ROOT, shelf, shelfJson, startCli } from "./helpers/cli.js";
 import { freePort, startRelayProcess } from "./helpers/relay-process.js";
 import { startUiProcess } from "./helpers/ui-process.js";
 
@@ -95,13 +95,30 @@ describe("shelf ui: Sync", () => {
     // the tables below follow without a reload
     await expect.poll(() => remotes.getByRole("row", { name: /^hub / }).getByRole("cell").nth(2).textContent()).toMatch(/UTC: ok$/);
     await expect.poll(() => page.getByRole("table", { name: "History" }).getByRole("row").count()).toBe(2);
-    await page.screenshot({ path: join(SHOTS, "sync.png"), fullPage: true });
 
     // What the page did is a real sync: a fresh instance finds the catalog on the relay.
     const other = tempHome("shelf-ui-sync-other-");
     const catalogUrl = (await shelfJson<{ status: { catalogs: { url: string }[] } }>(home, "status")).status.catalogs[0]!.url;
     expectExit(await shelf(other, "join", catalogUrl, "--relay", relay.url), 0);
     expect((await shelfJson<{ record: { name: string } }>(other, "show", "npm:0x")).record.name).toBe("0x");
+
+    // A daemon on the same home: its live connections show (the unreachable one with its fix),
+    // and go when it stops.
+    const daemon = startCli(["--home", home, "daemon"]);
+    const daemonEnded = finished(daemon);
+    onTestFinished(() => void daemon.kill("SIGKILL"));
+    const live = page.getByRole("table", { name: "Live connections" });
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return (await live.count()) === 0 ? [] : live.getByRole("row").allTextContents();
+      }, { timeout: 120_000, interval: 1_000 })
+      .toEqual([expect.stringMatching(/^remote/), expect.stringMatching(/^goneconnecting|^gonereconnecting.*fix: check that the relay/), expect.stringMatching(/^hubconnected/)]);
+    await page.screenshot({ path: join(SHOTS, "sync.png"), fullPage: true });
+    daemon.kill("SIGTERM");
+    expect((await daemonEnded).code).toBe(0);
+    await page.reload();
+    expect(await page.getByText(/^No shelf daemon/).count()).toBe(1);
 
     // A remote that cannot be reached: the error in words, and its fix.
     await page.goto(new URL("/sync", url).href);

@@ -81,9 +81,9 @@ function schedulesSection(ctx: UiContext, schedules: ScheduledImport[], running:
   )}</tbody></table></div>`;
 }
 
-function runOutcome(r: ImportRun): Html {
+function runOutcome(r: ImportRun, withTime = true): Html {
   const status = r.status === "success" ? html`<span class="ok">ok</span>` : r.status === "partial" ? html`<span class="error">partial</span>` : html`<span class="error">failed</span>`;
-  return html`${when(r.startedAt)}: ${status}${r.error ? html`: ${r.error}` : null}`;
+  return html`${withTime ? html`${when(r.startedAt)}: ` : null}${status}${r.error ? html`: ${r.error}` : null}`;
 }
 
 function runsSection(runs: ImportRun[]): Html {
@@ -92,6 +92,6 @@ function runsSection(runs: ImportRun[]): Html {
 <div class="table-wrap"><table aria-labelledby="runs">
 <thead><tr><th scope="col">when</th><th scope="col">import</th><th scope="col">source</th><th scope="col">outcome</th><th scope="col">added</th><th scope="col">updated</th><th scope="col">tombstoned</th><th scope="col">unchanged</th><th scope="col">rejected</th><th scope="col">took</th></tr></thead>
 <tbody>${runs.map(
-    (r) => html`<tr><td>${when(r.startedAt)}</td><td>${r.schedule ?? html`<span class="muted">by hand</span>`}</td><td>${r.provider} <code>${r.source}</code>${r.host ? ` (as ${r.host})` : ""}</td><td>${runOutcome(r)}</td><td>${r.added}</td><td>${r.updated}</td><td>${r.tombstoned}</td><td>${r.unchanged}</td><td>${r.rejected > 0 ? html`<strong class="error">${r.rejected}</strong>` : "0"}</td><td>${r.durationMs} ms</td></tr>`,
+    (r) => html`<tr><td>${when(r.startedAt)}</td><td>${r.schedule ?? html`<span class="muted">by hand</span>`}</td><td>${r.provider} <code>${r.source}</code>${r.host ? ` (as ${r.host})` : ""}</td><td>${runOutcome(r, false)}</td><td>${r.added}</td><td>${r.updated}</td><td>${r.tombstoned}</td><td>${r.unchanged}</td><td>${r.rejected > 0 ? html`<strong class="error">${r.rejected}</strong>` : "0"}</td><td>${r.durationMs} ms</td></tr>`,
   )}</tbody></table></div>`;
 }

@@ -84,7 +84,7 @@ function syncBody(ctx: UiContext, job: Html | null, running: boolean): Html {
   <select id="sync-remote" name="remote"><option value="">every remote</option>${remotes.map((r) => html`<option value="${r.name}">${r.name}</option>`)}</select></div>
   <div class="field"><button class="primary" type="submit" data-job-button${running ? html` disabled` : null}>Sync now</button></div>
 </form>
-<p class="hint">As <code>shelf sync</code>. Automatic sync: ${config.enabled ? `on, every ${formatInterval(config.everySeconds)} for WebDAV folders and live with relays while <code>shelf daemon</code> runs` : "off (turn it on with `shelf sync config --enable`)"}.</p>
+<p class="hint">As <code>shelf sync</code>. Automatic sync: ${config.enabled ? html`on, every ${formatInterval(config.everySeconds)} for WebDAV folders and live with relays while <code>shelf daemon</code> runs` : html`off (turn it on with <code>shelf sync config --enable</code>)`}.</p>
 ${job}
 <div data-live="sync">
 ${remotesSection(ctx)}
