@@ -9,21 +9,14 @@ import type { DocHandle } from "@automerge/automerge-repo";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { connectClient, rawSocket, startRelayProcess, type SyncClient } from "./helpers/relay-process.js";
 import { ROOT } from "./helpers/cli.js";
-import { chromium } from "playwright-core";
+import { openBrowser } from "./helpers/browser.js";
 import { tempDir } from "./helpers/temp-home.js";
 
 const SHOTS = join(ROOT, "docs", "ui");
 
-// Debian's chromium, headless; playwright gives it a fresh profile directory.
-const launchBrowser = () =>
-  chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-
 describe("the relay's status page, in a browser", () => {
   it("shows each catalog's clients and documents, traffic, memory and refusals, and follows them live", async () => {
-    const [relay, browser] = await Promise.all([startRelayProcess(tempDir("shelf-relay-dash-")), launchBrowser()]);
+    const [relay, browser] = await Promise.all([startRelayProcess(tempDir("shelf-relay-dash-")), openBrowser({ viewport: { width: 1100, height: 900 } })]);
     const clients: SyncClient[] = [];
     onTestFinished(async () => {
       await Promise.all(clients.map((c) => c.close()));
@@ -40,7 +33,7 @@ describe("the relay's status page, in a browser", () => {
     clients.push(bob);
     await bob.find(root.url);
 
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const page = await browser.newPage();
     await page.goto(`${relay.http}/`);
     const row = page.getByRole("row", { name: /team <b>tools<\/b>/ });
     await expect.poll(() => row.getByRole("cell").allTextContents()).toEqual([
@@ -73,8 +66,13 @@ describe("the relay's status page, in a browser", () => {
     await page.screenshot({ path: join(SHOTS, "relay.png"), fullPage: true });
 
     // Readable at 200% zoom: half the width at twice the scale, and nothing scrolls sideways.
-    const zoomed = await browser.newPage({ viewport: { width: 640, height: 900 }, deviceScaleFactor: 2 });
-    await zoomed.goto(`${relay.http}/`);
-    expect(await zoomed.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
+    const zoomedBrowser = await openBrowser({ viewport: { width: 640, height: 900 }, deviceScaleFactor: 2 });
+    try {
+      const zoomed = await zoomedBrowser.newPage();
+      await zoomed.goto(`${relay.http}/`);
+      expect(await zoomed.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
+    } finally {
+      await zoomedBrowser.close();
+    }
   });
 });
