@@ -1,6 +1,6 @@
 /**
  * The last hour of the relay's metrics, for the status page's chart: a snapshot of the /metrics
- * registry every 10 s, in a ring of 360 (a few tens of kilobytes, whatever the traffic).
+ * registry every 10 s, in a ring of 361 (about 100 KB, whatever the traffic).
  */
 import type { Direction, MetricsSnapshot } from "./metrics.js";
 

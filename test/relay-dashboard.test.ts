@@ -11,6 +11,9 @@ import { connectClient, rawSocket, startRelayProcess, type SyncClient } from "./
 import { ROOT } from "./helpers/cli.js";
 import { openBrowser } from "./helpers/browser.js";
 import { tempDir } from "./helpers/temp-home.js";
+import type { MetricsSnapshot } from "../relay/metrics.js";
+import { MetricsHistory } from "../relay/metrics-history.js";
+import { lineChart } from "../relay/status-chart.js";
 
 const SHOTS = join(ROOT, "docs", "ui");
 
@@ -74,5 +77,46 @@ describe("the relay's status page, in a browser", () => {
     } finally {
       await zoomedBrowser.close();
     }
+  });
+});
+
+describe("the status page's last hour", () => {
+  const snapshot = (at: number, messages: number, peers = 1): MetricsSnapshot => ({
+    at,
+    peers,
+    documentsLoaded: 1,
+    messages: { in: messages, out: messages },
+    bytes: { in: messages * 100, out: 0 },
+    rejected: {},
+    residentBytes: 50_000_000,
+    heapUsedBytes: 10_000_000,
+  });
+
+  it("turns counters into rates per interval, and keeps one hour of samples", async () => {
+    let at = 0;
+    let messages = 0;
+    const history = new MetricsHistory(async () => snapshot(at, messages), 10_000, 60_000);
+    onTestFinished(() => history.stop());
+    for (let i = 0; i < 10; i++) {
+      await history.sample();
+      at += 10_000;
+      messages += 50; // 100 messages (in + out) every 10 s
+    }
+    const points = history.points(snapshot(at, messages, 3));
+    // 60 s kept at one sample per 10 s: 7 samples, so 7 intervals up to now
+    expect(points).toHaveLength(7);
+    expect(points.every((p) => p.messagesPerSecond === 10 && p.bytesPerSecond.in === 500)).toBe(true);
+    expect(points.at(-1)).toMatchObject({ since: at - 10_000, at, peers: 3 });
+    // "now" is measured from the newest sample at least a second old
+    expect(history.current(snapshot(at + 500, messages + 10))).toMatchObject({ since: at - 10_000, messagesPerSecond: (100 + 20) / 10.5 });
+  });
+
+  it("draws nothing it does not know, and says the range in words", () => {
+    const svg = lineChart({ title: "messages", points: [], format: String, from: 0, to: 60_000 });
+    expect(svg).not.toContain("<polyline");
+    expect(svg).toContain('aria-label="messages: now 0, highest 0 in the last 1 min"');
+    const drawn = lineChart({ title: "clients", points: [{ since: 0, at: 30_000, value: 2 }], format: String, from: 0, to: 3_600_000 });
+    expect(drawn).toContain('<polyline fill="none" stroke="#1f5fa8" stroke-width="1.5" points="0.0,5.0 3.0,5.0"/>');
+    expect(drawn).toContain("highest 2 in the last hour");
   });
 });
