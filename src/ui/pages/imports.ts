@@ -28,7 +28,7 @@ export function registerImportsPage(app: FastifyInstance, ctx: UiContext): void 
   });
 
   app.post("/imports/run", async (request, reply) => {
-    const name = (request.body as URLSearchParams).get("name") ?? "";
+    const name = (request.body instanceof URLSearchParams ? request.body.get("name") : null) ?? "";
     const schedule = getSchedule(ctx.instance.db, name);
     if (!schedule || schedule.catalogUrl !== ctx.catalog.url) {
       throw new ShelfError("SHELF_E_USAGE", `there is no scheduled import named ${JSON.stringify(name)} in this catalog`, "the Imports page lists them; `shelf import list` too");

@@ -27,7 +27,7 @@ export function registerSyncPage(app: FastifyInstance, ctx: UiContext): void {
   });
 
   app.post("/sync/run", async (request, reply) => {
-    const form = request.body as URLSearchParams;
+    const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
     const remote = form.get("remote") || undefined;
     const job = jobs.running("sync") ?? jobs.start("sync", remote ? `Sync with ${remote}` : "Sync with every remote", (report) => syncNow(ctx, remote, report));
     return reply.redirect(`/sync?job=${encodeURIComponent(job.id)}`, 303);
