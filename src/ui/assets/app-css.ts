@@ -1,5 +1,8 @@
-/* shelf ui: one small stylesheet. Sizes in rem so the page reflows at 200% zoom; no fixed widths. */
-:root {
+/**
+ * The one stylesheet, served as /assets/app.css. Sizes in rem so the page reflows at 200% zoom; no
+ * fixed widths. Kept in a TypeScript module so the build carries it into dist/.
+ */
+export const APP_CSS = `:root {
   color-scheme: light dark;
   --fg: #1b1f24; --muted: #57606a; --bg: #ffffff; --panel: #f6f8fa; --line: #d0d7de;
   --accent: #0a58ca; --ok: #1a7f37; --err: #b3261e; --warn: #8a5a00; --focus: #ffbf47;
@@ -72,3 +75,4 @@ dl.fields dd { margin: 0; overflow-wrap: anywhere; }
 .value pre, td pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0.25rem 0; font-size: 0.95rem; }
 .actions { display: flex; flex-wrap: wrap; gap: 0.5rem; margin-top: 0.5rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+`;
