@@ -8,9 +8,10 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import Database from "better-sqlite3";
 import { expectExit, runChild } from "./proc.js";
 import { makeQueries, type BenchContext, type Figure } from "./figures.js";
-import { fmtBytes, fmtMs, mean, median, pick, quantile, round, seededRandom } from "./util.js";
+import { dbPathOf, fmtBytes, fmtMs, mean, median, pick, quantile, round, seededRandom } from "./util.js";
 
 interface Latency {
   n: number;
@@ -104,13 +105,27 @@ export async function uiFigure(ctx: BenchContext, count = 300): Promise<Figure> 
         buffered += decoder.decode(value, { stream: true });
       }
     };
-    for (let i = 0; i < 5; i++) {
-      const id = pick(rand, items).id;
-      const waiting = nextChange();
-      const edit = await runChild([process.execPath, ctx.cli, "--home", ctx.home, "set", id, `summary=edited by the ui bench ${i}`], { scratch: ctx.scratch });
-      const doneAt = performance.now();
-      expectExit(edit);
-      liveMs.push(Math.max(0, (await waiting) - doneAt));
+    // The moment the edit is in the view is seen by reading the view's write sequence every 2 ms.
+    const db = new Database(dbPathOf(ctx.home), { readonly: true });
+    const viewSeq = db.prepare("SELECT value FROM settings WHERE key = 'view_seq'").pluck();
+    try {
+      for (let i = 0; i < 5; i++) {
+        const id = pick(rand, items).id;
+        const before = viewSeq.get();
+        let committedAt = 0;
+        const watch = setInterval(() => {
+          if (!committedAt && viewSeq.get() !== before) committedAt = performance.now();
+        }, 2);
+        const waiting = nextChange();
+        const edit = await runChild([process.execPath, ctx.cli, "--home", ctx.home, "set", id, `summary=edited by the ui bench ${i}`], { scratch: ctx.scratch });
+        expectExit(edit);
+        const toldAt = await waiting;
+        clearInterval(watch);
+        committedAt ||= toldAt;
+        liveMs.push(Math.max(0, toldAt - committedAt));
+      }
+    } finally {
+      db.close();
     }
     await reader.cancel();
 
@@ -133,13 +148,13 @@ export async function uiFigure(ctx: BenchContext, count = 300): Promise<Figure> 
         ["Record page, first view / again (history cached)", `median ${fmtMs(median(recordMs))} (max ${fmtMs(Math.max(...recordMs))}) / ${fmtMs(median(recordAgainMs))}`],
         ["list page 1 / last page / npm page 2 (100 rows)", `${fmtMs(listFirst.ms)} / ${fmtMs(listDeep.ms)} / ${fmtMs(byProvider.ms)}`],
         ["Conflicts page", fmtMs(conflicts.ms)],
-        ["CLI edit ended -> open page told, median / max", `${fmtMs(median(liveMs))} / ${fmtMs(Math.max(...liveMs))}`],
+        ["edit in the view -> open page told, median / max", `${fmtMs(median(liveMs))} / ${fmtMs(Math.max(...liveMs))}`],
         ["RSS after all this / peak", `${fmtBytes(rss)} / ${fmtBytes(peak)}`],
       ],
       notes: [
         "the same query mix as figure 2 (a seeded draw); each search is the whole page a search-as-you-type refresh fetches, with the match count (capped at 1,000) and facets",
         "a page's counts and facets are cached until the view changes; the first Catalog page pays for them",
-        "the edit's own time (a fresh CLI process) is not counted: only how long after it ended the event reached the page",
+        "the edit's own time (a fresh CLI process) is not counted: only how long after the view held it the event reached the page (a CLI edit signals the app; a daemon's is read within 250 ms)",
       ],
       data: { startMs: round(startMs), firstPageMs: round(firstPage.ms), search, asset, slowest: slowest.slice(0, 10), recordMs: recordMs.map((m) => round(m)), recordAgainMs: recordAgainMs.map((m) => round(m)), listFirstMs: round(listFirst.ms), listLastPageMs: round(listDeep.ms), providerPageMs: round(byProvider.ms), conflictsMs: round(conflicts.ms), liveMs: liveMs.map((m) => round(m)), liveMeanMs: round(mean(liveMs)), rssBytes: rss, peakRssBytes: peak },
     };
