@@ -1,7 +1,7 @@
 /**
  * shelf's benchmark: prints figures, not pass/fail.
  *
- *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav]
+ *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav,ui]
  *                    [--shard-records N] [--edits N] [--connections 50,100,200]
  *                    [--importer-records N] [--reimport-records N] [--scan-files N] [--rounds N]
  *                    [--dataset FILE] [--json] [--keep]
@@ -30,13 +30,14 @@ import { conflictsFigure } from "./conflicts.js";
 import { filescanFigure, importRateFigure, reimportFigure } from "./importers.js";
 import { relayFigure } from "./relay.js";
 import { webdavFigure } from "./webdav.js";
+import { uiFigure } from "./ui.js";
 import { shardsFigure } from "./shards.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav", "ui"] as const;
 type FigureName = (typeof FIGURES)[number];
 const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav" };
-const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav"];
+const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav", "ui"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 const DEFAULT_EDITS = 100;
 const DEFAULT_CONNECTIONS = [50, 100, 200];
@@ -47,7 +48,7 @@ const DEFAULT_ROUNDS = 100;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
-  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-12)
+  --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-13)
   --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
   --edits N          relay figure: edits timed from A to B (default ${DEFAULT_EDITS})
   --connections a,b  relay figure: numbers of concurrent clients (default ${DEFAULT_CONNECTIONS.join(",")})
@@ -118,7 +119,7 @@ function parseOptions(argv: string[]): Options | "help" {
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0)
       .map((s) => {
-        const byNumber = /^([1-9]|1[012])$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
+        const byNumber = /^([1-9]|1[0-3])$/.test(s) ? FIGURES[Number(s) - 1] : undefined;
         const name = byNumber ?? ALIASES[s] ?? (FIGURES as readonly string[]).find((f) => f === s);
         if (!name) throw new UsageError(`--only: unknown figure ${JSON.stringify(s)} (figures: ${FIGURES.join(", ")})`);
         return name as FigureName;
@@ -324,6 +325,7 @@ async function main(argv: string[]): Promise<number> {
     if (opts.only.includes("filescan")) await attempt("filescan", () => filescanFigure(importerOptions));
     // Adds WebDAV remotes to A; the relay figure's remote, if any, is left alone.
     if (imported && opts.only.includes("webdav")) await attempt("webdav", () => webdavFigure(ctx, { rounds: opts.rounds }));
+    if (imported && opts.only.includes("ui")) await attempt("ui", () => uiFigure(ctx));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);

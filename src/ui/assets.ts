@@ -1,30 +1,21 @@
 /**
- * The app's stylesheet and script, served from src/ui/assets/ as they are written: there is no
- * build step for them. Read once at start-up; the package root is found from this module's place
- * (dist/src/ui/ when built, src/ui/ under the test runner).
+ * The app's stylesheet and script (assets/app-css.ts, assets/app-js.ts): no build step of their
+ * own, and no file to find at run time.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
+import { APP_CSS } from "./assets/app-css.js";
+import { APP_JS } from "./assets/app-js.js";
+import { JOBS_JS } from "./assets/jobs-js.js";
 
-const TYPES: Record<string, string> = { "app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8", "jobs.js": "text/javascript; charset=utf-8" };
-
-export function assetsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error("shelf ui: cannot find the package root for its assets");
-    dir = up;
-  }
-  return join(dir, "src", "ui", "assets");
-}
+const FILES = new Map([
+  ["app.css", { type: "text/css; charset=utf-8", body: APP_CSS }],
+  ["app.js", { type: "text/javascript; charset=utf-8", body: APP_JS }],
+  ["jobs.js", { type: "text/javascript; charset=utf-8", body: JOBS_JS }],
+]);
 
 export function registerAssets(app: FastifyInstance): void {
-  const dir = assetsDir();
-  const files = new Map(Object.entries(TYPES).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }]));
   app.get<{ Params: { name: string } }>("/assets/:name", async (request, reply) => {
-    const file = files.get(request.params.name);
+    const file = FILES.get(request.params.name);
     if (!file) return reply.callNotFound();
     return reply.type(file.type).header("cache-control", "no-cache").send(file.body);
   });

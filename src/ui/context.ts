@@ -19,6 +19,8 @@ export interface UiContext {
   write<T>(fn: () => Promise<T>): Promise<T>;
   /** a value computed once per view version (counts, facets) */
   cached<T>(key: string, compute: () => T): T;
+  /** drops one cached value (a computation that failed) */
+  forget(key: string): void;
   log(line: string): void;
 }
 
@@ -32,17 +34,25 @@ export function writeQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
+/** Past this many values the cache starts again: a long idle session typing many searches. */
+const MAX_CACHED = 500;
+
 /** A cache emptied whenever the view's version moves. */
-export function versionCache(version: () => string): <T>(key: string, compute: () => T) => T {
+export function versionCache(version: () => string) {
   let at = "";
   const values = new Map<string, unknown>();
-  return <T>(key: string, compute: () => T): T => {
-    const now = version();
-    if (now !== at) {
-      values.clear();
-      at = now;
-    }
-    if (!values.has(key)) values.set(key, compute());
-    return values.get(key) as T;
+  return {
+    cached<T>(key: string, compute: () => T): T {
+      const now = version();
+      if (now !== at || values.size >= MAX_CACHED) {
+        values.clear();
+        at = now;
+      }
+      if (!values.has(key)) values.set(key, compute());
+      return values.get(key) as T;
+    },
+    forget(key: string): void {
+      values.delete(key);
+    },
   };
 }

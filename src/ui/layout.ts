@@ -6,6 +6,7 @@
 import type { FastifyReply } from "fastify";
 import { ShelfError } from "../errors.js";
 import type { UiContext } from "./context.js";
+import { countConflicted } from "../view/queries.js";
 import { html, type Html, type HtmlValue } from "./html.js";
 import { CSRF_FIELD } from "./security.js";
 
@@ -32,11 +33,11 @@ export interface PageOptions {
   body: Html;
   /** a message shown at the top (the outcome of the last action) */
   notice?: { kind: "ok" | "error"; text: HtmlValue; hint?: string };
-  /** a count shown beside a nav item, e.g. open conflicts */
-  badges?: Partial<Record<string, number>>;
 }
 
 export function layout(ctx: UiContext, page: PageOptions): Html {
+  // Open conflicts are counted on every page: one must not go unnoticed.
+  const badges: Record<string, number> = { conflicts: ctx.cached("conflict-count", () => countConflicted(ctx.instance.db, ctx.catalog.catId)) };
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -44,6 +45,7 @@ export function layout(ctx: UiContext, page: PageOptions): Html {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="${ctx.security.csrfToken}">
 <title>${page.title} · shelf</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/app.js" defer></script>
 </head>
@@ -53,7 +55,7 @@ export function layout(ctx: UiContext, page: PageOptions): Html {
   <a class="brand" href="/">shelf</a>
   <span class="catalog-name" title="${ctx.catalog.url}">${ctx.catalog.name}</span>
   <nav aria-label="Pages">
-    <ul>${NAV.map((item) => navLink(item, page))}</ul>
+    <ul data-live="nav">${NAV.map((item) => navLink(item, page.nav, badges[item.key]))}</ul>
   </nav>
   <span class="live" id="live-state" role="status" aria-live="polite" data-state="off">live updates off</span>
 </header>
@@ -66,10 +68,9 @@ ${page.body}
 `;
 }
 
-function navLink(item: NavItem, page: PageOptions): Html {
-  const badge = page.badges?.[item.key];
-  const current = item.key === page.nav;
-  return html`<li><a href="${item.path}"${current ? html` aria-current="page"` : null}>${item.label}${badge ? html` <span class="badge" aria-label="${badge} open">${badge}</span>` : null}</a></li>`;
+function navLink(item: NavItem, currentKey: string | undefined, badge: number | undefined): Html {
+  const current = item.key === currentKey;
+  return html`<li><a href="${item.path}"${current ? html` aria-current="page"` : null}>${item.label}${badge ? html` <span class="badge">${badge}<span class="visually-hidden"> open</span></span>` : null}</a></li>`;
 }
 
 function notice(n: NonNullable<PageOptions["notice"]>): Html {

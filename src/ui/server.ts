@@ -40,6 +40,7 @@ export async function startUi(options: UiOptions, log: (line: string) => void): 
     const commandOptions: GlobalOptions = { home, catalog: catalog.url, warn: (message) => log(`warning: ${message}`) };
     const changes = new ChangeFeed(instance, { pollMs: options.pollMs, catchUp: () => withCatalog(commandOptions, () => undefined), log });
     const queue = writeQueue();
+    const cache = versionCache(() => changes.version);
     const ctx: UiContext = {
       instance,
       catalog,
@@ -48,7 +49,8 @@ export async function startUi(options: UiOptions, log: (line: string) => void): 
       changes,
       // After a write, the view moved: the pages' caches and live streams hear of it at once.
       write: (fn) => queue(fn).finally(() => changes.check()),
-      cached: versionCache(() => changes.version),
+      cached: cache.cached,
+      forget: cache.forget,
       log,
     };
     const app = buildUiApp(ctx);

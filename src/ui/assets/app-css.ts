@@ -1,5 +1,8 @@
-/* shelf ui: one small stylesheet. Sizes in rem so the page reflows at 200% zoom; no fixed widths. */
-:root {
+/**
+ * The one stylesheet, served as /assets/app.css. Sizes in rem so the page reflows at 200% zoom; no
+ * fixed widths. Kept in a TypeScript module so the build carries it into dist/.
+ */
+export const APP_CSS = `:root {
   color-scheme: light dark;
   --fg: #1b1f24; --muted: #57606a; --bg: #ffffff; --panel: #f6f8fa; --line: #d0d7de;
   --accent: #0a58ca; --ok: #1a7f37; --err: #b3261e; --warn: #8a5a00; --focus: #ffbf47;
@@ -44,10 +47,14 @@ button.primary { background: var(--accent); color: var(--bg); border-color: var(
 button.danger { color: var(--err); border-color: var(--err); }
 .field { display: flex; flex-direction: column; gap: 0.2rem; margin-bottom: 0.75rem; }
 .row { display: flex; flex-wrap: wrap; gap: 0.75rem 1rem; align-items: flex-end; }
+.row > .card { align-self: flex-start; margin-bottom: 0; }
+.field-conflict form.row { margin-top: 0.75rem; }
+.field-conflict + .field-conflict { border-top: 1px solid var(--line); margin-top: 1rem; }
 .filters { border: 1px solid var(--line); padding: 0.75rem; margin-bottom: 1rem; background: var(--panel); }
 .filters legend { font-weight: 700; }
 .search-box { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: flex-end; margin-bottom: 0.75rem; }
-.search-box input[type="search"] { flex: 1 1 20rem; font-size: 1.1rem; }
+.search-box .grow { flex: 1 1 20rem; }
+.search-box input[type="search"] { width: 100%; font-size: 1.1rem; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 0.35rem 0.5rem; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
@@ -75,3 +82,4 @@ dl.fields dd { margin: 0; overflow-wrap: anywhere; }
 .job progress { width: min(24rem, 100%); vertical-align: middle; margin-right: 0.5rem; }
 .job[data-state="failed"] [data-job-text] { color: var(--err); }
 [data-live="sync"] th, [data-live="imports"] th { overflow-wrap: normal; }
+`;

@@ -1,6 +1,9 @@
-// shelf ui: follows a job started from a page ("sync now", "run now") over its event stream:
-// the progress bar, each step as it ends, and the outcome; then the page's live regions refresh.
-"use strict";
+/**
+ * /assets/jobs.js: follows a job started from a page ("sync now", "run now") over its event
+ * stream: the progress bar, each step as it ends, and the outcome; then the page's live regions
+ * refresh. Kept in a TypeScript module so the build carries it into dist/.
+ */
+export const JOBS_JS = `"use strict";
 (() => {
   for (const box of document.querySelectorAll("[data-job-events]")) {
     const url = box.dataset.jobEvents;
@@ -14,14 +17,14 @@
       li.className = step.ok ? "step-ok" : "step-error";
       if (!step.ok) li.append(Object.assign(document.createElement("strong"), { textContent: "error: " }));
       li.append(step.text);
-      if (step.hint) li.append(document.createElement("br"), Object.assign(document.createElement("span"), { className: "hint", textContent: `fix: ${step.hint}` }));
+      if (step.hint) li.append(document.createElement("br"), Object.assign(document.createElement("span"), { className: "hint", textContent: "fix: " + step.hint }));
       steps.append(li);
     };
     const showProgress = (p) => {
       if (!p) return;
       bar.max = Math.max(1, p.total);
       bar.value = p.done;
-      bar.textContent = `${Math.round((p.done / Math.max(1, p.total)) * 100)}%`;
+      bar.textContent = Math.round((p.done / Math.max(1, p.total)) * 100) + "%";
       text.textContent = p.text;
     };
     const events = new EventSource(url);
@@ -44,3 +47,4 @@
     });
   }
 })();
+`;

@@ -1,4 +1,9 @@
-// shelf ui: the small script every page loads. Without it every page still works (forms post,
+/**
+ * The script every page loads, served as /assets/app.js. It lives in a TypeScript module so the
+ * build carries it into dist/ with the rest; it is plain browser JavaScript, without backquotes or
+ * backslashes, so the template below holds it unchanged.
+ */
+export const APP_JS = `// shelf ui: the small script every page loads. Without it every page still works (forms post,
 // searches submit); with it, the catalog searches as you type and live regions follow changes
 // made anywhere (this app, the CLI, a daemon taking a peer's edits) without a reload.
 "use strict";
@@ -19,10 +24,10 @@
   };
   let deferred = false;
 
-  /** Replaces every [data-live] region of this page with the same region of `doc`. */
+  /** Replaces every [data-live] region of this page with the same region of the fetched document. */
   const swapRegions = (doc) => {
     for (const region of document.querySelectorAll("[data-live]")) {
-      const fresh = doc.querySelector(`[data-live="${CSS.escape(region.dataset.live)}"]`);
+      const fresh = doc.querySelector('[data-live="' + CSS.escape(region.dataset.live) + '"]');
       if (!fresh || fresh.innerHTML === region.innerHTML) continue;
       if (isBusy(region)) {
         deferred = true;
@@ -38,7 +43,7 @@
 
   let refreshing;
   let current = 0;
-  /** Fetches `url` (default: this page) and swaps its live regions in; the latest call wins. */
+  /** Fetches a page (default: this one) and swaps its live regions in; the latest call wins. */
   const refresh = async (url = location.href) => {
     const mine = ++current;
     refreshing?.abort();
@@ -82,7 +87,7 @@
     const run = () => {
       const params = new URLSearchParams(new FormData(form));
       for (const [key, value] of [...params]) if (value === "") params.delete(key);
-      const url = `${form.getAttribute("action") || location.pathname}${params.size ? `?${params}` : ""}`;
+      const url = (form.getAttribute("action") || location.pathname) + (params.size ? "?" + params : "");
       history.replaceState(null, "", url);
       void refresh(url);
     };
@@ -102,3 +107,4 @@
     });
   }
 })();
+`;
