@@ -5,7 +5,7 @@
  * removed when the process stops. A file whose process is gone (a killed daemon) is ignored.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export interface RemoteConnection {
   connected: boolean;
@@ -28,7 +28,6 @@ export class DaemonConnectionsFile {
   readonly #state: DaemonConnections = { pid: process.pid, startedAt: new Date().toISOString(), remotes: {} };
 
   constructor(home: string) {
-    mkdirSync(dirOf(home), { recursive: true, mode: 0o700 });
     this.#file = join(dirOf(home), `${process.pid}.json`);
     this.#write();
   }
@@ -39,12 +38,18 @@ export class DaemonConnectionsFile {
   }
 
   remove(): void {
-    rmSync(this.#file, { force: true });
+    try {
+      rmSync(this.#file, { force: true });
+    } catch {
+      // a read-only home: readers ignore the file once this process is gone
+    }
   }
 
   #write(): void {
-    // Only a convenience for other processes: a failed write must never stop the daemon.
+    // Only a convenience for other processes: a failed write (full disk, read-only home) must
+    // never stop the daemon.
     try {
+      mkdirSync(dirname(this.#file), { recursive: true, mode: 0o700 });
       writeFileSync(`${this.#file}.tmp`, JSON.stringify(this.#state), { mode: 0o600 });
       renameSync(`${this.#file}.tmp`, this.#file);
     } catch {
