@@ -1,7 +1,7 @@
 /**
  * shelf's benchmark: prints figures, not pass/fail.
  *
- *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav,relaymem,bundle,ops]
+ *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav,relaymem,bundle,ops,ui]
  *                    [--shard-records N] [--edits N] [--connections 50,100,200]
  *                    [--importer-records N] [--reimport-records N] [--scan-files N] [--rounds N]
  *                    [--dataset FILE] [--from-home DIR] [--baseline DIR] [--json] [--keep]
@@ -36,14 +36,15 @@ import { relayFigure } from "./relay.js";
 import { relayMemoryFigure } from "./relay-memory.js";
 import { webdavFigure } from "./webdav.js";
 import { bundleFigure } from "./bundle.js";
+import { uiFigure } from "./ui.js";
 import { shardsFigure } from "./shards.js";
 import { opsFigure } from "./ops.js";
 import { fmtBytes, fmtInt, fmtMs, round } from "./util.js";
 
-const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav", "relaymem", "bundle", "ops"] as const;
+const FIGURES = ["import", "search", "coldstart", "edit", "rebuild", "shards", "conflicts", "relay", "importers", "reimport", "filescan", "webdav", "relaymem", "bundle", "ops", "ui"] as const;
 type FigureName = (typeof FIGURES)[number];
 const ALIASES: Record<string, FigureName> = { "cold-start": "coldstart", shard: "shards", "shard-count": "shards", conflict: "conflicts", relays: "relay", importer: "importers", "re-import": "reimport", files: "filescan", dav: "webdav", bundles: "bundle", operations: "ops" };
-const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav", "relaymem", "bundle"];
+const NEEDS_IMPORT: FigureName[] = ["import", "search", "coldstart", "edit", "rebuild", "conflicts", "relay", "webdav", "relaymem", "bundle", "ui"];
 const DEFAULT_SHARD_RECORDS = 50_000;
 const DEFAULT_EDITS = 100;
 const DEFAULT_CONNECTIONS = [50, 100, 200];
@@ -356,6 +357,7 @@ async function main(argv: string[]): Promise<number> {
     if (imported && opts.only.includes("relaymem")) await attempt("relaymem", () => relayMemoryFigure(ctx, { clients: RELAYMEM_CLIENTS, seconds: RELAYMEM_SECONDS }));
     if (imported && opts.only.includes("bundle")) await attempt("bundle", () => bundleFigure(ctx, { baselineCli: opts.baseline && join(opts.baseline, "dist", "src", "cli", "main.js") }));
     if (opts.only.includes("ops")) await attempt("ops", () => opsFigure({ scratch, rows: ctx.rows, log }));
+    if (imported && opts.only.includes("ui")) await attempt("ui", () => uiFigure(ctx));
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);

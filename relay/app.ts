@@ -38,7 +38,8 @@ import { registerHeadsRoute } from "../src/protocol/heads-route.js";
 import { sameHeads } from "../src/protocol/heads-summary.js";
 import { changedNotice } from "../src/protocol/changed-notice.js";
 import { takenNotice } from "../src/protocol/taken-notice.js";
-import { renderStatusPage, type CatalogStatus } from "./status-page.js";
+import { MetricsHistory } from "./metrics-history.js";
+import { renderStatusPage, STATUS_PAGE_CSP, type CatalogStatus } from "./status-page.js";
 import { TokenStore } from "./token-store.js";
 
 export { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES };
@@ -139,9 +140,10 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const metrics = createMetrics({
     peers: () => adapter.peerCount(),
     catalogsLoaded: () => loadedRoots().length,
-    documentsLoaded: () => Object.values(repo.handles).filter((h) => h.isReady()).length,
+    documentsLoaded: () => loadedIds().length,
     upstreamConnected: options.upstream ? () => upstream?.connected() : undefined,
   });
+  const history = new MetricsHistory(() => metrics.snapshot());
   const upstream = options.upstream ? connectUpstream(options.upstream, app.log) : undefined;
 
   const adapter = new GuardedServerAdapter({
@@ -241,6 +243,8 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     return roots;
   };
 
+  const loadedIds = (): DocumentId[] => Object.values(repo.handles).filter((h) => h.isReady()).map((h) => h.documentId);
+
   adapter.on("peer-disconnected", ({ peerId: peer }) => idle.release(peer));
   upstream?.adapter.on("peer-disconnected", ({ peerId: peer }) => idle.release(peer));
   repo.synchronizer.on("sync-state", ({ peerId: peer, documentId, syncState }) => {
@@ -274,19 +278,45 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   }, Math.max(250, inStepUnloadMs / 2));
   unloadTimer.unref();
 
+  /** Per catalog URL: the clients using it now, and its documents in memory. */
+  const catalogUse = (roots: [DocumentId, CatalogRootDoc][]): Map<string, { clients: number; documentsLoaded: number }> => {
+    const rootOf = new Map<DocumentId, DocumentId>();
+    for (const [rootId, doc] of roots) for (const id of [rootId, ...shardIdsOf(doc)]) rootOf.set(id, rootId);
+    const catalogOf = (id: DocumentId): string | undefined => {
+      const rootId = rootOf.get(id) ?? access.ownerOf(id);
+      return rootId && `automerge:${rootId}`;
+    };
+    const use = new Map<string, { clients: number; documentsLoaded: number }>();
+    const entry = (url: string) => use.get(url) ?? use.set(url, { clients: 0, documentsLoaded: 0 }).get(url)!;
+    for (const id of loadedIds()) {
+      const url = catalogOf(id);
+      if (url) entry(url).documentsLoaded++;
+    }
+    // A token names its catalog; a client of a relay without tokens uses what it touched.
+    for (const peer of Object.keys(adapter.sockets) as PeerId[]) {
+      const auth = adapter.authOf(peer);
+      const urls = auth?.kind === "token" ? [auth.catalogUrl] : [...idle.documentsOf(peer)].map(catalogOf);
+      for (const url of new Set(urls)) if (url) entry(url).clients++;
+    }
+    return use;
+  };
+
   const catalogStatuses = (): CatalogStatus[] => {
+    const roots = loadedRoots();
+    const use = catalogUse(roots);
+    const inUse = (url: string) => use.get(url) ?? { clients: 0, documentsLoaded: 0 };
     const byUrl = new Map<string, CatalogStatus>();
     for (const t of tokens.catalogs()) {
       const rootId = t.catalogUrl.slice("automerge:".length);
-      byUrl.set(t.catalogUrl, { url: t.catalogUrl, name: undefined, shards: undefined, tokens: t.tokens, lastActivity: activity.byDocument.get(rootId) });
+      byUrl.set(t.catalogUrl, { url: t.catalogUrl, name: undefined, shards: undefined, tokens: t.tokens, lastActivity: activity.byDocument.get(rootId), ...inUse(t.catalogUrl) });
     }
-    for (const [rootId, doc] of loadedRoots()) {
+    for (const [rootId, doc] of roots) {
       const url = `automerge:${rootId}`;
       const shards = shardIdsOf(doc);
       const times = [rootId, ...shards].map((id) => activity.byDocument.get(id)).filter((t): t is number => t !== undefined);
       const last = times.length > 0 ? Math.max(...times) : undefined;
       const known = byUrl.get(url);
-      byUrl.set(url, { url, name: plain(doc.name), shards: shards.length, tokens: known?.tokens ?? 0, lastActivity: last });
+      byUrl.set(url, { url, name: plain(doc.name), shards: shards.length, tokens: known?.tokens ?? 0, lastActivity: last, ...inUse(url) });
     }
     return [...byUrl.values()].sort((a, b) => (a.name ?? "\uffff").localeCompare(b.name ?? "\uffff") || a.url.localeCompare(b.url));
   };
@@ -368,22 +398,26 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
 
   app.get("/", async (request, reply) => {
     const tokenCount = tokens.count();
+    const now = await metrics.snapshot();
     const html = renderStatusPage({
       peerId,
       startedAt,
       access: tokenCount > 0 ? "tokens" : allowRemoteWithoutTokens ? "anyone (no tokens, remote allowed)" : "loopback only (no tokens yet)",
-      peers: adapter.peerCount(),
+      metrics: now,
+      current: history.current(now),
+      history: history.points(now),
       upstream: upstream && { url: redactUrl(options.upstream!.url), connected: upstream.connected() },
       lastActivity: activity.last,
       catalogs: catalogStatuses(),
       showCatalogs: isLoopback(request.socket.remoteAddress) && !viaProxy(request),
-      now: Date.now(),
+      now: now.at,
     });
-    reply.type("text/html; charset=utf-8").header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'").header("x-content-type-options", "nosniff");
+    reply.type("text/html; charset=utf-8").header("content-security-policy", STATUS_PAGE_CSP).header("cache-control", "no-store").header("x-content-type-options", "nosniff");
     return html;
   });
 
   app.addHook("onClose", async () => adapter.stop());
+  await history.sample(); // the first point of the status page's chart
 
   if (tokens.count() === 0) {
     if (allowRemoteWithoutTokens) app.log.warn("the relay has no tokens and accepts every client: anyone who can reach it can read and write every catalog it holds");
@@ -394,6 +428,7 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(unloadTimer);
+      history.stop();
       await unloading;
       await app.close(); // stops accepting, closes the sockets, stops the keep-alive timer
       await repo.shutdown(); // writes every document

@@ -56,6 +56,11 @@ export class IdleDocuments {
     byPeer.set(peer, heads);
   }
 
+  /** The documents `peer` touched on its current connection. */
+  documentsOf(peer: PeerId): ReadonlySet<DocumentId> {
+    return this.#touchedBy.get(peer) ?? new Set();
+  }
+
   /** `peer` disconnected: nothing is held for it any more. */
   release(peer: PeerId): void {
     this.#touchedBy.delete(peer);

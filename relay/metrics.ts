@@ -17,7 +17,21 @@ export interface RelayMetrics {
   unloaded(documents: number): void;
   /** Prometheus text exposition */
   render(): Promise<string>;
+  /** the figures the status page shows, read from the same registry as /metrics */
+  snapshot(): Promise<MetricsSnapshot>;
   contentType: string;
+}
+
+export interface MetricsSnapshot {
+  at: number;
+  peers: number;
+  documentsLoaded: number;
+  messages: Record<Direction, number>;
+  bytes: Record<Direction, number>;
+  /** refused or closed connections since start, by reason */
+  rejected: Partial<Record<RejectReason, number>>;
+  residentBytes: number;
+  heapUsedBytes: number;
 }
 
 export function createMetrics(sources: { peers: () => number; catalogsLoaded: () => number; documentsLoaded: () => number; upstreamConnected?: () => boolean | undefined }): RelayMetrics {
@@ -87,6 +101,27 @@ export function createMetrics(sources: { peers: () => number; catalogsLoaded: ()
       unloaded.inc(documents);
     },
     render: () => registry.metrics(),
+    snapshot: async () => snapshotOf(await registry.getMetricsAsJSON(), Date.now()),
     contentType: registry.contentType,
+  };
+}
+
+type MetricsJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
+
+function snapshotOf(metrics: MetricsJson, at: number): MetricsSnapshot {
+  const values = (name: string) => metrics.find((m) => m.name === name)?.values ?? [];
+  const one = (name: string) => values(name)[0]?.value ?? 0;
+  const by = (name: string, label: string) => Object.fromEntries(values(name).map((v) => [String(v.labels[label]), v.value]));
+  const messages = by("shelf_relay_messages_total", "direction");
+  const bytes = by("shelf_relay_bytes_total", "direction");
+  return {
+    at,
+    peers: one("shelf_relay_peers"),
+    documentsLoaded: one("shelf_relay_documents_loaded"),
+    messages: { in: messages.in ?? 0, out: messages.out ?? 0 },
+    bytes: { in: bytes.in ?? 0, out: bytes.out ?? 0 },
+    rejected: by("shelf_relay_rejected_connections_total", "reason"),
+    residentBytes: one("shelf_relay_process_resident_memory_bytes"),
+    heapUsedBytes: one("shelf_relay_nodejs_heap_size_used_bytes"),
   };
 }

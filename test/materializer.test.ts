@@ -15,7 +15,7 @@ import { shardIndex } from "../src/model/catalog-doc.js";
 import { readRecord, writeRecord, type ShardDoc } from "../src/model/crdt-record.js";
 import type { CatalogRecord } from "../src/model/record.js";
 import type { Db } from "../src/store/db.js";
-import { countRecords, EXACT_RANKING_MAX_MATCHES, getRecord, listRecords, searchRecords } from "../src/view/queries.js";
+import { countConflicted, countListed, countRecords, countSearched, EXACT_RANKING_MAX_MATCHES, getRecord, labelCounts, listRecords, searchRecords } from "../src/view/queries.js";
 import { SCHEMA_MIGRATIONS } from "../src/store/schema.js";
 import { tempCatalog, tempInstance } from "./helpers/temp-home.js";
 
@@ -316,6 +316,23 @@ describe("queries", () => {
     expect(ids(searchRecords(db, catId, "ui", { provider: "npm", collection: "frontend" })).sort()).toStrictEqual(["npm:react", "npm:react-dom"]);
     // Tags are searchable words too.
     expect(ids(searchRecords(db, catId, "vcs"))).toStrictEqual(["winget:Git.Git"]);
+  });
+
+  it("pages, counts and lists deleted records alone, and counts labels and conflicts (the web app's catalog)", async () => {
+    const { db, catId, total } = await sampleCatalog();
+    const ids = (records: CatalogRecord[]) => records.map((r) => r.id);
+    const all = ids(listRecords(db, catId, { includeDeleted: true }));
+    expect(ids(listRecords(db, catId, { includeDeleted: true, limit: 5, offset: 5 }))).toStrictEqual(all.slice(5, 10));
+    expect(countListed(db, catId, { includeDeleted: true })).toBe(total);
+    expect(countListed(db, catId)).toBe(total - 1);
+    expect(ids(listRecords(db, catId, { onlyDeleted: true }))).toStrictEqual(["npm:pkg-001"]);
+    expect(countListed(db, catId, { onlyDeleted: true, provider: "npm" })).toBe(1);
+    expect(countSearched(db, catId, "padding", {}, 1000)).toBe(39);
+    expect(countSearched(db, catId, "padding", {}, 10)).toBe(11);
+    expect(countSearched(db, catId, "padding", { onlyDeleted: true }, 1000)).toBe(1);
+    expect(countSearched(db, catId, "!!!", {}, 1000)).toBe(0);
+    expect(labelCounts(db, catId, "tag", 2)).toStrictEqual([{ label: "misc", n: 25 }, { label: "ui", n: 17 }]);
+    expect(countConflicted(db, catId)).toBe(0);
   });
 
   it("ranks a broad query from bounded work: the exact name, the names that begin with it, then BM25", async () => {

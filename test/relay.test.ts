@@ -440,15 +440,19 @@ describe("relay HTTP routes and limits (in process)", () => {
     const page = await relay.app.inject({ method: "GET", url: "/" });
     expect(page.statusCode).toBe(200);
     expect(page.headers["content-type"]).toMatch(/^text\/html/);
-    expect(page.body).not.toContain("<script>");
+    expect(page.body).not.toContain("<script>alert");
     expect(page.body).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co");
     expect(page.body).toContain(root.url);
-    expect(page.body).toMatch(/peers connected: 0/);
+    expect(page.body).toMatch(/clients connected: 0/);
 
     // Catalog names are for the relay's own machine only.
     const remote = await relay.app.inject({ method: "GET", url: "/", remoteAddress: "203.0.113.9" });
     expect(remote.body).not.toContain("alert");
     expect(remote.body).not.toContain(root.url);
+    // ...remote viewers see the catalog by its fingerprint, the same one the local viewer sees
+    const print = /<tr><td><code>([0-9a-f]{8})<\/code><\/td>/.exec(remote.body)?.[1];
+    expect(print).toBeDefined();
+    expect(page.body).toContain(`<code>${print}</code>`);
   });
 
   it("cuts off a client that stops answering pings, but not the clients it could not hear while busy", async () => {

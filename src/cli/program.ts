@@ -12,6 +12,7 @@ import { registerImportCommands } from "./import-commands.js";
 import { registerRecordCommands } from "./record-commands.js";
 import { registerRelayCommands } from "./relay-commands.js";
 import { registerSyncCommands } from "./sync-commands.js";
+import { registerUiCommands } from "./ui-commands.js";
 
 export type { CliIo } from "./command-kit.js";
 
@@ -30,6 +31,7 @@ export function buildProgram(io: CliIo): Command {
   registerConflictCommands(program, io);
   registerSyncCommands(program, io);
   registerRelayCommands(program, io);
+  registerUiCommands(program, io);
   return program;
 }
 

@@ -30,6 +30,7 @@ import { SafeClientAdapter, type ReconnectBackoff } from "../protocol/safe-clien
 import { readRemoteMemory, viewHeadsOf } from "./checkpoints.js";
 import { fetchSummary } from "./heads-client.js";
 import { listenForLocalEdits } from "./home-signal.js";
+import { DaemonConnectionsFile } from "./daemon-connections.js";
 import { LiveDocuments } from "./live-documents.js";
 import type { PeerServer } from "./peer-server.js";
 import { connectionUrl } from "./relay-exchange.js";
@@ -74,7 +75,9 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   // A relay may answer before the daemon is ready: its catch-up waits for the start.
   let started = () => {};
   const whenStarted = new Promise<void>((resolve) => (started = resolve));
-  const connections = remotes.map((remote) => watchConnection(instance, catalog, remote, documents.size, options, () => void whenStarted.then(() => catchUpWith(remote))));
+  const shown = new DaemonConnectionsFile(instance.home);
+  for (const remote of remotes) shown.set(remote.name, false);
+  const connections = remotes.map((remote) => watchConnection(instance, catalog, remote, documents.size, options, shown, () => void whenStarted.then(() => catchUpWith(remote))));
   const network: NetworkAdapterInterface[] = connections.map((c) => c.adapter);
   if (options.server) network.push(options.server.adapter);
   const repo = await instance.connect(network, (id) => documents.has(id));
@@ -280,6 +283,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   await options.server?.close();
   while (running || polling) await (running ?? new Promise((r) => setTimeout(r, 10)));
   await materialize();
+  shown.remove();
 }
 
 /**
@@ -302,7 +306,7 @@ interface WatchedConnection {
 }
 
 /** One relay connection: backoff, one log line per event, a sync run per (re)connection and error. */
-function watchConnection(instance: Instance, catalog: CatalogRow, remote: Remote, documents: number, options: DaemonOptions, onConnected: () => void): WatchedConnection {
+function watchConnection(instance: Instance, catalog: CatalogRow, remote: Remote, documents: number, options: DaemonOptions, shown: DaemonConnectionsFile, onConnected: () => void): WatchedConnection {
   const { log } = options;
   let stopped = false;
   const adapter = new SafeClientAdapter(connectionUrl(remote), 1000, (code, reason) => {
@@ -315,6 +319,7 @@ function watchConnection(instance: Instance, catalog: CatalogRow, remote: Remote
   let connectedOnce = false;
   const record = (ok: boolean, error: string | null) => {
     if (stopped || !instance.db.open) return;
+    shown.set(remote.name, ok, error ?? undefined);
     try {
       recordSyncRun(instance.db, {
         remote: remote.name,

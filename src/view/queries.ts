@@ -12,7 +12,11 @@ export interface RecordFilter {
   tag?: string;
   collection?: string;
   includeDeleted?: boolean;
+  /** only tombstones (implies includeDeleted) */
+  onlyDeleted?: boolean;
   limit?: number;
+  /** records to skip first, in listRecords' order (for paging) */
+  offset?: number;
 }
 
 interface RecordRow {
@@ -50,7 +54,8 @@ export function toFtsPhrases(input: string): string[] {
 function filterSql(catId: number, filter: RecordFilter): { where: string; params: unknown[] } {
   const clauses = ["r.cat_id = ?"];
   const params: unknown[] = [catId];
-  if (!filter.includeDeleted) clauses.push("r.deleted = 0");
+  if (filter.onlyDeleted) clauses.push("r.deleted = 1");
+  else if (!filter.includeDeleted) clauses.push("r.deleted = 0");
   if (filter.provider) {
     clauses.push("r.provider = ?");
     params.push(filter.provider);
@@ -161,7 +166,28 @@ function countMatches(db: Db, fts: string, cap: number): number {
 export function listRecords(db: Db, catId: number, filter: RecordFilter = {}): CatalogRecord[] {
   const { where, params } = filterSql(catId, filter);
   const limit = filter.limit ?? -1;
-  return db.prepare<unknown[], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records r WHERE ${where} ORDER BY r.id LIMIT ?`).all(...params, limit).map(toRecord);
+  return db.prepare<unknown[], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records r WHERE ${where} ORDER BY r.id LIMIT ? OFFSET ?`).all(...params, limit, filter.offset ?? 0).map(toRecord);
+}
+
+/** How many records listRecords would return without a limit. */
+export function countListed(db: Db, catId: number, filter: RecordFilter = {}): number {
+  const { where, params } = filterSql(catId, filter);
+  return (cachedStatement(db, `SELECT count(*) AS n FROM records r WHERE ${where}`).get(...params) as { n: number }).n;
+}
+
+/**
+ * How many records searchRecords could return for `query` and `filter`, counted only as far as
+ * `cap` + 1, so that a broad query costs no more than a narrow one.
+ */
+export function countSearched(db: Db, catId: number, query: string, filter: RecordFilter, cap: number): number {
+  const phrases = toFtsPhrases(query);
+  if (phrases.length === 0) return 0;
+  const { where, params } = filterSql(catId, filter);
+  const counted = cachedStatement(
+    db,
+    `SELECT count(*) AS n FROM (SELECT 1 FROM records_fts f CROSS JOIN records r ON r.rid = f.rowid WHERE records_fts MATCH ? AND ${where} LIMIT ?)`,
+  ).get(phrases.join(" "), ...params, cap + 1);
+  return (counted as { n: number }).n;
 }
 
 /** getRecord with the statement prepared once, for many lookups (imports compare every row). */
@@ -212,6 +238,22 @@ function toRecord(row: RecordRow): CatalogRecord {
     updatedAt: row.updated_at,
     updatedBy: row.updated_by,
   };
+}
+
+/** The labels (tags or collections) live records carry, most used first, with how many carry each. */
+export function labelCounts(db: Db, catId: number, kind: "tag" | "collection", limit: number): { label: string; n: number }[] {
+  const table = kind === "tag" ? "record_tags" : "record_collections";
+  return cachedStatement(
+    db,
+    `SELECT l.${kind} AS label, count(*) AS n FROM ${table} l JOIN records r ON r.rid = l.rid WHERE r.cat_id = ? AND r.deleted = 0 GROUP BY l.${kind} ORDER BY n DESC, label LIMIT ?`,
+  ).all(catId, limit) as { label: string; n: number }[];
+}
+
+/** How many records listConflicts would return. */
+export function countConflicted(db: Db, catId: number): number {
+  return (
+    cachedStatement(db, "SELECT count(*) AS n FROM records r WHERE cat_id = ? AND (edited_while_deleted = 1 OR EXISTS (SELECT 1 FROM record_conflicts c WHERE c.rid = r.rid))").get(catId) as { n: number }
+  ).n;
 }
 
 export interface ConflictedRecord extends RecordConflicts {

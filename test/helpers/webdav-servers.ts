@@ -25,8 +25,10 @@ export interface DavServer {
 }
 
 function requireBinary(name: string, pkg: string): string {
-  const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
-  if (!found) throw new Error(`${name} is not installed: run \`apt-get install -y ${pkg}\` (.ci/run does this on CI)`);
+  // Debian keeps apache2 in /usr/sbin, which a non-root user's PATH lacks (as scripts/test-setup.mjs).
+  const path = `${process.env.PATH ?? ""}:/usr/local/sbin:/usr/sbin:/sbin`;
+  const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8", env: { ...process.env, PATH: path } }).stdout.trim();
+  if (!found) throw new Error(`${name} is not installed: run \`apt-get install -y ${pkg}\` (npm test does this when run as root)`);
   return found;
 }
 
