@@ -25,10 +25,18 @@ const HEAVY = ["yaml", "fast-xml-parser", "mime-types", "webdav", "fastify"];
 
 const ID = "npm:left-pad";
 
-/** The package a node_modules URL belongs to: `@scope/name` or `name`. */
-function packageOf(url: string): string {
+const CLI_DIR = "/dist/src/cli/";
+/** The npm packages bundled into each file of the built CLI (written by scripts/bundle-cli.mjs). */
+const BUNDLED: Record<string, string[]> = JSON.parse(readFileSync(join(import.meta.dirname, "..", "dist", "src", "cli", "chunks", "packages.json"), "utf8"));
+
+/**
+ * The packages a loaded URL stands for: its own (`@scope/name` or `name`) for a node_modules URL,
+ * and the ones bundled into it for a file of the built CLI.
+ */
+function packagesOf(url: string): string[] {
+  if (url.includes(CLI_DIR)) return BUNDLED[url.slice(url.lastIndexOf(CLI_DIR) + CLI_DIR.length)] ?? [];
   const rest = url.slice(url.lastIndexOf("/node_modules/") + "/node_modules/".length).split("/");
-  return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  return [rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!];
 }
 
 let dir: ReturnType<typeof makeTempDir>;
@@ -44,7 +52,7 @@ async function traced(home: string, ...args: string[]): Promise<CliResult & { pa
   } catch {
     // no module from node_modules was resolved at all: the checks below fail on it
   }
-  return { ...result, packages: new Set(lines.map(packageOf)) };
+  return { ...result, packages: new Set(lines.flatMap(packagesOf)) };
 }
 
 /** A successful traced `--json` run: its parsed output and the packages it loaded. */
@@ -55,6 +63,8 @@ async function tracedJson(home: string, ...args: string[]): Promise<{ json: any;
   expect(json.schemaVersion).toBe(1);
   // The recorder works: every command opens the database through better-sqlite3.
   expect(result.packages).toContain("better-sqlite3");
+  // ... and packages bundled into the CLI are seen too: every command parses its options with commander.
+  expect(result.packages).toContain("commander");
   return { json, packages: result.packages };
 }
 
