@@ -103,7 +103,7 @@ export async function relayMemoryFigure(ctx: BenchContext, options: RelayMemoryO
     await runChild(cli("remote", "rm", REMOTE), { scratch: ctx.scratch });
     expectExit(await runChild(cli("remote", "add", REMOTE, url, "--token", token), { scratch: ctx.scratch }));
     log(`relaymem: first upload of ${fmtInt(catalog.records)} records`);
-    const upload = expectExit(await runChild(cli("sync", REMOTE, "--json"), { scratch: ctx.scratch }));
+    const upload = expectExit(await runChild(cli("sync", REMOTE, "--json", "--timeout", "7200"), { scratch: ctx.scratch }));
     const afterUpload = procMemory(relay.child.pid);
     const http = url.replace(/^ws/, "http").replace(/\/sync$/, "");
     const settledAfterUpload = performance.now();

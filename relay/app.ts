@@ -258,7 +258,11 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     const loaded = Object.values(repo.handles)
       .filter((h) => h.isReady())
       .map((h): [DocumentId, A.Heads] => [h.documentId, A.getHeads(h.doc() as A.Doc<unknown>)]);
-    const drop = idle.idle(loaded, { now: Date.now(), inStepMs: inStepUnloadMs, idleMs: idleUnloadMs });
+    // With an upstream, what clients sent must reach it before the copy goes: while the link is
+    // down, only the idle time applies.
+    const link = upstream?.current();
+    const inStepMs = upstream && link === undefined ? idleUnloadMs : inStepUnloadMs;
+    const drop = idle.idle(loaded, { now: Date.now(), inStepMs, idleMs: idleUnloadMs, mustHold: link });
     if (drop.length === 0) return;
     await repo.flush(drop);
     for (const id of drop) {
@@ -441,6 +445,8 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
 interface Upstream {
   adapter: SafeClientAdapter;
   connected(): boolean;
+  /** the upstream relay's peer id while connected */
+  current(): PeerId | undefined;
   /** `peer` is the upstream relay (as it joined on the current or a previous connection) */
   isPeer(peer: PeerId): boolean;
 }
@@ -458,9 +464,11 @@ function connectUpstream(options: UpstreamOptions, log: FastifyInstance["log"]):
   adapter.backoff = options.backoff ?? UPSTREAM_BACKOFF;
   const peers = new Set<PeerId>();
   let connected = false;
+  let current: PeerId | undefined;
   let downSince: number | undefined = Date.now();
   adapter.on("peer-candidate", ({ peerId }) => {
     peers.add(peerId);
+    current = peerId;
     connected = true;
     downSince = undefined;
     log.info({ upstream: target, peerId }, "connected to the upstream relay");
@@ -477,7 +485,7 @@ function connectUpstream(options: UpstreamOptions, log: FastifyInstance["log"]):
     // 401 (no or bad --upstream-token) shows as "Unexpected server response: 401"
     log.warn({ upstream: target, code, error: error?.message, retryInMs, downForMs: downSince === undefined ? 0 : Date.now() - downSince }, "cannot reach the upstream relay; retrying");
   };
-  return { adapter, connected: () => connected, isPeer: (peer) => peers.has(peer) };
+  return { adapter, connected: () => connected, current: () => (connected ? current : undefined), isPeer: (peer) => peers.has(peer) };
 }
 
 function loggerOptions(logger: RelayOptions["logger"]) {

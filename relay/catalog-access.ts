@@ -67,7 +67,13 @@ export class CatalogAccess {
     if (rootId === undefined || isDerivedShardId(rootId)) return false;
     const owner = this.ownerOf(documentId);
     // a derived root id is no one's shard (no root may claim one), whatever an older relay recorded
-    if (documentId === rootId) return owner === undefined || owner === rootId || isDerivedRootId(rootId);
+    if (documentId === rootId) {
+      const allowed = owner === undefined || owner === rootId || isDerivedRootId(rootId);
+      // A root the relay dropped and loads again for this client's message: read its shard list
+      // (and follow its changes) again, or shards it lists from now on would go unclaimed.
+      if (allowed && !this.#shards.has(rootId)) void this.#shardsOf(rootId).catch(() => undefined);
+      return allowed;
+    }
     if (isDerivedShardId(documentId)) {
       if (shardIndexIn(rootId, documentId) === undefined) return false;
       if (owner !== rootId) this.#stmts.own.run(documentId, rootId); // for heads summaries and notices

@@ -4,8 +4,9 @@
  * asked for it before (it remembers who asked per document, not per loaded copy), so dropping
  * loses nothing. A document may go:
  *
- * - once every connected client that synced it holds exactly the relay's heads, after a short
- *   quiet time (`inStepMs`): a client's first upload thus never holds the whole catalog at once;
+ * - once every connected client that synced it holds exactly the relay's heads (and so does the
+ *   upstream relay, if there is one), after a short quiet time (`inStepMs`): a client's first
+ *   upload thus never holds the whole catalog at once;
  * - otherwise once it saw no traffic for the idle time (`idleMs`);
  *
  * except while a connected client that does not hold the document's catalog root has synced it on
@@ -27,6 +28,8 @@ export interface IdleRule {
   inStepMs: number;
   /** quiet time after which any unpinned document goes */
   idleMs: number;
+  /** a peer that must have said it holds the relay's heads for a document to be in step (the upstream relay) */
+  mustHold?: PeerId;
 }
 
 export class IdleDocuments {
@@ -85,7 +88,7 @@ export class IdleDocuments {
       }
       if (pinned.has(id)) continue;
       const quiet = rule.now - last;
-      if (quiet >= rule.idleMs || (quiet >= rule.inStepMs && this.#inStep(id, ours))) result.push(id);
+      if (quiet >= rule.idleMs || (quiet >= rule.inStepMs && this.#inStep(id, ours, rule.mustHold))) result.push(id);
     }
     return result;
   }
@@ -109,8 +112,10 @@ export class IdleDocuments {
     return pinned;
   }
 
-  #inStep(documentId: DocumentId, ours: Heads): boolean {
-    for (const theirs of this.#theirHeads.get(documentId)?.values() ?? []) if (!sameHeads(theirs, ours)) return false;
+  #inStep(documentId: DocumentId, ours: Heads, mustHold: PeerId | undefined): boolean {
+    const byPeer = this.#theirHeads.get(documentId);
+    if (mustHold !== undefined && !byPeer?.has(mustHold)) return false;
+    for (const theirs of byPeer?.values() ?? []) if (!sameHeads(theirs, ours)) return false;
     return true;
   }
 }

@@ -334,8 +334,8 @@ const EDITS = 1_000;
 const IDLE_SECONDS = 3;
 const MIB = 1024 * 1024;
 /**
- * Measured on a 2-core machine at load 20-40: idle 112-118 MiB; after the edits and the unload
- * 191 MiB when at most 8 shards load at once, 267 MiB when every announced shard loaded at once
+ * Measured on a 2-core machine at load 20-40: idle 106-118 MiB; after the edits and the unload
+ * 191-199 MiB when at most 8 shards load at once (up to 15 counting those a relay sends unasked), 267 MiB when every announced shard loaded at once
  * (Automerge's WebAssembly memory never shrinks, so the most ever loaded sets what stays).
  */
 const IDLE_RSS_BOUND_MIB = 230;
