@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   SHELF_E_RELAY_FORBIDDEN: { exit: 1, http: 403, summary: "A relay without tokens serves only clients on the same machine." },
   SHELF_E_RELAY_BUSY: { exit: 1, http: 429, summary: "Too many open connections to the relay from one address." },
   SHELF_E_RELAY_BAD_MESSAGE: { exit: 1, summary: "The relay closed a connection that sent a malformed or oversized message." },
-  SHELF_E_RELAY_LISTEN: { exit: 1, summary: "The relay (or `shelf serve`) could not listen on the host and port given." },
+  SHELF_E_RELAY_LISTEN: { exit: 1, summary: "The relay (or `shelf serve`, `shelf ui`) could not listen on the host and port given." },
   // Importers (`shelf import PROVIDER SOURCE`, `shelf compare`).
   SHELF_E_HTTP: { exit: 1, summary: "An HTTP source answered with an error, or could not be reached, after every retry." },
   SHELF_E_UNKNOWN_HOST: { exit: 1, summary: "No record carries that host (`shelf import pacman ... --as HOST`)." },

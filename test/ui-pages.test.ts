@@ -14,6 +14,8 @@ import { eventually, startRelayProcess, startServeProcess } from "./helpers/rela
 import { startUiProcess, type UiProcess } from "./helpers/ui-process.js";
 
 const SCREENSHOTS = process.env.SHELF_UI_SCREENSHOTS;
+/** Two homes syncing take a dozen CLI processes; on a loaded 2-core machine each can take seconds. */
+const TWO_HOMES_TIMEOUT_MS = 420_000;
 
 let browser: BrowserSession;
 let tmp: { dir: string; remove: () => void };
@@ -182,7 +184,7 @@ describe("shelf ui pages", () => {
     } finally {
       await relay.stop();
     }
-  });
+  }, TWO_HOMES_TIMEOUT_MS);
 
   it("shows a conflict arriving from a live peer without a reload, and settles edited-while-deleted records", async () => {
     const [a, b] = [newHome(), newHome()];
@@ -224,7 +226,7 @@ describe("shelf ui pages", () => {
     } finally {
       expect((await served.stop("SIGTERM")).code).toBe(0);
     }
-  });
+  }, TWO_HOMES_TIMEOUT_MS);
 
   it("reads at 200% zoom: nothing wider than the window", async () => {
     const home = newHome();

@@ -57,7 +57,7 @@ button.danger { color: var(--err); border-color: var(--err); }
 .search-box input[type="search"] { width: 100%; font-size: 1.1rem; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; vertical-align: top; padding: 0.35rem 0.5rem; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+th, td { text-align: left; vertical-align: top; padding: 0.35rem 0.5rem; border-bottom: 1px solid var(--line); overflow-wrap: break-word; }
 th { background: var(--panel); }
 dl.fields { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; }
 dl.fields dt { font-weight: 600; }
