@@ -1,5 +1,5 @@
 /**
- * Figure 13: bundles. `shelf export` of the benchmark's catalog, `shelf import-bundle` of that file
+ * Figure 14: bundles. `shelf export` of the benchmark's catalog, `shelf import-bundle` of that file
  * into an empty home, and the same import again (nothing new: the merge that finds nothing to do),
  * each a fresh process measured for wall time and peak RSS. With --baseline DIR (a built checkout
  * of another shelf revision), the same steps run with that revision's CLI in the same run, so the
@@ -57,7 +57,7 @@ export async function bundleFigure(ctx: BenchContext, options: { baselineCli?: s
   });
   return {
     key: "bundle",
-    title: "13. bundles (CLI: shelf export, shelf import-bundle; fresh processes)",
+    title: "14. bundles (CLI: shelf export, shelf import-bundle; fresh processes)",
     lines: [
       ["node -e 0 (reference)", `${fmtMs(node.wallMs)}, ${fmtBytes(node.peakRssBytes)}`],
       ["bundle file", fmtBytes(current.bundleBytes) + (baseline ? ` (baseline ${fmtBytes(baseline.bundleBytes)})` : "")],

@@ -1,5 +1,5 @@
 /**
- * Figure 13, operations per record: the dataset's rows written into 256 shards, in-process, by
+ * Figure 15, operations per record: the dataset's rows written into 256 shards, in-process, by
  *   - the floor: raw Automerge, one change per shard that puts each record's values (the same flat
  *     keys and scalars shelf stores) without reading anything first;
  *   - the record model: one change per shard through writeRecord, as CatalogStore.writeMany makes it;
@@ -164,7 +164,7 @@ export async function opsFigure(o: OpsOptions): Promise<Figure> {
   const data = { records: n, shards: shards.length, floor, floorSaveCpuMs: saveCpuMs, model, stampKeys, writePath: path, logScanCpuMs: scanCpuMs, shardLoadCpuMs: loadCpuMs };
   return {
     key: "ops",
-    title: `13. ops: operations per record and write cost against raw Automerge (${fmtInt(n)} records, ${shards.length} shards, in-process)`,
+    title: `15. ops: operations per record and write cost against raw Automerge (${fmtInt(n)} records, ${shards.length} shards, in-process)`,
     lines: [
       ["record model / floor, CPU", ratio(model, "cpuMs")],
       ["whole write path / floor, CPU", ratio(path, "cpuMs")],

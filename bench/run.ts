@@ -19,7 +19,8 @@
  * an empty home, twice (with --baseline, also with another revision's CLI); figure 15 (ops) writes
  * the rows into 256 shards in-process, through shelf's record model and write path and as raw
  * Automerge changes (the floor). --from-home starts from a copy of an existing home instead of
- * importing. Progress goes to stderr; stdout holds the table, or with --json one JSON document.
+ * importing. Figure 16 (ui) times a real `shelf ui` process's pages over HTTP. Progress goes to
+ * stderr; stdout holds the table, or with --json one JSON document.
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";

@@ -138,7 +138,7 @@ export async function uiFigure(ctx: BenchContext, count = 300): Promise<Figure> 
     const asset = latency(assetMs);
     return {
       key: "ui",
-      title: `13. web app (shelf ui over HTTP on loopback, ${queries.length} searches)`,
+      title: `16. web app (shelf ui over HTTP on loopback, ${queries.length} searches)`,
       lines: [
         ["start-up to listening (process spawn included)", fmtMs(startMs)],
         ["first Catalog page (counts and facets computed)", fmtMs(firstPage.ms)],
