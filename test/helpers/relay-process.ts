@@ -11,7 +11,8 @@ import * as A from "@automerge/automerge";
 import { Repo, type AnyDocumentId, type DocHandle, type PeerId } from "@automerge/automerge-repo";
 import { SafeClientAdapter } from "../../src/protocol/safe-client-adapter.js";
 import WebSocket from "ws";
-import { expectExit, finished, parseJson, runCli, startCli, type CliResult, type NodeOptions } from "./cli.js";
+import { expectExit, parseJson, runCli, type CliResult, type NodeOptions } from "./cli.js";
+import { startListening } from "./listening-process.js";
 
 export interface RelayProcess {
   /** ws://127.0.0.1:PORT/sync */
@@ -36,57 +37,22 @@ export async function freePort(): Promise<number> {
 
 /** Starts `shelf relay --port 0 --data DIR ...args` and waits for its "listening" line. */
 export function startRelayProcess(dataDir: string, args: string[] = [], timeoutMs = 120_000, node: NodeOptions = {}): Promise<RelayProcess> {
-  return startListening(["relay", "--port", "0", "--data", dataDir, ...args], "relay", timeoutMs, node);
+  return startListeningOnSync(["relay", "--port", "0", "--data", dataDir, ...args], "relay", timeoutMs, node);
 }
 
 /** Starts `shelf serve --home HOME ...args` (a served instance) and waits for its "listening" line. */
 export function startServeProcess(home: string, args: string[] = [], timeoutMs = 120_000, node: NodeOptions = {}): Promise<RelayProcess> {
-  return startListening(["--home", home, "serve", "--port", "0", ...args], "serve", timeoutMs, node);
+  return startListeningOnSync(["--home", home, "serve", "--port", "0", ...args], "serve", timeoutMs, node);
 }
 
 /**
  * Runs the CLI with `args` until it prints `shelf <what> listening on ws://HOST:PORT/sync` (or,
  * with --json, `{"schemaVersion":1,"listening":"ws://HOST:PORT/sync"}`).
  */
-async function startListening(args: string[], what: "relay" | "serve", timeoutMs: number, node: NodeOptions): Promise<RelayProcess> {
+async function startListeningOnSync(args: string[], what: "relay" | "serve", timeoutMs: number, node: NodeOptions): Promise<RelayProcess> {
   const LISTENING = new RegExp(`^(?:shelf ${what} listening on |\\{"schemaVersion":1,"listening":")(ws:\\/\\/(\\S+?):(\\d+)\\/sync)(?:"\\})?$`, "m");
-  const child = startCli(args, node);
-  const exited = finished(child);
-  let stdout = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`shelf ${what} did not print its listening line within ${timeoutMs} ms; stdout so far: ${stdout}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-      const match = LISTENING.exec(stdout);
-      if (match) done(() => resolve(match[1]!));
-    };
-    const fail = (error: Error) => done(() => reject(error));
-    const done = (settle: () => void) => {
-      clearTimeout(timer);
-      child.stdout?.off("data", onData);
-      settle();
-    };
-    child.stdout?.on("data", onData);
-    void exited.then((result) => {
-      fail(new Error(`shelf ${what} exited (code ${result.code}, signal ${result.signal}) before listening\nstderr: ${result.stderr.slice(0, 2000)}`));
-    });
-  });
-  const port = LISTENING.exec(stdout)![3]!;
-  return {
-    url,
-    http: `http://127.0.0.1:${port}`,
-    child,
-    exited,
-    async stop(signal = "SIGTERM", stopTimeoutMs = 10_000) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill("SIGKILL"), stopTimeoutMs);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
+  const { match, ...process } = await startListening(args, what, LISTENING, timeoutMs, node);
+  return { ...process, url: match[1]!, http: `http://127.0.0.1:${match[3]!}` };
 }
 
 /** `shelf relay token create --catalog URL --data DIR --json [--read-only]`; returns the token. */
