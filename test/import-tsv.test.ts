@@ -81,6 +81,11 @@ describe("readTsvRecords: the real sample", () => {
     expect(items.filter((item) => item.patch.summary === "").length).toBeGreaterThan(1);
   });
 
+  it("drops a byte order mark before the header only; a row that starts with U+FEFF is not silently renamed", async () => {
+    const rows = await collect(tempFile("bom.tsv", "\uFEFFname\tversion\n\uFEFFleft-pad\t1.0.0\nright-pad\t1.1.0\n"));
+    expect(rows.map((r) => (r.ok ? r.item.id : r.reason))).toEqual(['invalid record id "npm:\uFEFFleft-pad": it contains whitespace or control characters', "npm:right-pad"]);
+  });
+
   it("uses the provider option as the id prefix", async () => {
     const items = okItems(await collect(SAMPLE, { provider: "mirror" }));
     expect(items).toHaveLength(300);

@@ -36,7 +36,9 @@ async function* fileLines(path: string): AsyncGenerator<string | null> {
   }
   const file = createReadStream(path);
   const source: Readable = gzipped ? pipeline(file, createGunzip(), () => {}) : file;
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  // Each line is decoded on its own: keep a U+FEFF that starts one (only the file's first line
+  // may carry a byte order mark, and the header drops it), so a row's text is what the file holds.
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   const decode = (bytes: Buffer): string | null => {
     try {
       return decoder.decode(bytes);
