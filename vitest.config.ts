@@ -9,5 +9,8 @@ export default defineConfig({
     hookTimeout: 240_000,
     // Each file gets its own process: native SQLite handles and Automerge's wasm stay isolated.
     pool: "forks",
+    // Two files at a time: most tests wait on child processes and sockets, not on a core, so on a
+    // 2-core machine two files finish sooner than one (vitest's default there is one).
+    maxWorkers: 2,
   },
 });
