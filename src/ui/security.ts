@@ -11,10 +11,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { admit } from "../protocol/admission.js";
+import { admit, isLoopback } from "../protocol/admission.js";
 import { tokenOf, viaProxy } from "../protocol/sync-request.js";
 import { ShelfError } from "../errors.js";
-import { isLoopback } from "../protocol/admission.js";
 
 /** Shorter tokens are guessable (the rule of `shelf serve`). */
 export const MIN_UI_TOKEN_LENGTH = 16;
