@@ -55,7 +55,8 @@ button.danger { color: var(--err); border-color: var(--err); }
 .search-box { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: flex-end; margin-bottom: 0.75rem; }
 .search-box .grow { flex: 1 1 20rem; }
 .search-box input[type="search"] { width: 100%; font-size: 1.1rem; }
-.table-wrap { overflow-x: auto; }
+/* relative: an absolutely placed child (a visually hidden header) scrolls with its table instead of widening the page */
+.table-wrap { overflow-x: auto; position: relative; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 0.35rem 0.5rem; border-bottom: 1px solid var(--line); overflow-wrap: break-word; }
 th { background: var(--panel); }
