@@ -5,13 +5,14 @@
  *
  * Run by hand with: npm run build && npx vitest run test/cli-e2e.test.ts
  */
+import { spawn } from "node:child_process";
 import { createReadStream, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CatalogRecord } from "../src/model/record.js";
-import { crdtSize, expectExit, expectJsonError, finished, FIXTURES, makeTempDir, parseJson, runCli, shelf, shelfJson, startCli } from "./helpers/cli.js";
+import { CLI, crdtSize, expectExit, expectJsonError, finished, FIXTURES, makeTempDir, parseJson, runCli, shelf, shelfJson, startCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp-home.js";
 
 const SAMPLE = join(FIXTURES, "npm-sample.tsv");
@@ -356,6 +357,14 @@ describe("import, search and list over the npm sample", () => {
     expect(after[0]!.stdout).toBe(before[0]!.stdout);
     expect(after[1]!.stdout).toBe(before[1]!.stdout);
     expect(parseJson<ListJson>(after[1]!).count).toBe(SAMPLE_ROWS + 5 + 1);
+  });
+
+  it("a reader that closes the pipe early (`shelf list --json | head -c 100`) ends the command quietly", async () => {
+    // as a user types it: bash reports the CLI's own exit code (pipefail), and its stderr
+    const pipeline = `set -o pipefail; "$0" "$1" --home "$2" list --json | head -c 100 > /dev/null`;
+    const { code, stderr } = await finished(spawn("bash", ["-c", pipeline, process.execPath, CLI, home()], { stdio: ["ignore", "pipe", "pipe"] }));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 
   it("--json output of every read command is one JSON document with schemaVersion 1", async () => {

@@ -70,7 +70,6 @@ export class CatalogStore {
    * the root's id, so a relay or a joiner can check that a document is this catalog's own.
    */
   static async create(instance: Instance, name: string, shardCount = DEFAULT_SHARD_COUNT): Promise<CatalogStore> {
-    const repo = await instance.repo();
     const genesis = A.from<Omit<RootDoc, "shards">>({
       shelf: "catalog",
       format: CATALOG_FORMAT,
@@ -80,13 +79,22 @@ export class CatalogStore {
     const rootId = rootIdFor(A.getHeads(genesis)[0]!);
     const shardUrls = Array.from({ length: shardCount }, (_, i) => `automerge:${shardIdFor(rootId, i)}`);
     const root = A.change(genesis as A.Doc<RootDoc>, (d) => void (d.shards = shardUrls.map((u) => new A.ImmutableString(u))));
-    repo.import(A.save(root), { docId: rootId });
-    for (const url of shardUrls) repo.import(A.save(A.from<{ records: ShardDoc["records"] }>({ records: {} })), { docId: documentIdOf(url) });
-    await repo.flush();
-    const row = instance.addCatalog({ url: `automerge:${rootId}`, name, shardUrls });
-    const store = new CatalogStore(instance, row);
-    await store.catchUp();
-    return store;
+    // Every shard starts from one shared empty change: the documents differ by id alone, and a
+    // catalog is made in milliseconds instead of one Automerge document build per shard.
+    const emptyShard = A.from<{ records: ShardDoc["records"] }>({ records: {} }) as A.Doc<ShardDoc>;
+    const documents = await instance.storedDocuments();
+    const materializer = new Materializer(instance.db);
+    const row = instance.db.transaction(() => {
+      const added = instance.addCatalog({ url: `automerge:${rootId}`, name, shardUrls });
+      documents.save(rootId, { doc: root, chunks: [] }, []);
+      materializer.markDocument(added.catId, rootId, root);
+      shardUrls.forEach((url, shard) => {
+        documents.save(documentIdOf(url), { doc: emptyShard, chunks: [] }, []);
+        materializer.materializeShard(added.catId, shard, documentIdOf(url), emptyShard);
+      });
+      return added;
+    }).immediate();
+    return new CatalogStore(instance, row);
   }
 
   stamp(): EditStamp {
@@ -111,13 +119,19 @@ export class CatalogStore {
 
   async #changeRecord<T>(id: string, op: string, fn: (doc: ShardDoc, stamp: EditStamp) => T): Promise<T> {
     const shard = shardIndex(id, this.catalog.shardUrls.length);
-    const handle = await this.#shard(shard);
     const stamp = this.stamp();
     let result: T | undefined;
-    handle.change((doc) => {
-      result = fn(doc, stamp);
-    }, this.#changeOptions(op, stamp));
-    await this.#settle(shard, handle);
+    const change = (doc: ShardDoc) => void (result = fn(doc, stamp));
+    if (this.#keepRepo) {
+      const handle = await this.#shard(shard);
+      handle.change(change, this.#changeOptions(op, stamp));
+      await this.#settle(shard, handle);
+    } else {
+      // One edit from a command needs neither the CRDT store nor its start-up: the shard is
+      // loaded, changed, stored and materialized under one write lock.
+      await this.#leaveStore();
+      await this.#inStorage(shard, { fn: change, options: this.#changeOptions(op, stamp) });
+    }
     return result as T;
   }
 

@@ -39,6 +39,12 @@ async function main(argv: string[]): Promise<number> {
 // Libraries log with console.log (automerge-repo does, when a sync it started fails): stdout
 // carries only the command's own output, so that --json stays one JSON document.
 console.log = console.info = console.debug = (...args: unknown[]) => console.error(...args);
+// A reader that stops early (`shelf list | head`) closes the pipe: the command still finishes
+// its work, and its further output goes nowhere instead of crashing it with EPIPE.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.stdout.write = () => true;
+});
 tolerateRepoWaitTimeouts((message) => process.stderr.write(`shelf: warning: ${message}\n`));
 // Exit only once pending output is written; process.exit would cut a piped stdout short.
 process.exitCode = await main(process.argv);
