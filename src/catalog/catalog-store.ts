@@ -80,18 +80,20 @@ export class CatalogStore {
     const shardUrls = Array.from({ length: shardCount }, (_, i) => `automerge:${shardIdFor(rootId, i)}`);
     const root = A.change(genesis as A.Doc<RootDoc>, (d) => void (d.shards = shardUrls.map((u) => new A.ImmutableString(u))));
     // Every shard starts from one shared empty change: the documents differ by id alone, and a
-    // catalog is made in milliseconds instead of one Automerge document build per shard.
-    const emptyShard = A.from<{ records: ShardDoc["records"] }>({ records: {} }) as A.Doc<ShardDoc>;
+    // catalog is made in milliseconds instead of one Automerge document build per shard. Written
+    // straight to storage, with no record to materialize: the view only notes each one's heads.
+    const emptyShard = A.from<{ records: ShardDoc["records"] }>({ records: {} });
+    const emptyBytes = A.save(emptyShard);
     const documents = await instance.storedDocuments();
     const materializer = new Materializer(instance.db);
     const row = instance.db.transaction(() => {
       const added = instance.addCatalog({ url: `automerge:${rootId}`, name, shardUrls });
-      documents.save(rootId, { doc: root, chunks: [] }, []);
-      materializer.markDocument(added.catId, rootId, root);
-      shardUrls.forEach((url, shard) => {
-        documents.save(documentIdOf(url), { doc: emptyShard, chunks: [] }, []);
-        materializer.materializeShard(added.catId, shard, documentIdOf(url), emptyShard);
-      });
+      const store = (documentId: string, doc: A.Doc<unknown>, bytes: Uint8Array) => {
+        documents.saveSnapshot(documentId, A.getHeads(doc), bytes);
+        materializer.markDocument(added.catId, documentId, doc);
+      };
+      store(rootId, root, A.save(root));
+      for (const url of shardUrls) store(documentIdOf(url), emptyShard, emptyBytes);
       return added;
     }).immediate();
     return new CatalogStore(instance, row);

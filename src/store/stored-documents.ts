@@ -14,7 +14,7 @@
  * a chunk of the document in between.
  */
 import * as A from "@automerge/automerge";
-import { createHash } from "node:crypto";
+import { headsHash, keyHash } from "./chunk-keys.js";
 import type { Db } from "./db.js";
 import { encodeKey, upperBound } from "./sqlite-storage-adapter.js";
 
@@ -97,18 +97,22 @@ export class StoredDocuments {
       else incrementalBytes += chunk.size;
     }
     if (snapshotBytes < 1024 || incrementalBytes >= snapshotBytes) {
-      const key = encodeKey([documentId, "snapshot", sha256Hex(Buffer.from(heads.join(""), "utf8"))]);
-      this.#save.run(key, A.save(stored.doc));
+      const key = this.saveSnapshot(documentId, heads, A.save(stored.doc));
       for (const chunk of stored.chunks) if (chunk.key !== key) this.#remove.run(chunk.key);
     } else {
       const binary = A.saveSince(stored.doc, since);
-      this.#save.run(encodeKey([documentId, "incremental", sha256Hex(binary)]), binary);
+      this.#save.run(encodeKey([documentId, "incremental", keyHash(binary)]), binary);
+      this.#hooks.onSaved?.(documentId);
     }
+  }
+
+  /** Stores `data`, a whole document at `heads`, as its snapshot chunk; returns the chunk's key. */
+  saveSnapshot(documentId: string, heads: A.Heads, data: Uint8Array): string {
+    const key = encodeKey([documentId, "snapshot", headsHash(heads)]);
+    this.#save.run(key, data);
     this.#hooks.onSaved?.(documentId);
+    return key;
   }
 }
-
-/** automerge-repo's chunk names: the SHA-256 of the chunk (or of the heads, for a snapshot), in hex. */
-const sha256Hex = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
 const sameHeads = (a: A.Heads, b: A.Heads): boolean => a.length === b.length && [...a].sort().join() === [...b].sort().join();
