@@ -1,7 +1,7 @@
 /**
- * Runs one import: reads the provider's rows, writes what changed (one batch through the catalog
- * store), tombstones what vanished when asked to (--prune), and saves the cursor. Bad rows are
- * counted and reported, never written; the good ones are kept.
+ * Runs one import: reads the provider's rows, writes what changed (in batches of whole shards
+ * through the catalog store), tombstones what vanished when asked to (--prune), and saves the
+ * cursor. Bad rows are counted and reported, never written; the good ones are kept.
  *
  * Nothing is written until the whole source was read, so an import that fails half-way (an HTTP
  * source that stays down) changes nothing, and its cursor stays as it was.
@@ -10,7 +10,9 @@ import type { CatalogStore, Progress, WriteItem } from "../catalog/catalog-store
 import { ShelfError } from "../errors.js";
 import type { CatalogRecord, RecordPatch } from "../model/record.js";
 import type { WriteOutcome } from "../model/crdt-record.js";
+import { shardIndex } from "../model/catalog-doc.js";
 import { recordReader } from "../view/queries.js";
+import { StagedRows } from "./staged-rows.js";
 import { loadCursor, recordImportRun, saveCursor, type CursorKey, type RunStatus } from "./cursor-store.js";
 import { HttpClient, type HttpClientOptions } from "./http-client.js";
 import { withImportLock } from "./import-lock.js";
@@ -59,6 +61,8 @@ export interface ImportSummary {
 }
 
 const MAX_LISTED = 100;
+/** Rows written per batch (whole shards): the memory an import holds while it writes. */
+const WRITE_BATCH_ROWS = 5_000;
 
 export function checkRequest(request: ImportRequest): void {
   const provider = PROVIDERS[request.provider];
@@ -98,97 +102,100 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
     note: (message) => void notes.add(message),
   };
 
-  // Read everything first: nothing is written from a source that fails half-way.
-  const items = new Map<string, { item: WriteItem; where: string }>();
-  const seen = new Set<string>();
-  const rejects: { where: string; reason: string }[] = [];
-  let rejected = 0;
-  const keptIds = new Set<string>();
-  let complete = true;
-  const reject = (row: { where: string; reason: string }) => {
-    if (++rejected <= MAX_LISTED) rejects.push({ where: row.where, reason: row.reason });
-  };
-  for await (const row of provider.read(ctx) as AsyncGenerator<ImportRow>) {
-    if (row.ok === true) {
-      const earlier = items.get(row.item.id);
-      if (earlier) reject({ where: row.where, reason: `${row.item.id} was already read from ${earlier.where}; this one is ignored` });
-      else items.set(row.item.id, { item: row.item, where: row.where });
-      seen.add(row.item.id);
-    } else if (row.ok === "kept") {
-      keptIds.add(row.id);
-      seen.add(row.id);
-    } else {
-      reject(row);
-      if (row.id) seen.add(row.id);
-      if (row.incomplete) complete = false;
-    }
-  }
-  if (http) Object.assign(stats, { requests: http.stats.requests, retries: http.stats.retries });
-  // records the source said are as they were (HTTP 304) and that no other row rewrote
-  const kept = [...keptIds].filter((id) => !items.has(id)).length;
-
-  // A record this source had tombstoned and has again comes back.
-  const writes: WriteItem[] = [...items.values()].map(({ item }) => (cursor.ids.get(item.id) === true && !request.host ? { id: item.id, patch: { ...item.patch, deleted: false } } : item));
-
+  // Read everything first: nothing is written from a source that fails half-way. The rows wait
+  // on disk (staged-rows.ts), each with its patch only when the view says it changes the record,
+  // so a re-import of an unchanged source never loads a shard document.
   const current = recordReader(db, catId);
-  const vanished = complete ? [...cursor.ids].filter(([id, pruned]) => !pruned && !seen.has(id)).map(([id]) => id) : [];
-  const prunes: WriteItem[] = [];
-  if (request.prune) {
-    for (const id of vanished) {
-      const record = current(id);
-      if (!record || record.deleted) continue;
-      if (request.host) {
-        if (hostKey(request.host) in record.meta) prunes.push({ id, patch: { meta: { [hostKey(request.host)]: undefined } } });
-      } else prunes.push({ id, patch: { deleted: true } });
-    }
-  }
-
-  // The view tells which rows would change: only those go to the CRDT, so a re-import of an
-  // unchanged source never loads a shard document (the CRDT write would be a no-op anyway).
   const counts = { created: 0, updated: 0, unchanged: 0 };
-  const changed: WriteItem[] = [];
-  for (const w of writes) {
-    const outcome = predictOutcome(current(w.id), w.patch);
-    if (outcome === "unchanged" || request.dryRun) counts[outcome]++;
-    else changed.push(w);
-  }
-  let tombstoned = 0;
-  if (request.dryRun) {
-    tombstoned = prunes.length;
-  } else {
-    const written = await store.writeMany(changed, `import ${provider.name}`, onProgress);
-    counts.created += written.created;
-    counts.updated += written.updated;
-    counts.unchanged += written.unchanged;
-    if (prunes.length > 0) tombstoned = (await store.writeMany(prunes, `import ${provider.name} --prune`)).updated;
-    const ids = new Map<string, boolean>();
-    for (const id of seen) ids.set(id, false);
-    for (const [id, pruned] of cursor.ids) {
-      if (seen.has(id)) continue;
-      if (pruned || (request.prune && complete && !request.host)) ids.set(id, true);
-      else if (!(request.prune && complete && request.host)) ids.set(id, false);
+  const staged = new StagedRows(db, (id) => shardIndex(id, store.catalog.shardUrls.length));
+  try {
+    const seen = new Set<string>();
+    const rejects: { where: string; reason: string }[] = [];
+    let rejected = 0;
+    const keptIds = new Set<string>();
+    let complete = true;
+    const reject = (row: { where: string; reason: string }) => {
+      if (++rejected <= MAX_LISTED) rejects.push({ where: row.where, reason: row.reason });
+    };
+    for await (const row of provider.read(ctx) as AsyncGenerator<ImportRow>) {
+      if (row.ok === true) {
+        const { id } = row.item;
+        // A record this source had tombstoned and has again comes back.
+        const patch = cursor.ids.get(id) === true && !request.host ? { ...row.item.patch, deleted: false } : row.item.patch;
+        const outcome = predictOutcome(current(id), patch);
+        const earlier = staged.add(id, row.where, outcome === "unchanged" || request.dryRun ? null : patch);
+        if (earlier !== undefined) reject({ where: row.where, reason: `${id} was already read from ${earlier}; this one is ignored` });
+        else if (outcome === "unchanged" || request.dryRun) counts[outcome]++;
+        seen.add(id);
+      } else if (row.ok === "kept") {
+        keptIds.add(row.id);
+        seen.add(row.id);
+      } else {
+        reject(row);
+        if (row.id) seen.add(row.id);
+        if (row.incomplete) complete = false;
+      }
     }
-    saveCursor(db, key, { state: next, ids, lastSyncAt: new Date().toISOString() }, cursor.ids);
-  }
+    if (http) Object.assign(stats, { requests: http.stats.requests, retries: http.stats.retries });
+    // records the source said are as they were (HTTP 304) and that no other row rewrote
+    const kept = [...keptIds].filter((id) => !staged.has(id)).length;
+    const vanished = complete ? [...cursor.ids].filter(([id, pruned]) => !pruned && !seen.has(id)).map(([id]) => id) : [];
+    const prunes: WriteItem[] = [];
+    if (request.prune) {
+      for (const id of vanished) {
+        const record = current(id);
+        if (!record || record.deleted) continue;
+        if (request.host) {
+          if (hostKey(request.host) in record.meta) prunes.push({ id, patch: { meta: { [hostKey(request.host)]: undefined } } });
+        } else prunes.push({ id, patch: { deleted: true } });
+      }
+    }
 
-  return {
-    provider: provider.name,
-    source: request.source,
-    host: request.host ?? null,
-    dryRun: request.dryRun === true,
-    added: counts.created,
-    updated: counts.updated,
-    unchanged: counts.unchanged + kept,
-    tombstoned,
-    vanished: vanished.length,
-    rejected,
-    rejects,
-    vanishedIds: vanished.slice(0, MAX_LISTED),
-    complete,
-    stats,
-    notes: [...notes],
-    ms: Math.round(performance.now() - started),
-  };
+    let tombstoned = 0;
+    if (request.dryRun) {
+      tombstoned = prunes.length;
+    } else {
+      let done = 0;
+      const total = staged.changed;
+      for (const batch of staged.changedBatches(WRITE_BATCH_ROWS)) {
+        const written = await store.writeMany(batch, `import ${provider.name}`, onProgress && ((n) => onProgress(done + n, total)));
+        done += batch.length;
+        counts.created += written.created;
+        counts.updated += written.updated;
+        counts.unchanged += written.unchanged;
+      }
+      if (prunes.length > 0) tombstoned = (await store.writeMany(prunes, `import ${provider.name} --prune`)).updated;
+      const ids = new Map<string, boolean>();
+      for (const id of seen) ids.set(id, false);
+      for (const [id, pruned] of cursor.ids) {
+        if (seen.has(id)) continue;
+        if (pruned || (request.prune && complete && !request.host)) ids.set(id, true);
+        else if (!(request.prune && complete && request.host)) ids.set(id, false);
+      }
+      saveCursor(db, key, { state: next, ids, lastSyncAt: new Date().toISOString() }, cursor.ids);
+    }
+
+    return {
+      provider: provider.name,
+      source: request.source,
+      host: request.host ?? null,
+      dryRun: request.dryRun === true,
+      added: counts.created,
+      updated: counts.updated,
+      unchanged: counts.unchanged + kept,
+      tombstoned,
+      vanished: vanished.length,
+      rejected,
+      rejects,
+      vanishedIds: vanished.slice(0, MAX_LISTED),
+      complete,
+      stats,
+      notes: [...notes],
+      ms: Math.round(performance.now() - started),
+    };
+  } finally {
+    staged.drop();
+  }
 }
 
 /**
