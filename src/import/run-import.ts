@@ -103,11 +103,10 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
   };
 
   // Read everything first: nothing is written from a source that fails half-way. The rows wait
-  // on disk (staged-rows.ts), each with its patch only when the view says it changes the record,
+  // on disk (staged-rows.ts); only those the view says would change their record are written,
   // so a re-import of an unchanged source never loads a shard document.
   const current = recordReader(db, catId);
-  const counts = { created: 0, updated: 0, unchanged: 0 };
-  const staged = new StagedRows(db, (id) => shardIndex(id, store.catalog.shardUrls.length));
+  const staged = new StagedRows(db, (id) => shardIndex(id, store.catalog.shardUrls.length), (id, patch) => predictOutcome(current(id), patch));
   try {
     const seen = new Set<string>();
     const rejects: { where: string; reason: string }[] = [];
@@ -122,10 +121,8 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
         const { id } = row.item;
         // A record this source had tombstoned and has again comes back.
         const patch = cursor.ids.get(id) === true && !request.host ? { ...row.item.patch, deleted: false } : row.item.patch;
-        const outcome = predictOutcome(current(id), patch);
-        const earlier = staged.add(id, row.where, outcome === "unchanged" || request.dryRun ? null : patch);
+        const earlier = staged.add(id, row.where, patch);
         if (earlier !== undefined) reject({ where: row.where, reason: `${id} was already read from ${earlier}; this one is ignored` });
-        else if (outcome === "unchanged" || request.dryRun) counts[outcome]++;
         seen.add(id);
       } else if (row.ok === "kept") {
         keptIds.add(row.id);
@@ -136,6 +133,7 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
         if (row.incomplete) complete = false;
       }
     }
+    staged.finish();
     if (http) Object.assign(stats, { requests: http.stats.requests, retries: http.stats.retries });
     // records the source said are as they were (HTTP 304) and that no other row rewrote
     const kept = [...keptIds].filter((id) => !staged.has(id)).length;
@@ -152,11 +150,12 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
     }
 
     let tombstoned = 0;
+    const counts = request.dryRun ? { ...staged.predicted } : { created: 0, updated: 0, unchanged: staged.predicted.unchanged };
     if (request.dryRun) {
       tombstoned = prunes.length;
     } else {
       let done = 0;
-      const total = staged.changed;
+      const total = staged.predicted.created + staged.predicted.updated;
       for (const batch of staged.changedBatches(WRITE_BATCH_ROWS)) {
         const written = await store.writeMany(batch, `import ${provider.name}`, onProgress && ((n) => onProgress(done + n, total)));
         done += batch.length;

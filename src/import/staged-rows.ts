@@ -4,52 +4,77 @@
  * a time, not the source: a 227k-record import used to hold every row as a JavaScript object.
  *
  * Each row is kept with its shard, so the writes can go one group of whole shards at a time, and
- * with its patch (serialized by node:v8, which keeps a meta key set to undefined, meaning "remove
- * it") only when it would change the record (an unchanged row is kept by id alone, to
- * tell a later duplicate where it was first read).
+ * with its patch only when the view says it would change the record (an unchanged row is kept by
+ * id alone, to tell a later duplicate where it was first read). Patches are serialized by node:v8,
+ * which keeps a meta key set to undefined (meaning "remove it").
  */
 import { deserialize, serialize } from "node:v8";
 import type { WriteItem } from "../catalog/catalog-store.js";
+import type { WriteOutcome } from "../model/crdt-record.js";
 import type { RecordPatch } from "../model/record.js";
 import type { Db } from "../store/db.js";
+
+const PENDING_ROWS = 1_000;
 
 export class StagedRows {
   readonly #db: Db;
   readonly #shardOf: (id: string) => number;
   readonly #insert;
-  readonly #whereOf;
-  #changed = 0;
+  readonly #selectSource;
+  readonly #predict: (id: string, patch: RecordPatch) => WriteOutcome;
+  /** rows not yet stored: they go in one transaction per PENDING_ROWS, not one each */
+  readonly #pending = new Map<string, { where: string; patch: RecordPatch }>();
+  /** what writing each stored row would do, as the view tells it */
+  readonly predicted: Record<WriteOutcome, number> = { created: 0, updated: 0, unchanged: 0 };
 
-  constructor(db: Db, shardOf: (id: string) => number) {
+  /** `predict` tells, from the view, what writing a row would do to its record. */
+  constructor(db: Db, shardOf: (id: string) => number, predict: (id: string, patch: RecordPatch) => WriteOutcome) {
     this.#db = db;
     this.#shardOf = shardOf;
+    this.#predict = predict;
     // better-sqlite3 keeps temporary tables in memory unless told otherwise
     db.pragma("temp_store = FILE");
     db.exec("DROP TABLE IF EXISTS temp.import_rows");
     db.exec("CREATE TEMP TABLE import_rows (shard INTEGER NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL, patch BLOB, PRIMARY KEY (shard, id)) WITHOUT ROWID");
-    this.#insert = db.prepare<[number, string, string, Buffer | null]>("INSERT INTO temp.import_rows (shard, id, source, patch) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
-    this.#whereOf = db.prepare<[number, string], { source: string }>("SELECT source FROM temp.import_rows WHERE shard = ? AND id = ?");
+    this.#insert = db.prepare<[number, string, string, Buffer | null]>("INSERT INTO temp.import_rows (shard, id, source, patch) VALUES (?, ?, ?, ?)");
+    this.#selectSource = db.prepare<[number, string], { source: string }>("SELECT source FROM temp.import_rows WHERE shard = ? AND id = ?");
   }
 
   /**
-   * Keeps a row read at `where`, with the patch to write when it changes the record (null when
-   * it does not). Returns where an earlier row with the same id was read, when one was: this one
-   * is then not kept.
+   * Keeps a row read at `where`, unless one with the same id was kept before: then returns where
+   * that one was read.
    */
-  add(id: string, where: string, patch: RecordPatch | null): string | undefined {
-    const shard = this.#shardOf(id);
-    if (this.#insert.run(shard, id, where, patch === null ? null : serialize(patch)).changes === 0) return this.#whereOf.get(shard, id)!.source;
-    if (patch !== null) this.#changed++;
+  add(id: string, where: string, patch: RecordPatch): string | undefined {
+    const earlier = this.#earlierSource(id);
+    if (earlier !== undefined) return earlier;
+    this.#pending.set(id, { where, patch });
+    if (this.#pending.size >= PENDING_ROWS) this.#flush();
     return undefined;
   }
 
   has(id: string): boolean {
-    return this.#whereOf.get(this.#shardOf(id), id) !== undefined;
+    return this.#earlierSource(id) !== undefined;
   }
 
-  /** How many kept rows change their record. */
-  get changed(): number {
-    return this.#changed;
+  /** Stores the rows still pending, so that `predicted` counts every row kept. */
+  finish(): void {
+    this.#flush();
+  }
+
+  #earlierSource(id: string): string | undefined {
+    return this.#pending.get(id)?.where ?? this.#selectSource.get(this.#shardOf(id), id)?.source;
+  }
+
+  /** One transaction: the view's lookups share one read of it, the inserts one commit. */
+  #flush(): void {
+    this.#db.transaction(() => {
+      for (const [id, { where, patch }] of this.#pending) {
+        const outcome = this.#predict(id, patch);
+        this.predicted[outcome]++;
+        this.#insert.run(this.#shardOf(id), id, where, outcome === "unchanged" ? null : serialize(patch));
+      }
+    })();
+    this.#pending.clear();
   }
 
   /**
