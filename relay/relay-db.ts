@@ -12,9 +12,7 @@ export const RELAY_DB_FILE = "relay.db";
 
 /**
  * One SQL script per schema version. Never edit a shipped entry: append one.
- * "IF NOT EXISTS" everywhere: openDb reads the schema version before its migration transaction,
- * so two processes creating the same relay.db at once (a relay starting while a token is created)
- * may both run a script; the second run must then change nothing.
+ * "IF NOT EXISTS" everywhere, so that running a script twice changes nothing.
  */
 export const RELAY_MIGRATIONS: readonly string[] = [
   `

@@ -58,7 +58,7 @@ export class TokenStore {
       // The catalog's root belongs to itself: no other catalog can claim it as one of its shards.
       const rootId = parseAutomergeUrl(url as AutomergeUrl).documentId;
       this.#stmts.claimRoot.run(rootId, rootId);
-    })();
+    }).immediate();
     return token;
   }
 

@@ -172,6 +172,8 @@ export class Instance {
   }
 
   addCatalog(row: Omit<CatalogRow, "catId" | "isDefault">): CatalogRow {
+    // immediate: it reads, then writes, and a deferred transaction would fail at once instead of
+    // waiting when another process wrote in between
     return this.db.transaction(() => {
       this.assertCatalogNameFree(row.name);
       const isDefault = this.catalogs().length === 0;
@@ -179,7 +181,7 @@ export class Instance {
         .prepare("INSERT INTO catalogs (url, name, is_default, shard_urls, added_at) VALUES (?, ?, ?, ?, ?)")
         .run(row.url, row.name, isDefault ? 1 : 0, JSON.stringify(row.shardUrls), new Date().toISOString());
       return { ...row, catId: Number(info.lastInsertRowid), isDefault };
-    })();
+    }).immediate();
   }
 
   /** Flushes pending CRDT writes and closes everything; safe to call twice. */

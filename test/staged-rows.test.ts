@@ -12,7 +12,7 @@ import { tempDir } from "./helpers/temp-home.js";
 
 function staged(predict: (id: string, patch: RecordPatch) => "created" | "updated" | "unchanged" = () => "created") {
   const db = openDb(join(tempDir("shelf-staged-"), "shelf.db"));
-  onTestFinished(() => db.close());
+  onTestFinished(() => void db.close());
   // ids end in their shard's number, so a test can tell which shard a row went to
   const shardOf = (id: string) => Number(id.split("-").at(-1));
   return { db, rows: new StagedRows(db, shardOf, predict) };

@@ -28,11 +28,15 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     // WAL lets readers run while a writer (a sync, the daemon) commits; a killed process leaves
     // the last committed transaction intact.
     // busy_timeout first: another process may hold the file while this one sets it up.
-    db.pragma("busy_timeout = 10000");
-    if (!options.readonly) db.pragma("journal_mode = WAL");
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
-    if (!options.readonly) migrate(db, options.migrations ?? SCHEMA_MIGRATIONS);
+    if (!options.readonly) {
+      retryWhileBusy(() => {
+        db.pragma("journal_mode = WAL");
+        migrate(db, options.migrations ?? SCHEMA_MIGRATIONS);
+      });
+    }
     return db;
   } catch (err) {
     db.close();
@@ -87,6 +91,25 @@ function fileSize(path: string): number {
     return statSync(path).size;
   } catch {
     return 0;
+  }
+}
+
+const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs `setUp` again while SQLite answers SQLITE_BUSY, up to the busy timeout in all. Processes
+ * opening the same new file at once (a relay starting while tokens are created) race to switch it
+ * to WAL and create its tables, and SQLite can refuse one of them at once, without waiting.
+ */
+function retryWhileBusy(setUp: () => void): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return setUp();
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith("SQLITE_BUSY") !== true || Date.now() >= deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
   }
 }
 
