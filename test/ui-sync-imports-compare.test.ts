@@ -62,7 +62,7 @@ async function readableAtDoubleZoom(url: string): Promise<boolean> {
 describe("shelf ui: Sync", () => {
   it("syncs now with live progress, shows the outcome and history, and says what to fix when a remote fails", async () => {
     const home = tempHome("shelf-ui-sync-");
-    const relay = await startRelayProcess(makeTempDir("shelf-ui-sync-relay-").dir);
+    const relay = await startRelayProcess(tempHome("shelf-ui-sync-relay-"));
     onTestFinished(() => relay.stop().then(() => undefined));
     expectExit(await shelf(home, "init", "--name", "team"), 0);
     expectExit(await shelf(home, "import", "tsv", join(FIXTURES, "npm-sample.tsv")), 0);
