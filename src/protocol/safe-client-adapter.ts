@@ -71,7 +71,7 @@ export class SafeClientAdapter extends WebSocketClientAdapter {
     // A one-shot sync reports the first failure; the daemon reports each attempt's own.
     if (this.backoff) this.lastError = undefined;
     this.#attemptStartedAt = Date.now();
-    withUnrefTimers(() => super.connect(...args));
+    super.connect(...args);
     // The base adapter drops its listeners from an abandoned socket without closing it.
     if (previous && previous !== this.socket && previous.readyState === WebSocket.CONNECTING) {
       previous.addEventListener("error", () => {});
@@ -149,19 +149,4 @@ export class SafeClientAdapter extends WebSocketClientAdapter {
     const error = (event as { error?: unknown }).error;
     this.lastError = error instanceof Error ? error : new Error(String((event as { message?: string }).message ?? "connection failed"));
   };
-}
-
-/**
- * Runs `fn` with every timer it starts unref'd. The base adapter's connect() starts a one-second
- * timer (its fallback for a peer that never answers) that nothing clears: it would hold a command
- * that finished sooner open until it fires.
- */
-function withUnrefTimers(fn: () => void): void {
-  const original = globalThis.setTimeout;
-  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => original(...args).unref()) as typeof setTimeout;
-  try {
-    fn();
-  } finally {
-    globalThis.setTimeout = original;
-  }
 }
