@@ -15,7 +15,7 @@ import { validatePatch, type JsonValue, type RecordPatch } from "../model/record
 import { Materializer, sameHeads, type MaterializeResult } from "../view/materializer.js";
 import { resetView } from "../view/view-tables.js";
 import { damagedDatabase, storageError } from "../store/storage-errors.js";
-import type { StoredDocument } from "../store/stored-documents.js";
+import type { StoredDocument, StoredDocuments } from "../store/stored-documents.js";
 
 export interface WriteItem {
   id: string;
@@ -172,12 +172,15 @@ export class CatalogStore {
   async catchUp(onProgress?: Progress): Promise<{ documents: number; records: number }> {
     const dirty = new Set(this.instance.db.prepare<[], { doc_id: string }>("SELECT doc_id FROM crdt_dirty").all().map((r) => r.doc_id));
     const rootId = documentIdOf(this.catalog.url);
-    if (dirty.has(rootId)) {
+    if (dirty.has(rootId) && this.#keepRepo) {
       const root = await this.#find<RootDoc>(this.catalog.url);
       this.instance.db.transaction(() => {
         takeStoredChunks(this.instance, root);
         this.#materializer.markDocument(this.catalog.catId, rootId, root.doc());
       }).immediate();
+    } else if (dirty.has(rootId)) {
+      await this.#leaveStore();
+      await this.#withStored<RootDoc, void>(this.catalog.url, (loaded) => this.#materializer.markDocument(this.catalog.catId, rootId, loaded.doc));
     }
     const shards = this.catalog.shardUrls.map((url, i) => [i, documentIdOf(url)] as const).filter(([, id]) => dirty.has(id));
     let done = 0;
@@ -241,20 +244,26 @@ export class CatalogStore {
    * shards in the store instead, where its peers see them.
    */
   async #inStorage(shard: number, change?: { fn: (doc: ShardDoc) => void; options: A.ChangeOptions<ShardDoc> }): Promise<MaterializeResult> {
-    const url = this.catalog.shardUrls[shard]!;
+    return this.#withStored<ShardDoc, MaterializeResult>(this.catalog.shardUrls[shard]!, (loaded, documents, documentId) => {
+      if (change) {
+        const since = A.getHeads(loaded.doc);
+        loaded.doc = A.change(loaded.doc, change.options, change.fn);
+        documents.save(documentId, loaded, since);
+      }
+      return this.#materializer.materializeShard(this.catalog.catId, shard, documentId, loaded.doc);
+    });
+  }
+
+  /** Runs `work` on a document loaded from its stored chunks, under the write lock; then frees it. */
+  async #withStored<T, R>(url: string, work: (loaded: StoredDocument<T>, documents: StoredDocuments, documentId: string) => R): Promise<R> {
     const documentId = documentIdOf(url);
     const documents = await this.instance.storedDocuments();
-    let loaded: StoredDocument<ShardDoc> | undefined;
+    let loaded: StoredDocument<T> | undefined;
     try {
       return this.instance.db.transaction(() => {
-        loaded = documents.load<ShardDoc>(documentId);
+        loaded = documents.load<T>(documentId);
         if (!loaded) throw this.#unavailable(url, "no chunk of it is stored");
-        if (change) {
-          const since = A.getHeads(loaded.doc);
-          loaded.doc = A.change(loaded.doc, change.options, change.fn);
-          documents.save(documentId, loaded, since);
-        }
-        return this.#materializer.materializeShard(this.catalog.catId, shard, documentId, loaded.doc);
+        return work(loaded, documents, documentId);
       }).immediate();
     } catch (err) {
       throw storageError(err, this.instance.home) ?? err;

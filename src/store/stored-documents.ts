@@ -71,6 +71,12 @@ export class StoredDocuments {
     return { doc, chunks };
   }
 
+  /** A document with nothing stored yet (one a sync is about to receive), to be saved and freed as a loaded one. */
+  empty<T>(): StoredDocument<T> {
+    this.#mostHeld = Math.max(this.#mostHeld, ++this.#held);
+    return { doc: A.init<T>(), chunks: [] };
+  }
+
   /** Frees a loaded document's memory (its WebAssembly part): the next one reuses it. */
   free(stored: StoredDocument<unknown>): void {
     A.free(stored.doc);

@@ -1,24 +1,32 @@
 /**
  * The WebSocket part of a sync with a relay or a served instance: connect, exchange the chosen
  * documents until the remote holds exactly our heads for each (and we hold its), disconnect.
- * The root goes first when it is exchanged: a relay decides which shards a token may reach from
- * the root it holds.
+ *
+ * It speaks automerge-repo's protocol itself (repo-socket.ts, document-sync.ts) on documents read
+ * from and written to their stored chunks, so a stock automerge-repo server sees an ordinary
+ * peer, and the sync pays for Automerge's sync messages and nothing else. At most
+ * DOCUMENTS_IN_FLIGHT documents are loaded at once; each is stored and freed as soon as it is in
+ * sync, so a join or a first upload holds a handful of shards, not the catalog. The root goes
+ * first when it is exchanged: a relay decides which shards a token may reach from the root it
+ * holds.
  */
+import { randomBytes } from "node:crypto";
 import type * as A from "@automerge/automerge";
-import { setMaxListeners } from "node:events";
-import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from "@automerge/automerge-repo";
-import { documentIdOf, SHARDS_IN_MEMORY, type Progress } from "../catalog/catalog-store.js";
+import { decode } from "cbor-x";
+import { documentIdOf, type Progress } from "../catalog/catalog-store.js";
 import { ShelfError } from "../errors.js";
 import type { Instance } from "../instance.js";
 import type { RootDoc } from "../model/catalog-doc.js";
 import { plain } from "../model/crdt-record.js";
 import type { Heads } from "../protocol/heads-summary.js";
-import { SafeClientAdapter } from "../protocol/safe-client-adapter.js";
+import { RepoSocket, type RepoMessage } from "../protocol/repo-socket.js";
+import { readTakenNotice } from "../protocol/taken-notice.js";
+import { storageError } from "../store/storage-errors.js";
+import type { StoredDocuments } from "../store/stored-documents.js";
 import { deadline } from "./deadline.js";
-import { trackRemoteHeads, type RemoteHeads, type SyncDirection } from "./remote-heads.js";
+import { DocumentSync, type OutgoingSync, type SyncDirection } from "./document-sync.js";
 import type { Remote } from "./remotes.js";
 import { refusalError } from "./sync-errors.js";
-import { readTakenNotice } from "../protocol/taken-notice.js";
 
 export interface ExchangeOptions {
   /** give up after this long (the whole exchange) */
@@ -43,110 +51,220 @@ export interface ExchangeResult {
   heads: Map<string, Heads>;
 }
 
-/**
- * Leaves the CRDT store closed, with everything received flushed. The shards go in batches of
- * SHARDS_IN_MEMORY (the root with the first), each over a connection of its own from a fresh CRDT
- * store that is flushed and dropped after it (its documents freed), so a join or a first upload
- * holds one batch of shards, not the catalog. (Dropping documents from a store that stays
- * connected does not work: automerge-repo then fails the syncs still in flight.)
- */
+/** Documents loaded and exchanged at once: enough to keep the connection busy, few enough to keep memory flat. */
+export const DOCUMENTS_IN_FLIGHT = 16;
+/** Wait before reconnecting, and before asking again for a document the remote did not have. */
+const RETRY_MS = 1000;
+
 export async function exchange(instance: Instance, remote: Remote, request: ExchangeRequest, options: ExchangeOptions): Promise<ExchangeResult> {
+  // Copies of documents in this process's CRDT store would miss what is stored here.
+  await instance.recycleRepo();
   const refused = new AbortController();
   const limit = deadline(options.timeoutMs, [refused.signal]);
   const rootId = documentIdOf(request.rootUrl);
   const catalogDocuments = new Set<string>([rootId, ...(request.shardUrls ?? []).map(documentIdOf)]);
   const wanted = (id: string) => request.only === undefined || request.only.has(id);
-  const heads = new Map<string, Heads>();
-  const session = (work: (s: Session) => Promise<void>) => inSession(instance, remote, catalogDocuments, refused, limit.signal, work);
-  let shardUrls = request.shardUrls;
-  let urls: string[] = [];
-  let readOnly = false;
-  let rootPending = wanted(rootId) || shardUrls === undefined;
-  let first = 0;
+  const session = new ExchangeSession(instance, await instance.storedDocuments(), remote, rootId, catalogDocuments, refused, limit.signal);
   try {
-    do {
-      await session(async (s) => {
-        readOnly = s.direction === "pull";
-        // The root goes first: the relay decides which shards a token may reach from the root it holds.
-        if (rootPending) {
-          shardUrls = await exchangeRoot(s, request.rootUrl, remote, catalogDocuments, refused, heads, shardUrls);
-          rootPending = false;
-        }
-        for (const url of shardUrls!) catalogDocuments.add(documentIdOf(url));
-        urls = shardUrls!.filter((url) => wanted(documentIdOf(url)));
-        const progress = options.onProgress && ((synced: number) => options.onProgress!(first + synced, urls.length));
-        await exchangeShards(s, urls.slice(first, first + SHARDS_IN_MEMORY), urls.length, remote, heads, progress);
+    await session.connected();
+    let shardUrls = request.shardUrls;
+    if (wanted(rootId) || shardUrls === undefined) {
+      await session.syncAll([rootId], (_, doc) => {
+        shardUrls ??= shardUrlsOf(doc as A.Doc<RootDoc>, remote);
       });
-      first += SHARDS_IN_MEMORY;
-    } while (first < urls.length);
-    return { shardUrls: shardUrls!, readOnly, heads };
+    }
+    for (const url of shardUrls!) catalogDocuments.add(documentIdOf(url));
+    const shards = shardUrls!.map(documentIdOf).filter(wanted);
+    await session.syncAll(shards, undefined, options.onProgress);
+    return { shardUrls: shardUrls!, readOnly: session.direction === "pull", heads: session.heads };
+  } catch (err) {
+    throw session.asSyncError(err);
   } finally {
+    session.close();
     limit.dispose();
   }
 }
 
-async function exchangeRoot(s: Session, rootUrl: string, remote: Remote, catalogDocuments: ReadonlySet<string>, refused: AbortController, heads: Map<string, Heads>, shardUrls: string[] | undefined): Promise<string[]> {
-  const root = await find<RootDoc>(s.repo, rootUrl, remote, s.signal);
-  root.on("ephemeral-message", ({ senderId, message }) => {
-    const taken = readTakenNotice(message)?.filter((id) => catalogDocuments.has(id));
-    if (taken?.length && senderId === s.adapter.remotePeerId) refused.abort(takenError(remote, taken.length));
-  });
-  await s.tracker.waitUntilInSync(s.peer, [root as DocHandle<unknown>], s.signal, undefined, s.direction);
-  heads.set(root.documentId, s.tracker.theirHeads(s.peer, root.documentId) ?? []);
-  return shardUrls ?? shardUrlsOf(root.doc(), remote);
-}
+/** One connection (reconnected when lost) and the documents being exchanged over it. */
+class ExchangeSession {
+  readonly heads = new Map<string, Heads>();
+  readonly #instance: Instance;
+  readonly #documents: StoredDocuments;
+  readonly #remote: Remote;
+  readonly #rootId: string;
+  readonly #catalogDocuments: ReadonlySet<string>;
+  readonly #refused: AbortController;
+  readonly #signal: AbortSignal;
+  readonly #socket: RepoSocket;
+  /** documents loaded and being exchanged, by id */
+  readonly #inFlight = new Map<string, DocumentSync>();
+  /** called whenever something may have changed: a message, a connection, an abort */
+  #wake: () => void = () => {};
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-async function exchangeShards(s: Session, batch: string[], total: number, remote: Remote, heads: Map<string, Heads>, onProgress?: (synced: number) => void): Promise<void> {
-  if (batch.length === 0) return;
-  // A shard the relay could not give at the first request (the connection dropped and came back
-  // while it was on its way) is asked again when the connection returns: wait for it, bounded by
-  // the timeout, instead of failing at once.
-  const shards = await Promise.all(batch.map((url) => find<unknown>(s.repo, url, remote, s.signal, ["ready", "unavailable"])));
-  await s.tracker.waitUntilInSync(s.peer, shards, s.signal, onProgress, s.direction).catch((err: unknown) => {
-    if (s.signal.reason instanceof ShelfError) throw s.signal.reason;
-    const missing = shards.filter((h) => !h.isReady()).length;
-    if (missing === 0) throw err;
-    throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} did not give ${missing} of the catalog's ${total} shard documents in time`, "run the sync again; if it keeps failing, check the relay's log");
-  });
-  for (const handle of shards) heads.set(handle.documentId, s.tracker.theirHeads(s.peer, handle.documentId) ?? []);
-}
-
-interface Session {
-  repo: Repo;
-  tracker: RemoteHeads;
-  adapter: SafeClientAdapter;
-  /** the remote's current peer id (a restarted server comes back under a new one) */
-  peer: () => PeerId | undefined;
-  /** "pull" when the remote takes nothing from us (a read-only token): wait only to hold all of its own */
-  direction: SyncDirection;
-  signal: AbortSignal;
-}
-
-/**
- * One connection from a fresh CRDT store: connects, runs `work`, flushes what it exchanged
- * (only that: a peer may also have offered documents never asked for, whose handles are not ready
- * and cannot be written), then closes the store and frees its documents.
- */
-async function inSession(instance: Instance, remote: Remote, catalogDocuments: ReadonlySet<string>, refused: AbortController, signal: AbortSignal, work: (s: Session) => Promise<void>): Promise<void> {
-  // Every document's find() listens to this one signal: hundreds of listeners, by design.
-  setMaxListeners(0, signal);
-  const adapter = new SafeClientAdapter(connectionUrl(remote), 1000, (code, reason) => {
-    refused.abort(
-      new ShelfError("SHELF_E_RELAY_BAD_MESSAGE", `${remote.name} closed the connection (code ${code}${reason ? `: ${reason}` : ""})`, "the relay refused what this instance sent: a message over its size limit, or a peer id in use; see the relay's log"),
-    );
-  });
-  const repo = await instance.connect([adapter], (id) => catalogDocuments.has(id));
-  const tracker = trackRemoteHeads(repo);
-  try {
-    await connected(adapter, remote, signal);
-    const direction: SyncDirection = adapter.access === "read-only" ? "pull" : "both";
-    await work({ repo, tracker, adapter, peer: () => adapter.remotePeerId, direction, signal });
-    await repo.flush(Object.values(repo.handles).filter((handle) => handle.isReady()).map((handle) => handle.documentId));
-  } catch (err) {
-    throw asSyncError(err, adapter, remote, signal);
-  } finally {
-    await instance.recycleRepo();
+  constructor(instance: Instance, documents: StoredDocuments, remote: Remote, rootId: string, catalogDocuments: ReadonlySet<string>, refused: AbortController, signal: AbortSignal) {
+    this.#instance = instance;
+    this.#documents = documents;
+    this.#remote = remote;
+    this.#rootId = rootId;
+    this.#catalogDocuments = catalogDocuments;
+    this.#refused = refused;
+    this.#signal = signal;
+    signal.addEventListener("abort", () => this.#wake(), { once: true });
+    this.#socket = new RepoSocket(connectionUrl(remote), {
+      peerId: `shelf-${instance.id}-${randomBytes(4).toString("hex")}`,
+      retryMs: RETRY_MS,
+      onRefused: (code, reason) => refused.abort(refusedError(remote, code, reason)),
+      // A new connection (a restarted server has a new peer id) knows nothing of this exchange.
+      onPeer: () => {
+        for (const sync of this.#inFlight.values()) this.#send(sync.restart());
+        this.#wake();
+      },
+      onMessage: (message) => this.#receive(message),
+    });
   }
+
+  /** "pull" when the remote takes nothing from us (a read-only token): wait only to hold all of its own */
+  get direction(): SyncDirection {
+    return this.#socket.access === "read-only" ? "pull" : "both";
+  }
+
+  /** Waits for the remote's answer to our join, or for the connection to fail. */
+  async connected(): Promise<void> {
+    await this.#until(() => {
+      if (this.#socket.remotePeerId !== undefined) return true;
+      if (this.#socket.lastError) throw this.#socket.lastError;
+      return false;
+    });
+  }
+
+  /**
+   * Exchanges the documents, DOCUMENTS_IN_FLIGHT at a time; each is stored (with what it
+   * received) and freed once in sync, after `inspect` has seen it.
+   */
+  async syncAll(documentIds: readonly string[], inspect?: (documentId: string, doc: A.Doc<unknown>) => void, onProgress?: Progress): Promise<void> {
+    const queue = [...documentIds];
+    let done = 0;
+    onProgress?.(0, documentIds.length);
+    try {
+      await this.#until(() => {
+        for (const sync of [...this.#inFlight.values()]) {
+          if (!sync.inSync(this.direction)) continue;
+          inspect?.(sync.documentId, sync.stored.doc);
+          this.heads.set(sync.documentId, sync.theirHeads!);
+          this.#finish(sync);
+          onProgress?.(++done, documentIds.length);
+        }
+        while (queue.length > 0 && this.#inFlight.size < DOCUMENTS_IN_FLIGHT) this.#start(queue.shift()!);
+        return this.#inFlight.size === 0;
+      });
+    } finally {
+      // Nothing received is lost: what came in before a failure is stored too.
+      for (const sync of [...this.#inFlight.values()]) this.#finish(sync);
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.#retryTimer);
+    this.#socket.close();
+  }
+
+  #start(documentId: string): void {
+    const stored = this.#documents.load<unknown>(documentId) ?? this.#documents.empty<unknown>();
+    const sync = new DocumentSync(documentId, stored);
+    this.#inFlight.set(documentId, sync);
+    this.#send(sync.restart());
+  }
+
+  /** Stores what the document received and frees it. */
+  #finish(sync: DocumentSync): void {
+    this.#inFlight.delete(sync.documentId);
+    try {
+      if (sync.changed) {
+        this.#instance.db.transaction(() => this.#documents.save(sync.documentId, sync.stored, sync.loadedHeads)).immediate();
+      }
+    } catch (err) {
+      throw storageError(err, this.#instance.home) ?? err;
+    } finally {
+      this.#documents.free(sync.stored);
+    }
+  }
+
+  #send(message: OutgoingSync | undefined): void {
+    if (message) this.#socket.send(message);
+  }
+
+  #receive(message: RepoMessage): void {
+    const documentId = message.documentId;
+    if (message.type === "ephemeral" && documentId === this.#rootId && message.data) this.#readNotice(message.data);
+    const sync = documentId === undefined ? undefined : this.#inFlight.get(documentId);
+    if (!sync) return;
+    if ((message.type === "sync" || message.type === "request") && message.data) {
+      this.#send(sync.receive(message.data));
+    } else if (message.type === "doc-unavailable") {
+      sync.unavailable = true;
+      if (documentId === this.#rootId && sync.empty) {
+        this.#refused.abort(new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${this.#remote.name} does not have automerge:${documentId}, or this instance's token does not give access to it`, "check the catalog URL, and that the token was created for this catalog (`shelf relay token create --catalog URL`)"));
+      }
+      // A shard the relay could not give yet (a connection that dropped and came back while it
+      // was on its way) is asked for again, bounded by the timeout.
+      this.#retryTimer ??= setTimeout(() => {
+        this.#retryTimer = undefined;
+        for (const waiting of this.#inFlight.values()) if (waiting.unavailable) this.#send(waiting.restart());
+      }, RETRY_MS);
+    }
+    this.#wake();
+  }
+
+  #readNotice(data: Uint8Array): void {
+    let notice: unknown;
+    try {
+      notice = decode(data);
+    } catch {
+      return;
+    }
+    const taken = readTakenNotice(notice)?.filter((id) => this.#catalogDocuments.has(id));
+    if (taken?.length) this.#refused.abort(takenError(this.#remote, taken.length));
+  }
+
+  /** Resolves once `done()` says so, checked after every event; rejects when the exchange is aborted. */
+  async #until(done: () => boolean): Promise<void> {
+    while (!done()) {
+      if (this.#signal.aborted) throw this.#signal.reason;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        // A failed connection attempt reports itself by closing: look again now and then.
+        setTimeout(resolve, 100).unref();
+      });
+    }
+  }
+
+  asSyncError(err: unknown): ShelfError {
+    const signal = this.#signal;
+    if (err instanceof ShelfError) return err;
+    if (signal.reason instanceof ShelfError) return signal.reason;
+    const remote = this.#remote;
+    const message = (err as Error)?.message ?? String(err);
+    const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
+    const refusal = status === undefined ? undefined : refusalError(status, remote);
+    if (refusal) return refusal;
+    if (signal.aborted) {
+      const missing = [...this.#inFlight.values()].filter((sync) => sync.empty).length;
+      if (missing > 0 && this.#socket.joinedOnce) {
+        return new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} did not give ${missing} of the catalog's documents in time`, "run the sync again; if it keeps failing, check the relay's log");
+      }
+      return new ShelfError("SHELF_E_SYNC_TIMEOUT", `the sync with ${remote.name} did not finish in time${this.#socket.joinedOnce ? "" : " (never connected)"}`, "nothing was lost; run the sync again, or raise --timeout for a large catalog");
+    }
+    return new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `cannot sync with ${remote.name} (${remote.url}): ${message}`, "check that the relay is running and reachable; local data is untouched");
+  }
+}
+
+function refusedError(remote: Remote, code: number, reason: string): ShelfError {
+  return new ShelfError(
+    "SHELF_E_RELAY_BAD_MESSAGE",
+    `${remote.name} closed the connection (code ${code}${reason ? `: ${reason}` : ""})`,
+    "the relay refused what this instance sent: a message over its size limit, or a peer id in use; see the relay's log",
+  );
 }
 
 function takenError(remote: Remote, count: number): ShelfError {
@@ -163,43 +281,9 @@ export function connectionUrl(remote: Remote): string {
   return url.toString();
 }
 
-/** Waits for the relay's answer to our join, or for the connection to fail. */
-async function connected(adapter: SafeClientAdapter, remote: Remote, signal: AbortSignal): Promise<PeerId> {
-  while (!adapter.remotePeerId) {
-    if (adapter.lastError) throw adapter.lastError;
-    if (signal.aborted) {
-      throw signal.reason instanceof ShelfError ? signal.reason : new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `no answer from ${remote.name} (${remote.url})`, "check that the relay is running and the URL is right (`shelf remote list`)");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return adapter.remotePeerId;
-}
-
-async function find<T>(repo: Repo, url: string, remote: Remote, signal: AbortSignal, allowableStates?: string[]): Promise<DocHandle<T>> {
-  try {
-    return await repo.find<T>(url as AutomergeUrl, { signal, ...(allowableStates ? { allowableStates } : {}) });
-  } catch (err) {
-    if (signal.aborted) throw err;
-    throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `${remote.name} does not have ${url}, or this instance's token does not give access to it`, "check the catalog URL, and that the token was created for this catalog (`shelf relay token create --catalog URL`)");
-  }
-}
-
 function shardUrlsOf(root: A.Doc<RootDoc>, remote: Remote): string[] {
   if (root.shelf !== "catalog" || !Array.isArray(root.shards)) {
     throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `the document ${remote.name} holds at that URL is not a shelf catalog`, "check the catalog URL (`shelf status` prints it on an instance that holds the catalog)");
   }
   return root.shards.map((url) => plain(url));
-}
-
-function asSyncError(err: unknown, adapter: SafeClientAdapter, remote: Remote, signal: AbortSignal): ShelfError {
-  if (err instanceof ShelfError) return err;
-  if (signal.reason instanceof ShelfError) return signal.reason;
-  const message = (err as Error)?.message ?? String(err);
-  const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
-  const refusal = status === undefined ? undefined : refusalError(status, remote);
-  if (refusal) return refusal;
-  if (signal.aborted) {
-    return new ShelfError("SHELF_E_SYNC_TIMEOUT", `the sync with ${remote.name} did not finish in time${adapter.remotePeerId ? "" : " (never connected)"}`, "nothing was lost; run the sync again, or raise --timeout for a large catalog");
-  }
-  return new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `cannot sync with ${remote.name} (${remote.url}): ${message}`, "check that the relay is running and reachable; local data is untouched");
 }

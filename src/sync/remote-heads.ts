@@ -7,8 +7,9 @@ import * as A from "@automerge/automerge";
 import type { DocHandle, PeerId, Repo } from "@automerge/automerge-repo";
 import { sameHeads } from "../view/materializer.js";
 
-/** "both": the peer holds exactly our heads; "pull": we hold the peer's (it takes nothing from us). */
-export type SyncDirection = "both" | "pull";
+import type { SyncDirection } from "./document-sync.js";
+
+export type { SyncDirection };
 
 export interface RemoteHeads {
   /**
