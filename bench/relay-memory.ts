@@ -1,7 +1,8 @@
 /**
  * Figure 13: the relay's memory with a whole catalog on it and many live clients. A relay process
- * on a fresh data directory takes the first upload of figure 1's catalog (`shelf sync`), and is
- * restarted on that data. Then `clients` live clients connect, each an in-process automerge-repo
+ * on a fresh data directory takes the first upload of figure 1's catalog (`shelf sync`), a fresh
+ * home joins it (`shelf join`, until its view answers a search), and the relay is restarted on
+ * that data. Then `clients` live clients connect, each an in-process automerge-repo
  * Repo holding the catalog's root, as a lazy `shelf daemon` does (they receive the relay's
  * "changed" notices; a daemon would then sync the shard from its own disk, which these clients
  * have not got, so they only count the notices). Once a second for `seconds`, one of them (in
@@ -103,7 +104,7 @@ export async function relayMemoryFigure(ctx: BenchContext, options: RelayMemoryO
     await runChild(cli("remote", "rm", REMOTE), { scratch: ctx.scratch });
     expectExit(await runChild(cli("remote", "add", REMOTE, url, "--token", token), { scratch: ctx.scratch }));
     log(`relaymem: first upload of ${fmtInt(catalog.records)} records`);
-    const upload = expectExit(await runChild(cli("sync", REMOTE, "--json", "--timeout", "7200"), { scratch: ctx.scratch }));
+    const upload = expectExit(await runChild(cli("sync", REMOTE, "--json", "--timeout", "7200"), { scratch: ctx.scratch, rss: true }));
     const afterUpload = procMemory(relay.child.pid);
     const http = url.replace(/^ws/, "http").replace(/\/sync$/, "");
     const settledAfterUpload = performance.now();
@@ -112,6 +113,11 @@ export async function relayMemoryFigure(ctx: BenchContext, options: RelayMemoryO
       await new Promise((r) => setTimeout(r, 500));
       loadedAfterUpload = await loadedDocuments(http);
     }
+    log(`relaymem: a fresh home joins`);
+    const joinHome = join(ctx.scratch, "relaymem-join");
+    const joined = expectExit(await runChild([process.execPath, ctx.cli, "--home", joinHome, "join", catalog.url, "--relay", url, "--token", token, "--name", "joined", "--timeout", "7200"], { scratch: ctx.scratch, rss: true }));
+    const joinedRecords = parseJsonOutput<{ status: { catalogs: { records: number }[] } }>(expectExit(await runChild([process.execPath, ctx.cli, "--home", joinHome, "status", "--json"], { scratch: ctx.scratch }))).status.catalogs[0]?.records;
+    const relayAfterJoin = procMemory(relay.child.pid);
     await relay.stop();
     running.length = 0;
 
@@ -173,7 +179,8 @@ export async function relayMemoryFigure(ctx: BenchContext, options: RelayMemoryO
       key: "relaymem",
       title: `13. relay memory (${fmtInt(catalog.records)} records on the relay, ${options.clients} live clients, 1 edit/s for ${options.seconds} s)`,
       lines: [
-        ["first upload (shelf sync)", `${fmtMs(upload.wallMs)}; relay RSS after ${fmtBytes(afterUpload.rssBytes)}, peak ${fmtBytes(afterUpload.hwmBytes)}; ${loadedAfterUpload ?? "?"} documents loaded once settled`],
+        ["first upload (shelf sync)", `${fmtMs(upload.wallMs)}, peak RSS ${fmtBytes(upload.peakRssBytes)}; relay RSS after ${fmtBytes(afterUpload.rssBytes)}, peak ${fmtBytes(afterUpload.hwmBytes)}; ${loadedAfterUpload ?? "?"} documents loaded once settled`],
+        ["fresh join until searchable (shelf join)", `${fmtMs(joined.wallMs)}, peak RSS ${fmtBytes(joined.peakRssBytes)}, ${fmtInt(joinedRecords ?? 0)} records in its view; relay peak RSS since start ${fmtBytes(relayAfterJoin.hwmBytes)}`],
         ["relay RSS restarted, before clients", fmtBytes(atStart.rssBytes)],
         [`relay RSS with ${options.clients} clients holding the root`, fmtBytes(connected.rssBytes)],
         ["relay RSS peak during the edits (sampled / VmHWM)", `${fmtBytes(peak)} / ${fmtBytes(final.hwmBytes)}`],
@@ -191,6 +198,11 @@ export async function relayMemoryFigure(ctx: BenchContext, options: RelayMemoryO
         clients: options.clients,
         seconds: options.seconds,
         uploadMs: round(upload.wallMs),
+        uploadPeakRssBytes: upload.peakRssBytes ?? null,
+        joinMs: round(joined.wallMs),
+        joinPeakRssBytes: joined.peakRssBytes ?? null,
+        joinedRecords: joinedRecords ?? null,
+        relayAfterJoin,
         relayAfterUpload: afterUpload,
         documentsLoadedAfterUpload: loadedAfterUpload ?? null,
         relayAtStart: atStart,
