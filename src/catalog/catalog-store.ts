@@ -179,6 +179,7 @@ export class CatalogStore {
         this.#materializer.markDocument(this.catalog.catId, rootId, root.doc());
       }).immediate();
     } else if (dirty.has(rootId)) {
+      // Outside the daemon the root is read from storage, as the shards are: no CRDT store to start.
       await this.#leaveStore();
       await this.#withStored<RootDoc, void>(this.catalog.url, (loaded) => this.#materializer.markDocument(this.catalog.catId, rootId, loaded.doc));
     }

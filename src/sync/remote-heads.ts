@@ -6,7 +6,6 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, PeerId, Repo } from "@automerge/automerge-repo";
 import { sameHeads } from "../view/materializer.js";
-
 import type { SyncDirection } from "./document-sync.js";
 
 export type { SyncDirection };
