@@ -78,6 +78,9 @@ async function edit(client: LiveClient, id: string, value: string): Promise<stri
   return shard.documentId;
 }
 
+/** The relay's HTTP base (for /metrics), from its WebSocket sync URL. */
+const httpOf = (syncUrl: string) => syncUrl.replace(/^ws/, "http").replace(/\/sync$/, "");
+
 async function loadedDocuments(http: string): Promise<number | undefined> {
   try {
     const text = await (await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
@@ -106,7 +109,7 @@ export async function relayMemoryFigure(ctx: BenchContext, options: RelayMemoryO
     log(`relaymem: first upload of ${fmtInt(catalog.records)} records`);
     const upload = expectExit(await runChild(cli("sync", REMOTE, "--json", "--timeout", "7200"), { scratch: ctx.scratch, rss: true }));
     const afterUpload = procMemory(relay.child.pid);
-    const http = url.replace(/^ws/, "http").replace(/\/sync$/, "");
+    let http = httpOf(url);
     const settledAfterUpload = performance.now();
     let loadedAfterUpload = await loadedDocuments(http);
     while ((loadedAfterUpload ?? 0) > 1 && performance.now() - settledAfterUpload < 30_000) {
@@ -123,6 +126,7 @@ export async function relayMemoryFigure(ctx: BenchContext, options: RelayMemoryO
 
     // --- restarted on that data: live clients and one edit a second
     ({ relay, url } = await startRelay(ctx, data));
+    http = httpOf(url);
     running.push(relay);
     const atStart = procMemory(relay.child.pid);
     log(`relaymem: connecting ${options.clients} clients`);

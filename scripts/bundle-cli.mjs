@@ -19,6 +19,29 @@ const BUNDLED = ["commander", "@automerge/automerge-repo", "@automerge/automerge
 const KEPT_EXTERNAL = ["cbor-x"];
 const OUT = "dist/src/cli";
 
+/**
+ * automerge-repo 2.5 races every load from storage against one module-wide promise that never
+ * settles (helpers/foreverPromise.js). Each race leaves its callbacks on that promise, and they keep
+ * the race's result reachable: every document a relay or daemon ever loaded from disk stayed in its
+ * heap, about 4 MiB per shard of a 227k catalog (docs/architecture.md, "Relay and daemon memory").
+ * A thenable that never settles and drops the callbacks it is given races the same way and holds
+ * nothing. The build fails if the file is not found, so an upgrade cannot bring the leak back unseen.
+ */
+const FOREVER_PROMISE = /[\\/]@automerge[\\/]automerge-repo[\\/]dist[\\/]helpers[\\/]foreverPromise\.js$/;
+let foreverPromiseReplaced = false;
+const neverSettlingForeverPromise = {
+  name: "never-settling-forever-promise",
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: FOREVER_PROMISE }, () => {
+      foreverPromiseReplaced = true;
+      return {
+        loader: "js",
+        contents: "export const foreverPromise = { then() { return foreverPromise; }, catch() { return foreverPromise; }, finally() { return foreverPromise; } };\n",
+      };
+    });
+  },
+};
+
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 const external = [...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.includes(name)), ...KEPT_EXTERNAL];
 
@@ -36,9 +59,12 @@ const { metafile } = await build({
   sourcemap: "linked",
   metafile: true,
   logLevel: "warning",
+  plugins: [neverSettlingForeverPromise],
   // commander is CommonJS: its require() calls of Node's own modules need a require in ESM
   banner: { js: 'import { createRequire as __shelfCreateRequire } from "node:module"; const require = __shelfCreateRequire(import.meta.url);' },
 });
+
+if (!foreverPromiseReplaced) throw new Error("bundle-cli: @automerge/automerge-repo's helpers/foreverPromise.js was not bundled; check the leak it works around");
 
 // program.ts finds package.json relative to its own file: it must stay in main.js, not in a chunk.
 const main = metafile.outputs[`${OUT}/main.js`];
