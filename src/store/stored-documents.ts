@@ -2,11 +2,11 @@
  * Documents read straight from their stored chunks and written back as chunks, with no Repo in
  * between: what bulk work (imports, rebuilds, catching the view up) uses, one shard at a time.
  *
- * Why not the Repo: a document a Repo loads from storage stays reachable for the rest of the
- * process (automerge-repo 2.5 races every load against one promise that never settles, and that
- * promise keeps the loaded document), and with it the document's JavaScript copy and the patches
- * that built it. A rebuild of 227k records kept all of them. Here a document lives from load() to
- * the caller's A.free(), so memory holds one shard, not the catalog.
+ * Why not the Repo: it keeps a JavaScript copy of each document and the patches that built it, and
+ * frees a dropped document only when the garbage collector gets to it; automerge-repo 2.5 as
+ * published even keeps every document it loads from storage reachable (the bundled CLI works around
+ * that: scripts/bundle-cli.mjs). Here a document lives from load() to the caller's A.free(), so
+ * memory holds one shard, not the catalog.
  *
  * The chunks are the ones automerge-repo writes and reads (same keys, same compaction rule), so a
  * Repo loads what this writes and the other way round. Everything is synchronous: a caller can
