@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FIXTURES, expectExit, finished, makeTempDir, shelf, shelfJson, startCli } from "./cli.js";
+import { FIXTURES, expectExit, finished, makeTempDir, shelf, shelfJson, startCli, type CliResult } from "./cli.js";
 
 export interface TransportServer {
   /** connects `home` (an existing instance) to the server as remote `name` */
@@ -32,6 +32,22 @@ export interface Transport {
 
 const listJson = async (home: string) => (await shelf(home, "list", "--include-deleted", "--json")).stdout;
 const conflictsJson = async (home: string) => (await shelf(home, "conflicts", "--json")).stdout;
+
+/**
+ * Runs one CLI step that must end by itself: past `limitMs` it is killed and the test fails
+ * naming the step, with its output, rather than waiting for the test's own timeout.
+ */
+async function boundedStep(step: string, limitMs: number, args: string[]): Promise<CliResult> {
+  const child = startCli(args);
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, limitMs);
+  const result = await finished(child).finally(() => clearTimeout(timer));
+  if (killed) throw new Error(`${step} was still running after ${limitMs / 1000} s and was killed\nstderr: ${result.stderr.slice(-3000)}`);
+  return result;
+}
 
 async function syncOk(home: string, remote = "origin"): Promise<void> {
   expectExit(await shelf(home, "sync", remote), 0);
@@ -145,10 +161,10 @@ export function describeTransportConformance(transport: Transport): void {
       expectExit(await shelf(home("a"), "import", "tsv", tsv, "--provider", "bulk"), 0);
       const before = await listJson(home("a"));
 
-      const syncing = startCli(["--home", home("a"), "sync", "origin", "--timeout", "60"]);
+      const syncing = boundedStep("the sync cut off by the crash", 150_000, ["--home", home("a"), "sync", "origin", "--timeout", "60"]);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       await server.crashAndRestart();
-      const interrupted = await finished(syncing);
+      const interrupted = await syncing;
       // it finished after the server came back, or failed saying why; either way nothing is lost
       if (interrupted.code !== 0) {
         expect(interrupted.code).toBe(1);
@@ -156,7 +172,7 @@ export function describeTransportConformance(transport: Transport): void {
       }
       expect(await listJson(home("a"))).toBe(before);
 
-      await syncOk(home("a"));
+      expectExit(await boundedStep("the sync after the crash", 150_000, ["--home", home("a"), "sync", "origin", "--timeout", "90"]), 0);
       await server.join(home("e"), catalogUrl);
       expect(await listJson(home("e"))).toBe(before);
     }, 420_000); // a bulk import, a sync cut off by a crash, another sync and a join: minutes on a busy 2-core machine
