@@ -26,8 +26,8 @@ async function startServedCopy(home: string, seedHome: string, args: string[] = 
     async addRemote(peerHome, name) {
       expectExit(await shelf(peerHome, "remote", "add", name, served.url, ...tokenArgs), 0);
     },
-    async join(peerHome, url) {
-      expectExit(await shelf(peerHome, "join", url, "--relay", served.url, "--name", "team", ...tokenArgs), 0);
+    async join(peerHome, url, ...options) {
+      expectExit(await shelf(peerHome, "join", url, "--relay", served.url, "--name", "team", ...tokenArgs, ...options), 0);
     },
     async crashAndRestart() {
       await served.stop("SIGKILL");

@@ -20,8 +20,8 @@ async function startRelay(dataDir: string, catalogUrl: string): Promise<Transpor
     async addRemote(home, name) {
       expectExit(await shelf(home, "remote", "add", name, relay.url, "--token", token), 0);
     },
-    async join(home, url) {
-      expectExit(await shelf(home, "join", url, "--relay", relay.url, "--token", token, "--name", "team"), 0);
+    async join(home, url, ...options) {
+      expectExit(await shelf(home, "join", url, "--relay", relay.url, "--token", token, "--name", "team", ...options), 0);
     },
     async crashAndRestart() {
       await relay.stop("SIGKILL");

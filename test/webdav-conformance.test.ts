@@ -15,8 +15,8 @@ function transport(start: (dir: string) => Promise<DavServer>) {
       async addRemote(home, name) {
         expectExit(await shelf(home, "remote", "add", name, server.remoteUrl), 0);
       },
-      async join(home, url) {
-        expectExit(await shelf(home, "join", url, "--webdav", server.remoteUrl, "--name", "team"), 0);
+      async join(home, url, ...options) {
+        expectExit(await shelf(home, "join", url, "--webdav", server.remoteUrl, "--name", "team", ...options), 0);
       },
       crashAndRestart: () => server.crashAndRestart(),
       stop: () => server.stop(),

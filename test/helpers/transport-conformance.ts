@@ -12,8 +12,8 @@ import { FIXTURES, expectExit, finished, makeTempDir, shelf, shelfJson, startCli
 export interface TransportServer {
   /** connects `home` (an existing instance) to the server as remote `name` */
   addRemote(home: string, name: string): Promise<void>;
-  /** makes `home` a new instance holding `catalogUrl`, fetched through the server */
-  join(home: string, catalogUrl: string): Promise<void>;
+  /** makes `home` a new instance holding `catalogUrl`, fetched through the server (`options`: more `shelf join` options) */
+  join(home: string, catalogUrl: string, ...options: string[]): Promise<void>;
   /** kills the server without warning (SIGKILL) and starts it again on the same data and address */
   crashAndRestart(): Promise<void>;
   stop(): Promise<void>;
@@ -173,7 +173,7 @@ export function describeTransportConformance(transport: Transport): void {
       expect(await listJson(home("a"))).toBe(before);
 
       expectExit(await boundedStep("the sync after the crash", 150_000, ["--home", home("a"), "sync", "origin", "--timeout", "90"]), 0);
-      await server.join(home("e"), catalogUrl);
+      await server.join(home("e"), catalogUrl, "--timeout", "90");
       expect(await listJson(home("e"))).toBe(before);
     }, 420_000); // a bulk import, a sync cut off by a crash, another sync and a join: minutes on a busy 2-core machine
   });
