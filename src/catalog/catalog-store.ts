@@ -38,7 +38,7 @@ export const SHARDS_IN_MEMORY = 32;
  * shard (2.7 million page writes for a 227k rebuild). Still one shard in memory at a time, and the
  * write lock is held about a second at a time at 227k.
  */
-export const SHARDS_PER_TRANSACTION = 8;
+const SHARDS_PER_TRANSACTION = 8;
 
 /** An edit to apply to a shard before it is materialized. */
 interface ShardChange {
