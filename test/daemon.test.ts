@@ -2,13 +2,15 @@
  * `shelf daemon` with a real relay process and real CLI processes: two instances joined through
  * the relay each run a daemon; an edit made by a CLI command on one appears on the other, also
  * after the relay is killed (SIGKILL) and restarted on the same port and data; both daemons stop
- * cleanly on SIGTERM; with polling slowed to ten minutes, a CLI edit still travels at once, carried
- * by the command's signal to its daemon. Plus `shelf sync config` and its interval parser. Every
+ * cleanly on SIGTERM; with polling slowed to ten minutes, a CLI edit still travels at once, handed
+ * to the daemon (`shelf set`, which then loads no Automerge) or carried by the command's signal (an
+ * import). Plus `shelf sync config` and its interval parser. Every
  * wait is bounded.
  */
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { ShelfError } from "../src/errors.js";
@@ -47,6 +49,9 @@ describe("parseInterval", () => {
     for (const text of ["30s", "15m", "1h", "2d"]) expect(formatInterval(parseInterval(text))).toBe(text);
   });
 });
+
+/** Records every module a CLI process resolves from node_modules (as test/lean-reads.test.ts does). */
+const RECORD_IMPORTS = pathToFileURL(join(import.meta.dirname, "helpers", "record-imports.mjs")).href;
 
 interface Daemon {
   child: ChildProcess;
@@ -183,43 +188,69 @@ describe("shelf daemon", () => {
     }
   }, 300_000);
 
-  it("takes a CLI edit at once from the command's signal, not from polling", async () => {
+  it("takes a command's edit at once: a one-record edit handed to it, an import from the command's signal, not from polling", async () => {
     const tmp = makeTempDir("shelf-daemon-signal-");
     const a = join(tmp.dir, "a");
     const b = join(tmp.dir, "b");
     let relay: RelayProcess | undefined;
     const daemons: Daemon[] = [];
     const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
-    const nameOn = async (home: string, id: string) => {
+    const recordOn = async (home: string, id: string) => {
       const result = await shelf(home, "show", id, "--json");
-      return result.code === 0 ? (JSON.parse(result.stdout).record.name as string) : undefined;
+      return result.code === 0 ? (JSON.parse(result.stdout).record as { name: string; summary: string }) : undefined;
     };
     const listening = (home: string) => existsSync(join(home, "signals")) && readdirSync(join(home, "signals")).some((n) => /\.(sock|addr)$/.test(n));
     try {
       relay = (await twoInstancesOnRelay(tmp.dir)).relay;
 
-      // Ten minutes between polls: only the signal can carry the edit within the test's time.
+      // Ten minutes between polls: only the daemon itself or the signal can carry an edit in time.
       const slowPolling = { SHELF_DAEMON_POLL_MS: "600000" };
       daemons.push(startDaemon(a, slowPolling), startDaemon(b, slowPolling));
       await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 45_000);
       await waitFor("A's daemon listens for signals", async () => listening(a), logs, 30_000);
 
-      expectExit(await shelf(a, "set", "npm:left-pad", "name=left-pad-signalled"), 0);
+      // `shelf set` hands its edit to A's daemon: the command loads no Automerge, and returns with
+      // the edit in its view.
+      const log = join(tmp.dir, "set-imports.log");
+      const set = await finished(startCli(["--home", a, "set", "npm:left-pad", "name=left-pad-handed", "--json"], { nodeArgs: ["--import", RECORD_IMPORTS], env: { SHELF_RECORD_IMPORTS: log } }));
+      expectExit(set, 0);
+      expect(JSON.parse(set.stdout)).toMatchObject({ outcome: "updated", record: { name: "left-pad-handed" } });
+      const imported = readFileSync(log, "utf8");
+      expect(imported).toMatch(/better-sqlite3/);
+      expect(imported).not.toMatch(/@automerge/);
+      expect(daemons[0]!.stderr()).toMatch(/wrote npm:left-pad for a command \(set, updated\)/);
+      expect((await recordOn(a, "npm:left-pad"))?.name).toBe("left-pad-handed");
+      await waitFor("the handed edit visible on B", async () => (await recordOn(b, "npm:left-pad"))?.name === "left-pad-handed", logs, 20_000);
+
+      // A refused edit is the command's own error, as without a daemon.
+      const missing = await shelf(a, "set", "npm:no-such-package", "name=x");
+      expectExit(missing, 1);
+      expect(missing.stderr).toMatch(/no record npm:no-such-package in this catalog\nhint: run `shelf add`/);
+      const existing = await shelf(a, "add", "npm:left-pad", "--name", "again");
+      expectExit(existing, 1);
+      expect(existing.stderr).toMatch(/npm:left-pad already exists/);
+
+      // An import writes in storage itself, and signals: A's daemon takes it from storage at once.
+      const tsv = join(tmp.dir, "one.tsv");
+      writeFileSync(tsv, "name\tversion\tdownloads_a_month\tsummary\nleft-pad\t1.0.0\t0\tsignalled\n");
+      expectExit(await shelf(a, "import", "tsv", tsv), 0);
       const sent = performance.now();
-      await waitFor("A's edit visible on B", async () => (await nameOn(b, "npm:left-pad")) === "left-pad-signalled", logs, 20_000);
+      await waitFor("A's import visible on B", async () => (await recordOn(b, "npm:left-pad"))?.summary === "signalled", logs, 20_000);
       expect(performance.now() - sent).toBeLessThan(20_000);
       expect(daemons[0]!.stderr()).toMatch(/took local edits of 1 document/);
       expect(daemons[0]!.stderr()).not.toMatch(/cannot listen/);
 
       for (const d of daemons) expect((await stopDaemon(d)).code).toBe(0);
-      // A stopped daemon takes its signal entry with it.
+      // A stopped daemon takes its signal entry with it, and the next edit writes itself.
       expect(listening(a)).toBe(false);
+      expectExit(await shelf(a, "set", "npm:left-pad", "name=left-pad-alone"), 0);
+      expect((await recordOn(a, "npm:left-pad"))?.name).toBe("left-pad-alone");
     } finally {
       await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
       await relay?.stop("SIGTERM");
       tmp.remove();
     }
-  });
+  }, 300_000);
 
   it("starts with the root alone, loads only the shards that change, and drops them once idle", async () => {
     const tmp = makeTempDir("shelf-daemon-lazy-");

@@ -3,14 +3,18 @@
  * ids a notifier sends (also from a real `shelf set` process, and on a home whose path is too long
  * for a socket); several listeners on one home all hear it; odd or oversized messages are dropped;
  * a listener killed with SIGKILL leaves an entry that the next notifier or listener removes; and
- * notifying a home nobody listens on is quick and silent. Every wait is bounded.
+ * notifying a home nobody listens on is quick and silent. A command hands a write to a listener
+ * that takes writes (daemon-write.ts), and writes itself when none does. Every wait is bounded.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { ShelfError } from "../src/errors.js";
+import type { WriteOutcome } from "../src/model/crdt-record.js";
+import { answerWriteRequest, parseWriteRequest, writeThroughDaemon, type WriteRequest } from "../src/sync/daemon-write.js";
 import { listenForLocalEdits, notifyLocalEdit, parseSignal, signalsDir, type LocalEditListener } from "../src/sync/home-signal.js";
 import { CLI, expectExit, finished, shelf, ROOT } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp-home.js";
@@ -134,6 +138,7 @@ describe("local edit signals", () => {
     const sendRaw = (data: string | Buffer) =>
       new Promise<void>((resolve, reject) => {
         const socket = createConnection(listener.endpoint, () => socket.end(data));
+        socket.resume(); // a JSON object is taken for a request and answered (declined)
         socket.on("error", (err: NodeJS.ErrnoException) => (err.code === "EPIPE" || err.code === "ECONNRESET" ? resolve() : reject(err)));
         socket.on("close", () => resolve());
       });
@@ -199,5 +204,99 @@ describe("local edit signals", () => {
     const t = performance.now();
     await notifyLocalEdit(home, ["doc"]);
     expect(performance.now() - t).toBeLessThan(500);
+  });
+});
+
+/**
+ * The request side of the sockets (src/sync/daemon-write.ts): a command hands a one-record write
+ * to a listener that takes writes, and falls back to writing itself, never waiting long, when
+ * none does.
+ */
+describe("writes handed to a daemon", () => {
+  const CATALOG = "automerge:catalog";
+  const request: WriteRequest = { catalog: CATALOG, id: "npm:left-pad", patch: { version: "2.0.0" }, mode: "forbid", op: "set" };
+
+  /** A listener that writes for CATALOG with `write`, remembering every request it took. */
+  async function daemonLike(home: string, write: (r: WriteRequest) => Promise<WriteOutcome>) {
+    const taken: WriteRequest[] = [];
+    const listener = await listenForLocalEdits(
+      home,
+      () => {},
+      (message) => answerWriteRequest(message, CATALOG, async (r) => (taken.push(r), write(r))),
+    );
+    return { listener, taken };
+  }
+
+  it("gets the outcome of a write the listener made", async () => {
+    const home = tempDir();
+    const { listener, taken } = await daemonLike(home, async () => "updated");
+    try {
+      expect(await writeThroughDaemon(home, request)).toBe("updated");
+      expect(taken).toEqual([request]);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it("throws the listener's refusal as the command's own error", async () => {
+    const home = tempDir();
+    const { listener } = await daemonLike(home, async (r) => {
+      throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${r.id}`, "add it first");
+    });
+    try {
+      const err = await writeThroughDaemon(home, request).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ShelfError);
+      expect(err).toMatchObject({ code: "SHELF_E_RECORD_NOT_FOUND", message: "no record npm:left-pad", hint: "add it first" });
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it("writes itself when no listener takes the write: another catalog, a failure, a signal-only listener, one that hangs up or never answers", async () => {
+    const home = tempDir();
+    const other = await daemonLike(home, async () => "updated");
+    try {
+      // another catalog: declined, nothing written
+      expect(await writeThroughDaemon(home, { ...request, catalog: "automerge:other" })).toBeUndefined();
+      expect(other.taken).toEqual([]);
+      // a malformed request is no write at all
+      expect(parseWriteRequest({ write: { ...request, op: "import" } })).toBeUndefined();
+      expect(parseWriteRequest({ write: { ...request, patch: { addTags: "cli" } } })).toBeUndefined();
+    } finally {
+      await other.listener.close();
+    }
+
+    const failing = await daemonLike(home, async () => {
+      throw new Error("disk on fire");
+    });
+    try {
+      expect(await writeThroughDaemon(home, request)).toBeUndefined();
+      expect(failing.taken).toHaveLength(1);
+    } finally {
+      await failing.listener.close();
+    }
+
+    // a listener that takes signals only (`onRequest` not given) declines
+    const signalOnly = await listenForLocalEdits(home, () => {});
+    try {
+      expect(await writeThroughDaemon(home, request)).toBeUndefined();
+    } finally {
+      await signalOnly.close();
+    }
+
+    // a listener from before requests existed hangs up; one that never answers is given up on
+    for (const behaviour of ["hang up", "never answer"] as const) {
+      mkdirSync(signalsDir(home), { recursive: true });
+      const path = join(signalsDir(home), `${process.pid}-${behaviour === "hang up" ? "old" : "mute"}.sock`);
+      const server = createServer((socket) => (behaviour === "hang up" ? socket.once("data", () => socket.destroy()) : socket.resume()));
+      await new Promise<void>((resolve) => server.listen(path, resolve));
+      try {
+        const started = performance.now();
+        expect(await writeThroughDaemon(home, request, 300)).toBeUndefined();
+        expect(performance.now() - started).toBeLessThan(behaviour === "hang up" ? 250 : 2_000);
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    }
   });
 });

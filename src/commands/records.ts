@@ -1,13 +1,16 @@
 /**
  * Record edits: add, set, tag, collect, rm, restore. Each parses its arguments into a RecordPatch
  * and hands it to the catalog store; the store validates it and skips what would change nothing.
+ * When a daemon runs on the home, the edit is handed to it instead (src/sync/daemon-write.ts): it
+ * holds Automerge and the connections already, so the command loads neither.
  */
 import { ShelfError } from "../errors.js";
-import { SETTABLE_FIELDS, validateId, type JsonValue, type RecordKind, type RecordPatch } from "../model/record.js";
+import { SETTABLE_FIELDS, validateId, validatePatch, type JsonValue, type RecordKind, type RecordPatch } from "../model/record.js";
 import type { WriteOutcome } from "../model/crdt-record.js";
 import { getRecord } from "../view/queries.js";
 import type { CatalogRecord } from "../model/record.js";
-import { withStore, type GlobalOptions } from "./context.js";
+import { resolveHome } from "../instance.js";
+import { withCatalog, withStore, type GlobalOptions } from "./context.js";
 
 export interface EditResult {
   id: string;
@@ -102,12 +105,33 @@ export async function restoreRecord(id: string, options: GlobalOptions): Promise
 }
 
 async function edit(id: string, patch: RecordPatch, mode: "forbid" | "require", op: string, options: GlobalOptions): Promise<EditResult> {
+  validatePatch(patch);
+  const handed = await editThroughDaemon(id, patch, mode, op, options);
+  if (handed) return handed;
   return withStore(options, async ({ instance, catalog, store }) => {
     const outcome = await store.write(id, patch, mode, op);
-    const record = getRecord(instance.db, catalog.catId, id);
-    if (!record) throw new ShelfError("SHELF_E_INTERNAL", `record ${id} was written but is missing from the view`);
-    return { id, outcome, record };
+    return { id, outcome, record: writtenRecord(instance.db, catalog.catId, id) };
   });
+}
+
+/** The edit as the daemon running on the home made it, or undefined when none took it. */
+async function editThroughDaemon(id: string, patch: RecordPatch, mode: "forbid" | "require", op: string, options: GlobalOptions): Promise<EditResult | undefined> {
+  const home = resolveHome(options.home);
+  // Loaded only by edits: node:net, and a readdir that finds no daemon on most homes.
+  const { hasListeners } = await import("../sync/home-signal.js");
+  if (!(await hasListeners(home))) return undefined;
+  const { writeThroughDaemon } = await import("../sync/daemon-write.js");
+  return withCatalog(options, async ({ instance, catalog }) => {
+    const outcome = await writeThroughDaemon(instance.home, { catalog: catalog.url, id, patch, mode, op });
+    // The daemon answered once the edit was stored and in the view, which this read sees.
+    return outcome && { id, outcome, record: writtenRecord(instance.db, catalog.catId, id) };
+  });
+}
+
+function writtenRecord(db: Parameters<typeof getRecord>[0], catId: number, id: string): CatalogRecord {
+  const record = getRecord(db, catId, id);
+  if (!record) throw new ShelfError("SHELF_E_INTERNAL", `record ${id} was written but is missing from the view`);
+  return record;
 }
 
 function parseAssignment(text: string, where: string): { key: string; value: string; json: boolean } {

@@ -14,6 +14,9 @@
  *   (home-signal.ts) and taken at once: the view's write sequence names the documents that
  *   changed, which are loaded (or topped up from storage) and so sent; polling every 5 s is the
  *   fallback.
+ * - One-record edits (`shelf set`, `tag`, `rm`...) made on this home are handed to the daemon
+ *   (daemon-write.ts): it writes them through its own store, so they reach its peers at once and
+ *   the command loads no Automerge.
  * - Scheduled imports of the catalog (`shelf import add`) run when due, through the same store.
  * - Each relay connection reconnects with exponential backoff and jitter; every (re)connection
  *   and every error is recorded as a sync run, so `shelf sync status` shows the daemon's state.
@@ -21,6 +24,7 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, NetworkAdapterInterface, PeerId } from "@automerge/automerge-repo";
 import { CatalogStore, documentIdOf, takeStoredChunks } from "../catalog/catalog-store.js";
+import { shardIndex } from "../model/catalog-doc.js";
 import { storageError } from "../store/storage-errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { startImportScheduler } from "../import/schedule.js";
@@ -29,7 +33,8 @@ import { sameHeads } from "../protocol/heads-summary.js";
 import { SafeClientAdapter, type ReconnectBackoff } from "../protocol/safe-client-adapter.js";
 import { readRemoteMemory, viewHeadsOf } from "./checkpoints.js";
 import { fetchSummary } from "./heads-client.js";
-import { listenForLocalEdits } from "./home-signal.js";
+import { answerWriteRequest, type WriteRequest } from "./daemon-write.js";
+import { listenForLocalEdits, type LocalRequestHandler } from "./home-signal.js";
 import { DaemonConnectionsFile } from "./daemon-connections.js";
 import { LiveDocuments } from "./live-documents.js";
 import type { PeerServer } from "./peer-server.js";
@@ -249,7 +254,21 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       await poll();
     }
   };
-  const signals = await watchLocalEdits(instance.home, () => void poll(), log);
+  // A command's one-record edit, written here: its shard is loaded as any live shard is, then
+  // changed, stored and materialized before the command hears back.
+  const writeForCommand = async (request: WriteRequest) => {
+    if (signal.aborted) throw new Error("stopping");
+    const url = catalog.shardUrls[shardIndex(request.id, catalog.shardUrls.length)]!;
+    await live.load(documentIdOf(url));
+    try {
+      const outcome = await store.write(request.id, request.patch, request.mode, request.op);
+      log(`wrote ${request.id} for a command (${request.op}, ${outcome})`);
+      return outcome;
+    } catch (err) {
+      throw storageError(err, instance.home) ?? err;
+    }
+  };
+  const signals = await watchLocalEdits(instance.home, () => void poll(), (message) => answerWriteRequest(message, catalog.url, writeForCommand), log);
   const poller = setInterval(() => void poll(), options.pollMs ?? (signals ? 5000 : 1000));
 
   // Idle shards are written and dropped, so memory follows what is in use.
@@ -288,12 +307,13 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
 
 /**
  * Listens for the signals CLI commands send after saving edits on this home (home-signal.ts), and
- * calls `onEdit` for each: the daemon then looks at its storage at once. Resolves to undefined
- * when it cannot listen; the daemon then relies on polling alone.
+ * calls `onEdit` for each: the daemon then looks at its storage at once; `onRequest` answers the
+ * writes commands hand over. Resolves to undefined when it cannot listen; the daemon then relies
+ * on polling alone, and commands write themselves.
  */
-async function watchLocalEdits(home: string, onEdit: () => void, log: (line: string) => void): Promise<{ close(): Promise<void> } | undefined> {
+async function watchLocalEdits(home: string, onEdit: () => void, onRequest: LocalRequestHandler, log: (line: string) => void): Promise<{ close(): Promise<void> } | undefined> {
   try {
-    return await listenForLocalEdits(home, () => onEdit());
+    return await listenForLocalEdits(home, () => onEdit(), onRequest);
   } catch (err) {
     log(`cannot listen for edits signalled by commands on this home (${(err as Error)?.message ?? err}); relying on polling for them`);
     return undefined;

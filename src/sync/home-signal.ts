@@ -10,10 +10,12 @@
  *   pipe `\\.\pipe\shelf-<hash>`).
  * A notifier reads the directory and sends one line of JSON, `{"docs": [documentId, ...]}`, to
  * each entry. The message is only a hint: the listener re-reads storage, whatever it says.
+ * A command may also ask a listener something (`ask`): it sends one line of JSON and reads one
+ * line back. A listener that takes no requests answers `{"declined": reason}`; one from before
+ * requests existed hangs up, which the asker takes as a decline.
  * An entry nobody answers whose process is gone (a killed daemon) is removed by the next notifier
  * or listener that finds it.
  */
-import { createHash, randomBytes } from "node:crypto";
 import { chmod, lstat, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -30,6 +32,8 @@ export const NOTIFY_BUDGET_MS = 50;
 const MAX_SOCKET_PATH = 103;
 /** A connection that has not sent its line by then is dropped. */
 const READ_TIMEOUT_MS = 2000;
+/** How long an asker waits for a listener to accept its connection. */
+const CONNECT_TIMEOUT_MS = 500;
 
 export interface LocalEditListener {
   /** where it listens (a socket path or a pipe name) */
@@ -38,24 +42,30 @@ export interface LocalEditListener {
   close(): Promise<void>;
 }
 
+/** Answers a request line a command sent (any JSON but a signal); its answer goes back as one line. */
+export type LocalRequestHandler = (request: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
 /**
  * Listens for local edit signals on `home`; `onEdit` receives the document ids a notifier named
- * (possibly none, and never to be trusted further than "look at storage now"). Throws when it
- * cannot listen: the caller then relies on polling.
+ * (possibly none, and never to be trusted further than "look at storage now"), and `onRequest`,
+ * when given, answers what commands ask. Throws when it cannot listen: the caller then relies on
+ * polling.
  */
-export async function listenForLocalEdits(home: string, onEdit: (documentIds: string[]) => void): Promise<LocalEditListener> {
+export async function listenForLocalEdits(home: string, onEdit: (documentIds: string[]) => void, onRequest?: LocalRequestHandler): Promise<LocalEditListener> {
   const dir = signalsDir(home);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await sweepStale(dir).catch(() => undefined);
+  // node:crypto only here: a command that asks or notifies does not pay for loading it
+  const { randomBytes } = await import("node:crypto");
   const id = `${process.pid}-${randomBytes(4).toString("hex")}`;
-  const server = createServer((socket) => receive(socket, onEdit));
+  const server = createServer((socket) => receive(socket, onEdit, onRequest));
   server.maxConnections = 64;
 
   let endpoint: string;
   let entry: string;
   const inHome = join(dir, `${id}.sock`);
   if (process.platform === "win32") {
-    endpoint = `\\\\.\\pipe\\shelf-${hash(home)}-${id}`;
+    endpoint = `\\\\.\\pipe\\shelf-${await hash(home)}-${id}`;
     await listen(server, endpoint);
     entry = await writeAddress(dir, id, endpoint);
   } else if (Buffer.byteLength(inHome) <= MAX_SOCKET_PATH) {
@@ -67,7 +77,7 @@ export async function listenForLocalEdits(home: string, onEdit: (documentIds: st
     await rename(pending, inHome);
     endpoint = entry = inHome;
   } else {
-    endpoint = join(tmpdir(), `shelf-${hash(home)}-${id}.sock`);
+    endpoint = join(tmpdir(), `shelf-${await hash(home)}-${id}.sock`);
     if (Buffer.byteLength(endpoint) > MAX_SOCKET_PATH) throw new Error(`no socket path short enough for ${home} (the temp directory ${tmpdir()} is too long)`);
     await listen(server, endpoint);
     await chmod(endpoint, 0o600);
@@ -136,8 +146,11 @@ function send(endpoint: string, line: string, timeoutMs: number): Promise<Outcom
   });
 }
 
-/** Reads one connection's line and hands its document ids on; anything odd is dropped. */
-function receive(socket: Socket, onEdit: (documentIds: string[]) => void): void {
+/**
+ * Reads one connection's line: a signal's document ids go to `onEdit`; any other JSON object is a
+ * request, answered on the same connection. Anything odd is dropped.
+ */
+function receive(socket: Socket, onEdit: (documentIds: string[]) => void, onRequest: LocalRequestHandler | undefined): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let handled = false;
@@ -146,11 +159,22 @@ function receive(socket: Socket, onEdit: (documentIds: string[]) => void): void 
   const handle = () => {
     if (handled) return;
     handled = true;
-    socket.destroy();
     const text = Buffer.concat(chunks).toString("utf8");
     const newline = text.indexOf("\n");
-    const ids = parseSignal(newline < 0 ? text : text.slice(0, newline));
-    if (ids) onEdit(ids);
+    const line = newline < 0 ? text : text.slice(0, newline);
+    const ids = parseSignal(line);
+    const request = ids ? undefined : parseRequest(line);
+    if (!request) {
+      socket.destroy();
+      if (ids) onEdit(ids);
+      return;
+    }
+    // The answer may take a while (a write waits for its shard): the asker bounds its own wait.
+    socket.setTimeout(0);
+    const answer = onRequest ? onRequest(request) : Promise.resolve({ declined: "this process takes no requests" });
+    void answer
+      .catch((err: unknown) => ({ declined: `failed: ${(err as Error)?.message ?? err}` }))
+      .then((reply) => socket.end(JSON.stringify(reply) + "\n"));
   };
   socket.on("data", (chunk: Buffer) => {
     if (handled) return;
@@ -164,6 +188,69 @@ function receive(socket: Socket, onEdit: (documentIds: string[]) => void): void 
     if (chunk.includes(10)) handle();
   });
   socket.on("end", handle);
+}
+
+function parseRequest(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether any process listens on `home` (one readdir). */
+export async function hasListeners(home: string): Promise<boolean> {
+  const names = await readdir(signalsDir(home)).catch(() => [] as string[]);
+  return names.some((n) => n.endsWith(".sock") || n.endsWith(".addr"));
+}
+
+/**
+ * Asks the listeners on `home`, one at a time, until one answers other than `{"declined": ...}`,
+ * and returns that answer; undefined when none did (none listens, all declined, or one hung up or
+ * did not answer within `answerTimeoutMs`).
+ */
+export async function ask(home: string, request: Record<string, unknown>, answerTimeoutMs: number): Promise<Record<string, unknown> | undefined> {
+  const dir = signalsDir(home);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const line = JSON.stringify(request) + "\n";
+  for (const name of names.filter((n) => n.endsWith(".sock") || n.endsWith(".addr"))) {
+    const entry = join(dir, name);
+    const endpoint = name.endsWith(".sock") ? entry : await readAddress(entry);
+    if (!endpoint) continue;
+    const answer = parseRequest(await exchange(endpoint, line, answerTimeoutMs));
+    if (answer && !("declined" in answer)) return answer;
+  }
+  return undefined;
+}
+
+/** Sends one line and reads one back; "" when the listener is gone, hung up, or too slow. */
+function exchange(endpoint: string, line: string, answerTimeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (text: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(text);
+    };
+    let timer = setTimeout(() => done(""), CONNECT_TIMEOUT_MS);
+    const socket = createConnection(endpoint, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => done(""), answerTimeoutMs);
+      socket.write(line);
+    });
+    socket.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_SIGNAL_BYTES) return done("");
+      chunks.push(chunk);
+      const text = Buffer.concat(chunks).toString("utf8");
+      const newline = text.indexOf("\n");
+      if (newline >= 0) done(text.slice(0, newline));
+    });
+    socket.on("error", () => done(""));
+    socket.on("close", () => done(""));
+  });
 }
 
 /** The document ids of one signal line, or undefined when it is not one. */
@@ -244,4 +331,4 @@ function listen(server: Server, path: string): Promise<void> {
   });
 }
 
-const hash = (text: string): string => createHash("sha256").update(text).digest("hex").slice(0, 16);
+const hash = async (text: string): Promise<string> => (await import("node:crypto")).createHash("sha256").update(text).digest("hex").slice(0, 16);
