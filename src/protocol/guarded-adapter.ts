@@ -11,6 +11,8 @@
  *   and ephemeral messages, are dropped.
  * - Outgoing messages wait for `beforeSend`, in order per connection: the relay uses it to write a
  *   document to disk before it tells a peer which heads it has, so an acknowledged change is stored.
+ *   When that fails the message is not sent and the connection is closed, so the peer reconnects
+ *   instead of waiting for an answer that will not come.
  *
  * The stock adapter listens to a ws server's "connection" and "close" events. Here that "server" is
  * a small hub fed by the fastify route (accept()), so a socket reaches automerge-repo only after
@@ -179,7 +181,12 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
         this.#options.onTraffic?.("out", encoded.byteLength, "documentId" in message ? (message.documentId as string) : undefined, message.targetId);
         socket.send(bytes);
       })
-      .catch((err: unknown) => this.#options.log?.warn({ err, type: message.type }, "relay message not sent"));
+      .catch((err: unknown) => {
+        this.#options.log?.warn({ err, type: message.type }, "relay message not sent");
+        // The peer would wait for this answer until its own timeout: closing makes it reconnect
+        // and ask again, once what could not be stored is stored.
+        if (socket.readyState === WebSocket.OPEN) socket.close(1011, "could not store a document");
+      });
     this.#outbox.set(socket, next);
   }
 
