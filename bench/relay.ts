@@ -369,7 +369,7 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
     });
     if (relayStop.code !== 0) notes.push(`the relay exited with ${relayStop.code ?? relayStop.signal} on SIGTERM`);
     notes.push(
-      "edit times run from just before `shelf set` is spawned on A until B's shelf.db (read-only, polled every 10 ms) shows the value; shelf set signals A's daemon when it exits; B's daemon loads the shard when the relay's notice names it and materializes about 50 ms after the change arrives",
+      "edit times run from just before `shelf set` is spawned on A until B's shelf.db (read-only, polled every 10 ms) shows the value; shelf set hands the edit to A's daemon, which makes it and sends it to the relay; B's daemon loads the shard when the relay's notice names it and materializes about 50 ms after the change arrives",
       `fan-out: every client is an in-process automerge-repo Repo with its own WebSocket, all from 127.0.0.1 (--max-connections-per-address 1000); one more client changes the root document; bounded to ${FANOUT_TIMEOUT_MS / 1000} s`,
     );
 
@@ -389,7 +389,7 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
         ["daemon A RSS once live", fmtBytes(daemonAtStart.rssBytes)],
         ["daemon B RSS / peak after the edits", `${fmtBytes(daemonAfterEdits.rssBytes)} / ${fmtBytes(daemonAfterEdits.hwmBytes)}`],
         [`edit on A visible on B (${visible.n} edits) p50 / p99 / max`, `${fmtMs(visible.p50)} / ${fmtMs(visible.p99)} / ${fmtMs(visible.max)}`],
-        ["  of which shelf set itself p50 / p99 / max", `${fmtMs(cliStats.p50)} / ${fmtMs(cliStats.p99)} / ${fmtMs(cliStats.max)}`],
+        ["  of which shelf set itself (handed to A's daemon) p50 / p99 / max", `${fmtMs(cliStats.p50)} / ${fmtMs(cliStats.p99)} / ${fmtMs(cliStats.max)}`],
         ["  propagation (difference of p50)", fmtMs(visible.p50 - cliStats.p50)],
         ["relay RSS / peak after the edits", `${fmtBytes(afterEdits.rssBytes)} / ${fmtBytes(afterEdits.hwmBytes)}`],
         [

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import type { CatalogRecord } from "../src/model/record.js";
-import { SCHEMA_MIGRATIONS } from "../src/store/schema.js";
+import { SCHEMA_MIGRATIONS, SEARCH_MIGRATION } from "../src/store/schema.js";
 import { FIXTURES, expectExit, parseJson, shelf, shelfJson } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp-home.js";
 
@@ -117,7 +117,7 @@ describe("WinGet importer on real manifests", () => {
       CREATE VIRTUAL TABLE records_fts USING fts5(name, summary, tags, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
       INSERT INTO records_fts (rowid, name, summary, tags) SELECT rid, name, summary, '' FROM records;
     `);
-    db.pragma(`user_version = ${SCHEMA_MIGRATIONS.length - 1}`);
+    db.pragma(`user_version = ${SCHEMA_MIGRATIONS.indexOf(SEARCH_MIGRATION)}`);
     db.close();
 
     expect(await searchIds(home, "fancyzones")).toEqual(["winget:Microsoft.PowerToys"]);

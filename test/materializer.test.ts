@@ -16,7 +16,7 @@ import { readRecord, writeRecord, type ShardDoc } from "../src/model/crdt-record
 import type { CatalogRecord } from "../src/model/record.js";
 import type { Db } from "../src/store/db.js";
 import { countConflicted, countListed, countRecords, countSearched, EXACT_RANKING_MAX_MATCHES, getRecord, labelCounts, listRecords, searchRecords } from "../src/view/queries.js";
-import { SCHEMA_MIGRATIONS } from "../src/store/schema.js";
+import { SCHEMA_MIGRATIONS, SEARCH_MIGRATION } from "../src/store/schema.js";
 import { tempCatalog, tempInstance } from "./helpers/temp-home.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -377,7 +377,7 @@ describe("queries", () => {
       DROP TABLE records_fts;
       CREATE VIRTUAL TABLE records_fts USING fts5(name, summary, tags, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
     `);
-    db.pragma(`user_version = ${SCHEMA_MIGRATIONS.length - 1}`);
+    db.pragma(`user_version = ${SCHEMA_MIGRATIONS.indexOf(SEARCH_MIGRATION)}`);
     expect(searchRecords(db, catId, "react")).toStrictEqual([]);
     await instance.close();
 

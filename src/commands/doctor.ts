@@ -5,11 +5,10 @@
  * materializing it again into a scratch in-memory database); and which documents await catch-up.
  */
 import * as A from "@automerge/automerge";
-import Database from "better-sqlite3";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
 import { documentIdOf } from "../model/catalog-doc.js";
 import type { ShardDoc } from "../model/crdt-record.js";
-import type { Db } from "../store/db.js";
+import { newDatabase, type Db } from "../store/db.js";
 import { SCHEMA_MIGRATIONS } from "../store/schema.js";
 import { encodeKey, upperBound } from "../store/sqlite-storage-adapter.js";
 import { Materializer, sameHeads } from "../view/materializer.js";
@@ -138,7 +137,7 @@ interface Scratch {
 
 /** An empty in-memory view holding one catalog, to materialize documents into and compare. */
 function scratchView(catalog: CatalogRow): Scratch {
-  const db = new Database(":memory:");
+  const db = newDatabase(":memory:");
   for (const script of SCHEMA_MIGRATIONS) db.exec(script);
   db.prepare("INSERT INTO catalogs (cat_id, url, name, shard_urls, added_at) VALUES (?, ?, ?, '[]', '')").run(catalog.catId, catalog.url, catalog.name);
   return { db, materializer: new Materializer(db), close: () => db.close() };

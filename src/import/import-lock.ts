@@ -6,7 +6,7 @@
  * operating system releases it when its process ends, however it ends, so a killed import never
  * leaves a stale lock behind. Waiting polls without blocking, so a daemon keeps syncing meanwhile.
  */
-import Database from "better-sqlite3";
+import { newDatabase, type Db } from "../store/db.js";
 import { accessSync, constants, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -35,9 +35,9 @@ export async function withImportLock<T>(home: string, what: string, onWait: (mes
   }
 }
 
-function openLock(home: string): Database.Database {
+function openLock(home: string): Db {
   try {
-    const lock = new Database(join(home, IMPORT_LOCK_FILE));
+    const lock = newDatabase(join(home, IMPORT_LOCK_FILE));
     lock.pragma("busy_timeout = 0");
     return lock;
   } catch (err) {
@@ -46,7 +46,7 @@ function openLock(home: string): Database.Database {
   }
 }
 
-function tryAcquire(lock: Database.Database): boolean {
+function tryAcquire(lock: Db): boolean {
   try {
     lock.exec("BEGIN IMMEDIATE");
     return true;

@@ -108,7 +108,7 @@ export async function notifyLocalEdit(home: string, documentIds: Iterable<string
   try {
     const dir = signalsDir(home);
     const names = await readdir(dir).catch(() => [] as string[]);
-    const targets = names.filter((n) => n.endsWith(".sock") || n.endsWith(".addr"));
+    const targets = names.filter(isEntry);
     if (targets.length === 0) return;
     let line = JSON.stringify({ docs: [...documentIds] }) + "\n";
     // Too long to be read: the listener looks at every document anyway.
@@ -123,7 +123,7 @@ export async function notifyLocalEdit(home: string, documentIds: Iterable<string
 /** Sends `line` to one entry; removes the entry when its listener is gone. */
 async function poke(dir: string, name: string, line: string, until: number): Promise<void> {
   const entry = join(dir, name);
-  const endpoint = name.endsWith(".sock") ? entry : await readAddress(entry);
+  const endpoint = await endpointOf(entry);
   if (!endpoint) return;
   const outcome = await send(endpoint, line, until - Date.now());
   if (outcome === "gone" && !processAlive(name)) await removeEntry(entry, endpoint);
@@ -202,7 +202,7 @@ function parseRequest(line: string): Record<string, unknown> | undefined {
 /** Whether any process listens on `home` (one readdir). */
 export async function hasListeners(home: string): Promise<boolean> {
   const names = await readdir(signalsDir(home)).catch(() => [] as string[]);
-  return names.some((n) => n.endsWith(".sock") || n.endsWith(".addr"));
+  return names.some(isEntry);
 }
 
 /**
@@ -214,9 +214,8 @@ export async function ask(home: string, request: Record<string, unknown>, answer
   const dir = signalsDir(home);
   const names = await readdir(dir).catch(() => [] as string[]);
   const line = JSON.stringify(request) + "\n";
-  for (const name of names.filter((n) => n.endsWith(".sock") || n.endsWith(".addr"))) {
-    const entry = join(dir, name);
-    const endpoint = name.endsWith(".sock") ? entry : await readAddress(entry);
+  for (const name of names.filter(isEntry)) {
+    const endpoint = await endpointOf(join(dir, name));
     if (!endpoint) continue;
     const answer = parseRequest(await exchange(endpoint, line, answerTimeoutMs));
     if (answer && !("declined" in answer)) return answer;
@@ -273,8 +272,8 @@ async function sweepStale(dir: string): Promise<void> {
       if (processAlive(name)) return;
       const entry = join(dir, name);
       if (name.endsWith(".pending")) return rm(entry, { force: true }).catch(() => undefined);
-      if (!name.endsWith(".sock") && !name.endsWith(".addr")) return;
-      const endpoint = name.endsWith(".sock") ? entry : await readAddress(entry);
+      if (!isEntry(name)) return;
+      const endpoint = await endpointOf(entry);
       if (!endpoint) return;
       if ((await send(endpoint, '{"docs":[]}\n', 200)) === "gone") await removeEntry(entry, endpoint);
     }),
@@ -314,6 +313,12 @@ async function writeAddress(dir: string, id: string, endpoint: string): Promise<
   await rename(pending, entry);
   return entry;
 }
+
+/** A listener's entry in `signals/`: its socket, or a file naming its endpoint. */
+const isEntry = (name: string): boolean => name.endsWith(".sock") || name.endsWith(".addr");
+
+/** Where an entry's listener listens (undefined for an address file that names nothing usable). */
+const endpointOf = async (entry: string): Promise<string | undefined> => (entry.endsWith(".sock") ? entry : await readAddress(entry));
 
 async function readAddress(entry: string): Promise<string | undefined> {
   const text = await readFile(entry, "utf8").catch(() => "");

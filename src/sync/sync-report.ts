@@ -1,7 +1,7 @@
 /** What a sync of one catalog with one remote reports, whatever the transport. */
 import type { Progress } from "../catalog/catalog-store.js";
 import type { CatalogRow, Instance } from "../instance.js";
-import { countRecords, listConflicts } from "../view/queries.js";
+import { countConflicted, countRecords } from "../view/queries.js";
 import type { Remote } from "./remotes.js";
 
 export interface SyncReport {
@@ -57,7 +57,7 @@ export async function syncReport(
     added,
     updated: Math.max(0, changed - added),
     deleted: after.deleted - before.deleted,
-    conflicts: listConflicts(instance.db, catalog.catId).length,
+    conflicts: countConflicted(instance.db, catalog.catId),
     durationMs: Math.round(performance.now() - started),
     readOnly: extra.readOnly ?? false,
   };

@@ -212,13 +212,22 @@ export interface CatalogCounts {
 }
 
 export function countRecords(db: Db, catId: number): CatalogCounts {
-  const totals = db.prepare<[number], { total: number; deleted: number | null }>("SELECT count(*) AS total, sum(deleted) AS deleted FROM records WHERE cat_id = ?").get(catId)!;
+  // All records by provider (the provider index), less the deleted ones (a partial index over them
+  // alone): neither reads the records themselves.
+  const count = (sql: string) => new Map(cachedStatement(db, sql).all(catId).map((row) => [(row as { provider: string }).provider, (row as { n: number }).n]));
+  const all = count("SELECT provider, count(*) AS n FROM records WHERE cat_id = ? GROUP BY provider");
+  const deletedOf = count("SELECT provider, count(*) AS n FROM records WHERE cat_id = ? AND deleted = 1 GROUP BY provider");
   const byProvider: Record<string, number> = {};
-  for (const row of db.prepare<[number], { provider: string; n: number }>("SELECT provider, count(*) AS n FROM records WHERE cat_id = ? AND deleted = 0 GROUP BY provider ORDER BY provider").all(catId)) {
-    byProvider[row.provider] = row.n;
+  let records = 0;
+  let deleted = 0;
+  for (const provider of [...all.keys()].sort()) {
+    const n = all.get(provider)!;
+    const gone = deletedOf.get(provider) ?? 0;
+    records += n;
+    deleted += gone;
+    if (n > gone) byProvider[provider] = n - gone;
   }
-  const deleted = totals.deleted ?? 0;
-  return { records: totals.total, live: totals.total - deleted, deleted, byProvider };
+  return { records, live: records - deleted, deleted, byProvider };
 }
 
 function toRecord(row: RecordRow): CatalogRecord {
@@ -249,10 +258,18 @@ export function labelCounts(db: Db, catId: number, kind: "tag" | "collection", l
   ).all(catId, limit) as { label: string; n: number }[];
 }
 
-/** How many records listConflicts would return. */
+/**
+ * How many records listConflicts would return: those with a conflicting field, and those edited
+ * while deleted. Read from the conflicts table and an index, not from every record, so a sync's
+ * report and the web app's badge cost the same at any catalog size.
+ */
 export function countConflicted(db: Db, catId: number): number {
   return (
-    cachedStatement(db, "SELECT count(*) AS n FROM records r WHERE cat_id = ? AND (edited_while_deleted = 1 OR EXISTS (SELECT 1 FROM record_conflicts c WHERE c.rid = r.rid))").get(catId) as { n: number }
+    cachedStatement(
+      db,
+      `SELECT (SELECT count(DISTINCT c.rid) FROM record_conflicts c CROSS JOIN records r ON r.rid = c.rid WHERE r.cat_id = $catId AND r.edited_while_deleted = 0)
+            + (SELECT count(*) FROM records WHERE cat_id = $catId AND edited_while_deleted = 1) AS n`,
+    ).get({ catId }) as { n: number }
   ).n;
 }
 

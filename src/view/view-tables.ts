@@ -4,8 +4,7 @@
  * migrations leave them. Their definitions are read from a fresh in-memory database migrated with
  * the same scripts, so this module never falls out of step with a migration added later.
  */
-import Database from "better-sqlite3";
-import type { Db } from "../store/db.js";
+import { newDatabase, type Db } from "../store/db.js";
 import { SCHEMA_MIGRATIONS } from "../store/schema.js";
 import { damagedDatabase } from "../store/storage-errors.js";
 
@@ -23,7 +22,7 @@ let reference: SchemaEntry[] | undefined;
 /** The tables and indexes of the view, in creation order, as the migrations define them. */
 export function viewSchema(): SchemaEntry[] {
   if (!reference) {
-    const memory = new Database(":memory:");
+    const memory = newDatabase(":memory:");
     try {
       for (const script of SCHEMA_MIGRATIONS) memory.exec(script);
       const tables = VIEW_TABLES.map((t) => `'${t}'`).join(", ");
@@ -82,7 +81,7 @@ function markDirty(db: Db, documentIds: readonly string[]): void {
  */
 function salvageView(path: string, documentIds: readonly string[]): void {
   const names = [...VIEW_TABLES, ...["data", "idx", "docsize", "config", "content"].map((s) => `records_fts_${s}`)];
-  const db = new Database(path);
+  const db = newDatabase(path);
   try {
     db.pragma("busy_timeout = 10000");
     db.transaction(() => {
