@@ -20,7 +20,7 @@ import { importBundle } from "../src/commands/bundle.js";
 import { Instance } from "../src/instance.js";
 import { recordHistory, type HistoryEntry } from "../src/model/history.js";
 import type { CatalogRecord, RecordPatch } from "../src/model/record.js";
-import { getRecord, getRecordConflicts, listConflicts, listRecords, type ConflictedRecord } from "../src/view/queries.js";
+import { countConflicted, countRecords, getRecord, getRecordConflicts, listConflicts, listRecords, type ConflictedRecord } from "../src/view/queries.js";
 import { tempDir } from "./helpers/temp-home.js";
 import { expectExit, parseJson, shelf, shelfJson } from "./helpers/cli.js";
 
@@ -83,6 +83,12 @@ function expectAgreement(stores: CatalogStore[]): void {
   for (let i = 1; i < stores.length; i++) {
     expect(conflicts[i], `conflicts of replica ${i} vs replica 0`).toBe(conflicts[0]);
     expect(records[i], `records of replica ${i} vs replica 0`).toBe(records[0]);
+  }
+  // What a sync reports, read from indexes, says the same as the records themselves.
+  for (const s of stores) {
+    const all = allRecords(s);
+    expect(countConflicted(s.instance.db, s.catalog.catId)).toBe(conflictsOf(s).length);
+    expect(countRecords(s.instance.db, s.catalog.catId)).toMatchObject({ records: all.length, deleted: all.filter((r) => r.deleted).length });
   }
 }
 
