@@ -10,6 +10,7 @@ import type { WriteOutcome } from "../model/crdt-record.js";
 import { getRecord } from "../view/queries.js";
 import type { CatalogRecord } from "../model/record.js";
 import { resolveHome } from "../instance.js";
+import type { Db } from "../store/db.js";
 import { withCatalog, withStore, type GlobalOptions } from "./context.js";
 
 export interface EditResult {
@@ -128,7 +129,7 @@ async function editThroughDaemon(id: string, patch: RecordPatch, mode: "forbid" 
   });
 }
 
-function writtenRecord(db: Parameters<typeof getRecord>[0], catId: number, id: string): CatalogRecord {
+function writtenRecord(db: Db, catId: number, id: string): CatalogRecord {
   const record = getRecord(db, catId, id);
   if (!record) throw new ShelfError("SHELF_E_INTERNAL", `record ${id} was written but is missing from the view`);
   return record;
