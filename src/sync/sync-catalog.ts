@@ -8,7 +8,6 @@
  * without summaries gets every document exchanged, as a stock automerge-repo peer expects.
  */
 import type { CatalogRow, Instance } from "../instance.js";
-import { countRecords } from "../view/queries.js";
 import { readRemoteMemory, viewHeadsOf, writeRemoteMemory } from "./checkpoints.js";
 import { deadline } from "./deadline.js";
 import { fetchSummary, type SummaryTraffic } from "./heads-client.js";
@@ -29,7 +28,6 @@ export interface RelaySyncReport extends SyncReport {
 /** Syncs a catalog this instance holds. */
 export async function syncCatalog(instance: Instance, catalog: CatalogRow, remote: Remote, options: SyncOptions): Promise<RelaySyncReport> {
   const started = performance.now();
-  const before = countRecords(instance.db, catalog.catId);
   const local = viewHeadsOf(instance.db, catalog);
   const memory = readRemoteMemory(instance.db, remote.name, catalog.url);
   const traffic: SummaryTraffic = { requests: 0, bytesDown: 0 };
@@ -50,7 +48,8 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   }
   if (plan) writeRemoteMemory(instance.db, remote.name, catalog.url, rememberAfterSync(plan, remote.url, local, result?.heads ?? new Map(), memory));
   const readOnly = result?.readOnly ?? plan?.summary.access === "read-only";
-  const report = await syncReport(instance, catalog, remote, before, options, started, { readOnly, documents: result?.heads.size ?? 0 });
+  // The exchange stores documents and leaves the view alone: the report counts it as it catches up.
+  const report = await syncReport(instance, catalog, remote, undefined, options, started, { readOnly, documents: result?.heads.size ?? 0 });
   return plan ? { ...report, summary: { ...traffic, fullListing: plan.fullListing ?? null } } : report;
 }
 
