@@ -10,7 +10,7 @@ import { changeMessage } from "../model/change-message.js";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, shardIndex, type RootDoc } from "../model/catalog-doc.js";
-import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../model/crdt-record.js";
+import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteMode, type WriteOutcome } from "../model/crdt-record.js";
 import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
 import { Materializer, sameHeads, type MaterializeResult } from "../view/materializer.js";
 import { resetView } from "../view/view-tables.js";
@@ -119,7 +119,7 @@ export class CatalogStore {
   }
 
   /** One record write; `mode` says whether the record must, may, or must not exist already. */
-  async write(id: string, patch: RecordPatch, mode: "allow" | "forbid" | "require", op: string): Promise<WriteOutcome> {
+  async write(id: string, patch: RecordPatch, mode: WriteMode, op: string): Promise<WriteOutcome> {
     validatePatch(patch);
     return this.#changeRecord(id, op, (doc, stamp) => writeRecord(doc, id, patch, stamp, mode));
   }

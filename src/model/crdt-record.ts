@@ -44,6 +44,8 @@ export interface EditStamp {
 }
 
 export type WriteOutcome = "created" | "updated" | "unchanged";
+/** Whether a write may create the record ("allow"), must find it ("forbid"), or must create it ("require"). */
+export type WriteMode = "allow" | "forbid" | "require";
 
 const SCALAR_FIELDS = ["kind", "name", "version", "summary"] as const;
 const PREFIX = { meta: "meta.", tag: "tag.", collection: "coll." } as const;
@@ -76,7 +78,7 @@ export function recordExists(doc: ShardDoc, id: string): boolean {
  * `mode` says whether the record may be created ("allow"), must exist ("forbid"), or must not
  * exist yet ("require").
  */
-export function writeRecord(doc: ShardDoc, id: string, patch: RecordPatch, stamp: EditStamp, mode: "allow" | "forbid" | "require"): WriteOutcome {
+export function writeRecord(doc: ShardDoc, id: string, patch: RecordPatch, stamp: EditStamp, mode: WriteMode): WriteOutcome {
   const records = doc.records;
   const key = (field: string) => fieldKey(id, field);
   const exists = recordExists(doc, id);

@@ -18,11 +18,9 @@
  * written it changes nothing, except that `shelf add` then finds the record exists.
  */
 import { ERROR_CODES, ShelfError, type ErrorCode } from "../errors.js";
-import type { WriteOutcome } from "../model/crdt-record.js";
+import type { WriteMode, WriteOutcome } from "../model/crdt-record.js";
 import type { RecordPatch } from "../model/record.js";
 import { ask } from "./home-signal.js";
-
-export type WriteMode = "allow" | "forbid" | "require";
 
 export interface WriteRequest {
   /** the catalog's URL: a daemon serves one catalog and declines the others */
