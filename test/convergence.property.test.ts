@@ -12,7 +12,7 @@ import { importBundle } from "../src/commands/bundle.js";
 import { Instance } from "../src/instance.js";
 import type { RecordPatch } from "../src/model/record.js";
 import type { Db } from "../src/store/db.js";
-import { getRecordConflicts, listConflicts, listRecords } from "../src/view/queries.js";
+import { countRecords, getRecordConflicts, listConflicts, listRecords } from "../src/view/queries.js";
 import { recordHistory } from "../src/model/history.js";
 import { tempDir } from "./helpers/temp-home.js";
 
@@ -80,7 +80,11 @@ async function sendBundle(from: CatalogStore, to: CatalogStore, file: string): P
   writeBundle(file, { url: from.catalog.url, name: from.catalog.name }, from.instance.id, await from.exportDocuments());
   for (const doc of readBundle(file).documents) await to.mergeDocument(documentIdOf(doc.documentId), doc.data);
   await to.flush();
-  await to.catchUp();
+  const before = countRecords(to.instance.db, to.catalog.catId);
+  const { counts } = await to.catchUp();
+  const after = countRecords(to.instance.db, to.catalog.catId);
+  // What a sync reports as added and deleted comes from these counts, not from counting the view.
+  expect(counts).toStrictEqual({ records: after.records - before.records, deleted: after.deleted - before.deleted });
 }
 
 describe("convergence", () => {

@@ -167,6 +167,46 @@ describe("incremental materialization", () => {
     // Bulk work (the catch-up) closed the CRDT store the handle came from: read the shard afresh.
     expect(Object.keys(A.getConflicts((await store.shardOf(id)).records, `${id} version`) ?? {})).toHaveLength(2);
   });
+  it("reports how a merge moved the counts, so a sync report need not count the catalog", async () => {
+    const { store, db, catId, instance } = await sampleCatalog();
+    const repo = await instance.repo();
+    // Another instance's copies of the shards, forked now, and its edits on them.
+    const forks = new Map<number, { documentId: string; doc: A.Doc<ShardDoc> }>();
+    const remoteEdit = async (id: string, patch: Parameters<typeof writeRecord>[2], mode: "require" | "forbid") => {
+      const shard = shardIndex(id, store.catalog.shardUrls.length);
+      let fork = forks.get(shard);
+      if (!fork) {
+        const handle = await repo.find<ShardDoc>(store.catalog.shardUrls[shard]! as AutomergeUrl);
+        forks.set(shard, (fork = { documentId: handle.documentId, doc: A.clone(handle.doc()) }));
+      }
+      fork.doc = A.change(fork.doc, (d) => writeRecord(d, id, patch, { at: "2030-01-01T00:00:00.000Z", by: "remote-peer" }, mode));
+    };
+    for (const id of ["npm:pkg-001", "npm:pkg-002", "npm:pkg-004", "npm:brand-new"]) await remoteEdit(id, {}, "forbid").catch(() => undefined);
+    // Here, meanwhile: a record deleted, which the other instance edits (it stays deleted).
+    await store.write("npm:pkg-004", { deleted: true }, "forbid", "rm");
+    await remoteEdit("npm:pkg-001", { deleted: false }, "forbid");
+    await remoteEdit("npm:pkg-002", { deleted: true }, "forbid");
+    await remoteEdit("npm:pkg-004", { summary: "edited elsewhere" }, "forbid");
+    await remoteEdit("npm:brand-new", { name: "brand-new" }, "require");
+
+    const before = countRecords(db, catId);
+    for (const fork of forks.values()) await store.mergeDocument(fork.documentId as never, A.save(fork.doc));
+    await store.flush();
+    const { counts } = await store.catchUp();
+    const after = countRecords(db, catId);
+    // One record more; one deleted (pkg-002), one restored (pkg-001), one edited while deleted (pkg-004).
+    expect(counts).toStrictEqual({ records: 1, deleted: 0 });
+    expect(counts).toStrictEqual({ records: after.records - before.records, deleted: after.deleted - before.deleted });
+    expect(getRecord(db, catId, "npm:pkg-004")).toMatchObject({ deleted: true, summary: "edited elsewhere" });
+
+    // A shard whose view is rewritten whole reports what it rewrote, not what it inserted.
+    const shard = shardIndex("npm:pkg-002", store.catalog.shardUrls.length);
+    const documentId = forks.get(shard)!.documentId;
+    db.prepare("DELETE FROM view_heads WHERE doc_id = ?").run(documentId);
+    db.prepare("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1)").run(documentId);
+    expect((await store.catchUp()).counts).toStrictEqual({ records: 0, deleted: 0 });
+    expect(countRecords(db, catId)).toStrictEqual(after);
+  });
 });
 
 describe("rebuild", () => {

@@ -12,6 +12,7 @@ import type { CatalogRow, Instance } from "../instance.js";
 import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, shardIndex, type RootDoc } from "../model/catalog-doc.js";
 import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteMode, type WriteOutcome } from "../model/crdt-record.js";
 import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
+import { addCounts, NO_COUNT_CHANGE, type CountChange } from "../view/count-change.js";
 import { Materializer, sameHeads, type MaterializeResult } from "../view/materializer.js";
 import { resetView } from "../view/view-tables.js";
 import { damagedDatabase, storageError } from "../store/storage-errors.js";
@@ -193,7 +194,7 @@ export class CatalogStore {
   }
 
   /** Materializes every document of this catalog whose chunks changed since the view saw them. */
-  async catchUp(onProgress?: Progress): Promise<{ documents: number; records: number }> {
+  async catchUp(onProgress?: Progress): Promise<{ documents: number; records: number; counts: CountChange }> {
     const dirty = new Set(this.instance.db.prepare<[], { doc_id: string }>("SELECT doc_id FROM crdt_dirty").all().map((r) => r.doc_id));
     const rootId = documentIdOf(this.catalog.url);
     if (dirty.has(rootId) && this.#keepRepo) {
@@ -210,19 +211,24 @@ export class CatalogStore {
     const shards = this.catalog.shardUrls.map((url, i) => [i, documentIdOf(url)] as const).filter(([, id]) => dirty.has(id));
     let done = 0;
     let records = 0;
+    let counts = NO_COUNT_CHANGE;
+    const add = (result: MaterializeResult) => {
+      records += result.changedIds;
+      counts = addCounts(counts, result.counts);
+    };
     if (shards.length > 0) await this.#leaveStore();
     if (this.#keepRepo) {
       for (const [shard] of shards) {
-        records += this.#materialize(shard, await this.#shard(shard)).changedIds;
+        add(this.#materialize(shard, await this.#shard(shard)));
         onProgress?.(++done, shards.length);
       }
     } else {
       for (const batch of inBatches(shards.map(([shard]) => ({ shard })), SHARDS_PER_TRANSACTION)) {
-        for (const { changedIds } of await this.#inStorage(batch)) records += changedIds;
+        for (const result of await this.#inStorage(batch)) add(result);
         onProgress?.((done += batch.length), shards.length);
       }
     }
-    return { documents: shards.length, records };
+    return { documents: shards.length, records, counts };
   }
 
   /**

@@ -48,8 +48,8 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   }
   if (plan) writeRemoteMemory(instance.db, remote.name, catalog.url, rememberAfterSync(plan, remote.url, local, result?.heads ?? new Map(), memory));
   const readOnly = result?.readOnly ?? plan?.summary.access === "read-only";
-  // The exchange stores documents and leaves the view alone: the report counts it as it catches up.
-  const report = await syncReport(instance, catalog, remote, undefined, options, started, { readOnly, documents: result?.heads.size ?? 0 });
+  // The exchange stores documents and leaves the view alone: the report catches it up.
+  const report = await syncReport(instance, catalog, remote, options, started, { readOnly, documents: result?.heads.size ?? 0 });
   return plan ? { ...report, summary: { ...traffic, fullListing: plan.fullListing ?? null } } : report;
 }
 
@@ -60,5 +60,5 @@ export async function joinCatalog(instance: Instance, url: string, name: string,
   const { exchange } = await import("./relay-exchange.js");
   const { shardUrls, readOnly, heads } = await exchange(instance, remote, { rootUrl: url }, options);
   const catalog = instance.addCatalog({ url, name, shardUrls });
-  return syncReport(instance, catalog, remote, { records: 0, deleted: 0 }, options, started, { readOnly, documents: heads.size });
+  return syncReport(instance, catalog, remote, options, started, { readOnly, documents: heads.size });
 }

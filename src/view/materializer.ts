@@ -12,6 +12,7 @@ import { newestOfAll, scanChanges, scanLog, type RecordOps } from "../model/reco
 import { findConflicts, type RecordConflicts } from "../model/conflicts.js";
 import { sourceTagsOf, type CatalogRecord } from "../model/record.js";
 import { sameHeads } from "../protocol/heads-summary.js";
+import { addCounts, NO_COUNT_CHANGE, type CountChange } from "./count-change.js";
 
 export { sameHeads };
 
@@ -19,7 +20,10 @@ export interface MaterializeResult {
   /** ids whose rows were written (created, updated or deleted) */
   changedIds: number;
   full: boolean;
+  /** how the view's counts moved: records (tombstones included) and tombstones */
+  counts: CountChange;
 }
+
 
 export class Materializer {
   readonly #db: Db;
@@ -35,7 +39,7 @@ export class Materializer {
       nextSeq: db.prepare<[], { value: number }>("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'view_seq' RETURNING CAST(value AS INTEGER) AS value"),
       dirtySeq: db.prepare<[string], { seq: number }>("SELECT seq FROM crdt_dirty WHERE doc_id = ?"),
       clearDirty: db.prepare<[string, number]>("DELETE FROM crdt_dirty WHERE doc_id = ? AND seq <= ?"),
-      rid: db.prepare<[number, string], { rid: number }>("SELECT rid FROM records WHERE cat_id = ? AND id = ?"),
+      row: db.prepare<[number, string], { rid: number; deleted: number }>("SELECT rid, deleted FROM records WHERE cat_id = ? AND id = ?"),
       insert: db.prepare(
         `INSERT INTO records (cat_id, id, shard, kind, provider, name, version, summary, meta, deleted, deleted_at, deleted_by, updated_at, updated_by, edited_while_deleted)
          VALUES (@catId, @id, @shard, @kind, @provider, @name, @version, @summary, @meta, @deleted, @deletedAt, @deletedBy, @updatedAt, @updatedBy, @editedWhileDeleted)`,
@@ -57,7 +61,7 @@ export class Materializer {
       ),
       deleteFts: db.prepare<[number]>("DELETE FROM records_fts WHERE rowid = ?"),
       insertFts: db.prepare<[number, string, string, string, string]>("INSERT INTO records_fts (rowid, name, summary, tags, source_tags) VALUES (?, ?, ?, ?, ?)"),
-      shardRids: db.prepare<[number, number], { rid: number }>("SELECT rid FROM records WHERE cat_id = ? AND shard = ?"),
+      shardRows: db.prepare<[number, number], { rid: number; deleted: number }>("SELECT rid, deleted FROM records WHERE cat_id = ? AND shard = ?"),
     };
   }
 
@@ -81,7 +85,7 @@ export class Materializer {
       const dirtySeq = this.#stmts.dirtySeq.get(documentId)?.seq ?? 0;
       if (stored && sameHeads(fromHeads, heads)) {
         this.#stmts.clearDirty.run(documentId, dirtySeq);
-        return { changedIds: 0, full: false };
+        return { changedIds: 0, full: false, counts: NO_COUNT_CHANGE };
       }
       // Stored heads this copy lacks, although it holds every stored chunk, were written from
       // changes that never reached storage (a process cut off between the two): the view is
@@ -104,18 +108,31 @@ export class Materializer {
         const f = fields.get(id);
         return f && { record: toRecord(id, f, log.get(id)), conflicts: conflicts.get(id) };
       };
+      // The counts move by what was written here, so a sync reports what it added and deleted
+      // without counting the catalog.
+      let counts = NO_COUNT_CHANGE;
+      const written = (after: MaterializedRecord | undefined) => (counts = addCounts(counts, countOf(after?.record)));
+      const removed = (before: { deleted: number } | undefined) => before && (counts = addCounts(counts, { records: -1, deleted: -before.deleted }));
       let changedIds: number;
       if (touched === "all") {
-        this.#clearShard(catId, shard);
-        for (const id of fields.keys()) this.#insert(catId, shard, view(id)!);
+        for (const row of this.#clearShard(catId, shard)) removed(row);
+        for (const id of fields.keys()) {
+          const record = view(id)!;
+          this.#insert(catId, shard, record);
+          written(record);
+        }
         changedIds = fields.size;
       } else {
-        for (const id of touched) this.#upsert(catId, shard, id, view(id));
+        for (const id of touched) {
+          const record = view(id);
+          removed(this.#upsert(catId, shard, id, record));
+          written(record);
+        }
         changedIds = touched.size;
       }
       this.#saveHeads(documentId, catId, heads);
       this.#stmts.clearDirty.run(documentId, dirtySeq);
-      return { changedIds, full: touched === "all" };
+      return { changedIds, full: touched === "all", counts };
     }).immediate();
   }
 
@@ -135,8 +152,11 @@ export class Materializer {
     this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(heads), this.#stmts.nextSeq.get()!.value);
   }
 
-  #clearShard(catId: number, shard: number): void {
-    for (const { rid } of this.#stmts.shardRids.all(catId, shard)) this.#delete(rid);
+  /** Deletes the shard's rows; returns them as they were. */
+  #clearShard(catId: number, shard: number): { rid: number; deleted: number }[] {
+    const rows = this.#stmts.shardRows.all(catId, shard);
+    for (const { rid } of rows) this.#delete(rid);
+    return rows;
   }
 
   #delete(rid: number): void {
@@ -144,21 +164,23 @@ export class Materializer {
     this.#stmts.deleteRecord.run(rid);
   }
 
-  #upsert(catId: number, shard: number, id: string, view: MaterializedRecord | undefined): void {
-    const existing = this.#stmts.rid.get(catId, id);
+  /** Writes (or removes) one record's row; returns the row as it was, if there was one. */
+  #upsert(catId: number, shard: number, id: string, view: MaterializedRecord | undefined): { deleted: number } | undefined {
+    const existing = this.#stmts.row.get(catId, id);
     if (!view) {
       // Records are tombstoned, never removed; a missing key means the shard was reset.
       if (existing) this.#delete(existing.rid);
-      return;
+      return existing;
     }
     if (!existing) {
       this.#insert(catId, shard, view);
-      return;
+      return undefined;
     }
     const rid = existing.rid;
     this.#stmts.update.run({ ...rowValues(catId, shard, view), rid });
     this.#deleteChildren(rid);
     this.#writeChildren(rid, view);
+    return existing;
   }
 
   #insert(catId: number, shard: number, view: MaterializedRecord): void {
@@ -182,6 +204,8 @@ export class Materializer {
     this.#stmts.insertFts.run(rid, record.name, record.summary, record.tags.join(" "), sourceTagsOf(record).join(" "));
   }
 }
+
+const countOf = (record: CatalogRecord | undefined): CountChange => (record ? { records: 1, deleted: record.deleted ? 1 : 0 } : NO_COUNT_CHANGE);
 
 interface MaterializedRecord {
   record: CatalogRecord;

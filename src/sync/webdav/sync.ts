@@ -18,7 +18,6 @@ import type { CatalogRow, Instance } from "../../instance.js";
 import type { RootDoc } from "../../model/catalog-doc.js";
 import { plain } from "../../model/crdt-record.js";
 import { sameHeads } from "../../view/materializer.js";
-import { countRecords } from "../../view/queries.js";
 import type { Remote } from "../remotes.js";
 import { syncReport, type SyncReport } from "../sync-report.js";
 import { DavClient, type DavStats, type RetryPolicy } from "./client.js";
@@ -74,7 +73,6 @@ interface Session {
 /** Syncs a catalog this instance holds with the WebDAV remote. */
 export async function syncWebdav(instance: Instance, catalog: CatalogRow, remote: Remote, options: WebdavSyncOptions): Promise<WebdavReport> {
   const started = performance.now();
-  const before = countRecords(instance.db, catalog.catId);
   const session = openSession(instance, catalog.url, remote, options);
   const documents = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
   const listedAt = new Date().toISOString();
@@ -86,7 +84,7 @@ export async function syncWebdav(instance: Instance, catalog: CatalogRow, remote
   await download(session, entries, (id) => documents.has(id as never), () => heldLineage(instance, documentIdOf(catalog.url)));
 
   // Materialize first: the upload compares the view's heads with what the folder holds.
-  const { records: changed } = await (await CatalogStore.open(instance, catalog)).catchUp(options.onProgress);
+  const { records: changed, counts } = await (await CatalogStore.open(instance, catalog)).catchUp(options.onProgress);
   const uploadedNames = await upload(session, catalog, listing === null);
   const ownFiles = [...own, ...uploadedNames.map((name) => ({ name, size: -1, etag: null }))];
   const compactAfter = options.compactAfter ?? compactThreshold();
@@ -94,7 +92,7 @@ export async function syncWebdav(instance: Instance, catalog: CatalogRow, remote
   if (compacted) await compact(session, catalog, ownFiles, entries);
   await deleteLeftovers(session, entries);
 
-  const report = await syncReport(instance, catalog, remote, before, { onProgress: options.onProgress }, started, { changedEarlier: changed });
+  const report = await syncReport(instance, catalog, remote, { onProgress: options.onProgress }, started, { earlier: { changed, counts } });
   return finish(session, report, compacted);
 }
 
@@ -122,7 +120,7 @@ export async function joinWebdav(instance: Instance, url: string, name: string, 
     throw new ShelfError("SHELF_E_WEBDAV_NOT_FOUND", `the files in ${session.client.folderUrl} lack ${missing.length} of the catalog's ${shardUrls.length} shard documents`, "run `shelf sync` on an instance that holds the whole catalog, then join again");
   }
   const catalog = instance.addCatalog({ url, name, shardUrls });
-  const report = await syncReport(instance, catalog, remote, { records: 0, deleted: 0 }, { onProgress: options.onProgress }, started);
+  const report = await syncReport(instance, catalog, remote, { onProgress: options.onProgress }, started);
   return finish(session, report, false);
 }
 
