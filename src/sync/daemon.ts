@@ -7,9 +7,9 @@
  *   root names it, and dropped once idle (`unloadIdleMs`) and held by every peer that asked for it.
  * - On each (re)connection the relay's heads summary names the documents that differ from the
  *   view (changed on either side while apart); only those are loaded and synced.
- * - A change to a loaded document is flushed and materialized ~50 ms later, on the same Repo
- *   (never recycled: it holds the connections); `shelf serve` then tells its peers which shards
- *   changed.
+ * - A change to a loaded document is flushed and materialized at once, then at most every 50 ms
+ *   while changes keep coming, on the same Repo (never recycled: it holds the connections);
+ *   `shelf serve` then tells its peers which shards changed.
  * - Edits made by CLI commands in other processes on this home are announced by those commands
  *   (home-signal.ts) and taken at once: the view's write sequence names the documents that
  *   changed, which are loaded (or topped up from storage) and so sent; polling every 5 s is the
@@ -53,7 +53,7 @@ export interface DaemonOptions {
    * edits (default 5000 ms; 1000 ms when the daemon cannot listen for those signals)
    */
   pollMs?: number;
-  /** how long changes are coalesced before materializing (default 200 ms) */
+  /** the least time between the starts of two materializations: changes meanwhile wait and are taken together (default 50 ms) */
   debounceMs?: number;
   backoff?: ReconnectBackoff;
   /** how long loading a document may take before the daemon gives up on it (default 60 s) */
@@ -89,9 +89,11 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   const remoteHeads = trackRemoteHeads(repo);
   const store = await CatalogStore.open(instance, catalog, { keepRepo: true });
   const changed = new Set<DocumentId>();
-  // Materialize, coalesced: at most one run at a time, and one more if changes came meanwhile.
+  // Materialize, coalesced: at most one run at a time, and one more if changes came meanwhile. The
+  // first change after a quiet spell is taken at once; a stream of them, every debounceMs.
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
+  let lastStarted = -Infinity;
   let again = false;
   /** set when the daemon fails to start: nothing more is scheduled */
   let stopping = false;
@@ -123,9 +125,10 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       again = true;
       return;
     }
-    clearTimeout(timer);
+    if (timer) return;
     timer = setTimeout(() => {
       timer = undefined;
+      lastStarted = performance.now();
       running = materialize().finally(() => {
         running = undefined;
         if (again) {
@@ -133,7 +136,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
           schedule();
         }
       });
-    }, options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
+    }, Math.max(0, lastStarted + (options.debounceMs ?? DEFAULT_DEBOUNCE_MS) - performance.now()));
   };
 
   const live = new LiveDocuments({
