@@ -90,6 +90,31 @@ const automergeRepoEdits = {
   },
 };
 
+/**
+ * Automerge's WebAssembly is compiled when "@automerge/automerge" is first imported; V8 reads the
+ * tiering budget (src/cli/wasm-tiering.ts) then. Setting a V8 flag also makes Node compile each
+ * built-in module it loads afterwards from source instead of its code cache (the cache is keyed
+ * by the flags), which cost a fresh `shelf search` 4% more instructions when main.js set it. So
+ * every import of Automerge in the bundle goes through a module that sets the budget first, and a
+ * command that never loads Automerge never changes a flag.
+ */
+const AUTOMERGE = /^@automerge\/automerge$/;
+/** tsc's own output of src/cli/wasm-tiering.ts, from a chunk: external, so its import stays ahead of Automerge's */
+const WASM_TIERING_FROM_CHUNK = "../wasm-tiering.js";
+let automergeWrapped = false;
+const automergeAfterTiering = {
+  name: "automerge-after-tiering",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /.*/, namespace: "automerge-after-tiering" }, (args) => ({ path: args.path, external: true }));
+    // automerge-repo's own entry imports it too
+    pluginBuild.onResolve({ filter: AUTOMERGE }, () => ({ path: "automerge", namespace: "automerge-after-tiering" }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: "automerge-after-tiering" }, () => {
+      automergeWrapped = true;
+      return { loader: "js", contents: `import ${JSON.stringify(WASM_TIERING_FROM_CHUNK)};\nexport * from "@automerge/automerge";\n` };
+    });
+  },
+};
+
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 const external = [...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.includes(name)), ...KEPT_EXTERNAL];
 
@@ -107,11 +132,21 @@ const { metafile } = await build({
   sourcemap: "linked",
   metafile: true,
   logLevel: "warning",
-  plugins: [neverSettlingForeverPromise, automergeRepoEdits],
+  plugins: [neverSettlingForeverPromise, automergeRepoEdits, automergeAfterTiering],
   // commander is CommonJS: its require() calls of Node's own modules need a require in ESM
   banner: { js: 'import { createRequire as __shelfCreateRequire } from "node:module"; const require = __shelfCreateRequire(import.meta.url);' },
 });
 
+if (!automergeWrapped) throw new Error("bundle-cli: no import of @automerge/automerge went through src/cli/wasm-tiering.ts");
+// Each chunk that imports Automerge must import the tiering module first (ESM evaluates in that order).
+for (const file of Object.keys(metafile.outputs).filter((f) => f.endsWith(".js"))) {
+  const code = readFileSync(file, "utf8");
+  const automergeAt = code.search(/(from |import )"@automerge\/automerge";/);
+  if (automergeAt < 0) continue;
+  if (!file.startsWith(`${OUT}/chunks/`)) throw new Error(`bundle-cli: ${file} imports Automerge, which only chunks may`);
+  const tieringAt = code.indexOf(`import ${JSON.stringify(WASM_TIERING_FROM_CHUNK)};`);
+  if (tieringAt < 0 || tieringAt > automergeAt) throw new Error(`bundle-cli: ${file} imports Automerge before src/cli/wasm-tiering.ts`);
+}
 for (const edit of AUTOMERGE_REPO_EDITS) if (!applied.has(edit)) throw new Error(`bundle-cli: no file matching ${edit.file} was bundled`);
 if (!foreverPromiseReplaced) throw new Error("bundle-cli: @automerge/automerge-repo's helpers/foreverPromise.js was not bundled; check the leak it works around");
 

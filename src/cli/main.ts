@@ -3,8 +3,6 @@
  * The one exit point: runs the program and maps every outcome to an exit code
  * (0 success, 1 failure, 2 usage error) and a message that names the cause and the fix.
  */
-// First: sets how V8 compiles Automerge's WebAssembly before anything loads it.
-import "./wasm-tiering.js";
 import { CommanderError } from "commander";
 import { ERROR_CODES } from "../errors.js";
 import { storageError } from "../store/storage-errors.js";

@@ -7,8 +7,9 @@
  * "WebAssembly tiering"). With a budget 100 times V8's default, short commands and idle daemons
  * never optimize, and bulk work (import, rebuild, join) still optimizes what it runs most.
  *
- * The budget is read when a WebAssembly instance is created, so this module is imported first,
- * before anything can load Automerge.
+ * The budget is read when the WebAssembly module is compiled: the CLI's bundle routes every import
+ * of Automerge through this module first (scripts/bundle-cli.mjs), so that commands that never load
+ * Automerge leave V8's flags alone.
  */
 import { setFlagsFromString } from "node:v8";
 
