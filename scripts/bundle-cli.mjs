@@ -13,6 +13,7 @@
  */
 import { build } from "esbuild";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 
 const BUNDLED = ["commander", "@automerge/automerge-repo", "@automerge/automerge-repo-network-websocket"];
 /** Packages the bundled ones use that must stay in node_modules: cbor-x loads a native addon. */
@@ -91,26 +92,20 @@ const automergeRepoEdits = {
 };
 
 /**
- * Automerge's WebAssembly is compiled when "@automerge/automerge" is first imported; V8 reads the
- * tiering budget (src/cli/wasm-tiering.ts) then. Setting a V8 flag also makes Node compile each
- * built-in module it loads afterwards from source instead of its code cache (the cache is keyed
- * by the flags), which cost a fresh `shelf search` 4% more instructions when main.js set it. So
- * every import of Automerge in the bundle goes through a module that sets the budget first, and a
- * command that never loads Automerge never changes a flag.
+ * Every import of Automerge in the bundle (shelf's, automerge-repo's full and slim ones) loads
+ * src/cli/load-automerge.cjs instead, which sets V8's WebAssembly tiering budget and then requires
+ * Automerge's CommonJS build: see that file for why. Its own require of the package stays external.
  */
-const AUTOMERGE = /^@automerge\/automerge$/;
-/** tsc's own output of src/cli/wasm-tiering.ts, from a chunk: external, so its import stays ahead of Automerge's */
-const WASM_TIERING_FROM_CHUNK = "../wasm-tiering.js";
-let automergeWrapped = false;
-const automergeAfterTiering = {
-  name: "automerge-after-tiering",
+const AUTOMERGE = /^@automerge\/automerge(\/slim)?$/;
+const LOAD_AUTOMERGE = resolve("src/cli/load-automerge.cjs");
+let automergeRouted = false;
+const automergeThroughLoader = {
+  name: "automerge-through-loader",
   setup(pluginBuild) {
-    pluginBuild.onResolve({ filter: /.*/, namespace: "automerge-after-tiering" }, (args) => ({ path: args.path, external: true }));
-    // automerge-repo's own entry imports it too
-    pluginBuild.onResolve({ filter: AUTOMERGE }, () => ({ path: "automerge", namespace: "automerge-after-tiering" }));
-    pluginBuild.onLoad({ filter: /.*/, namespace: "automerge-after-tiering" }, () => {
-      automergeWrapped = true;
-      return { loader: "js", contents: `import ${JSON.stringify(WASM_TIERING_FROM_CHUNK)};\nexport * from "@automerge/automerge";\n` };
+    pluginBuild.onResolve({ filter: AUTOMERGE }, (args) => {
+      if (args.importer === LOAD_AUTOMERGE) return { path: args.path, external: true };
+      automergeRouted = true;
+      return { path: LOAD_AUTOMERGE };
     });
   },
 };
@@ -132,20 +127,15 @@ const { metafile } = await build({
   sourcemap: "linked",
   metafile: true,
   logLevel: "warning",
-  plugins: [neverSettlingForeverPromise, automergeRepoEdits, automergeAfterTiering],
+  plugins: [neverSettlingForeverPromise, automergeRepoEdits, automergeThroughLoader],
   // commander is CommonJS: its require() calls of Node's own modules need a require in ESM
   banner: { js: 'import { createRequire as __shelfCreateRequire } from "node:module"; const require = __shelfCreateRequire(import.meta.url);' },
 });
 
-if (!automergeWrapped) throw new Error("bundle-cli: no import of @automerge/automerge went through src/cli/wasm-tiering.ts");
-// Each chunk that imports Automerge must import the tiering module first (ESM evaluates in that order).
+if (!automergeRouted) throw new Error("bundle-cli: no import of @automerge/automerge went through src/cli/load-automerge.cjs");
+// Automerge is loaded once, through the loader: no chunk may import its ES module entries.
 for (const file of Object.keys(metafile.outputs).filter((f) => f.endsWith(".js"))) {
-  const code = readFileSync(file, "utf8");
-  const automergeAt = code.search(/(from |import )"@automerge\/automerge";/);
-  if (automergeAt < 0) continue;
-  if (!file.startsWith(`${OUT}/chunks/`)) throw new Error(`bundle-cli: ${file} imports Automerge, which only chunks may`);
-  const tieringAt = code.indexOf(`import ${JSON.stringify(WASM_TIERING_FROM_CHUNK)};`);
-  if (tieringAt < 0 || tieringAt > automergeAt) throw new Error(`bundle-cli: ${file} imports Automerge before src/cli/wasm-tiering.ts`);
+  if (/(from |import )"@automerge\/automerge(\/slim)?";/.test(readFileSync(file, "utf8"))) throw new Error(`bundle-cli: ${file} imports Automerge's ES module entry`);
 }
 for (const edit of AUTOMERGE_REPO_EDITS) if (!applied.has(edit)) throw new Error(`bundle-cli: no file matching ${edit.file} was bundled`);
 if (!foreverPromiseReplaced) throw new Error("bundle-cli: @automerge/automerge-repo's helpers/foreverPromise.js was not bundled; check the leak it works around");
