@@ -1,4 +1,23 @@
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+/**
+ * The longest test files, longest first (measured on a 2-core machine, 3 at a time: 170 s down to
+ * 55 s). They start first, so that no long file starts last and runs alone; without this a fresh
+ * clone, which has no timings cached, starts files in order of their size.
+ */
+const LONGEST = ["webdav-conformance", "daemon", "serve", "sync-relay", "webdav-compaction", "sync-checkpoints", "import-cli", "webdav-quirks", "ui-pages", "convergence.property", "conflicts", "webdav-concurrency", "cli-e2e", "disk-full"];
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification) => {
+      const at = LONGEST.findIndex((name) => file.moduleId.endsWith(`/test/${name}.test.ts`));
+      return at < 0 ? LONGEST.length : at;
+    };
+    // a stable sort: the other files keep vitest's own order
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 export default defineConfig({
   test: {
@@ -13,5 +32,6 @@ export default defineConfig({
     // 2-core machine three files finish sooner than two (690 s against 770 s for the whole suite,
     // same machine) and two sooner than one (vitest's default there).
     maxWorkers: 3,
+    sequence: { sequencer: LongestFirst },
   },
 });
