@@ -12,7 +12,7 @@
  * optimizing compiler once it has run for a "tiering budget". Automerge's functions are large, and
  * optimizing one costs tens of MiB and a core for a while: a one-record `shelf set` at 227k records
  * spent 0.3 s of CPU and 40 MiB on code it had stopped running by the time it was ready, and an idle
- * daemon kept the compiler's memory (docs/architecture.md, "WebAssembly tiering"). With a budget
+ * daemon kept the compiler's memory (docs/architecture.md, "Loading Automerge"). With a budget
  * 100 times V8's default, short commands and idle daemons never optimize, and bulk work (import,
  * rebuild, join) still optimizes what it runs most. V8 reads it when the module is compiled, so it
  * is set just before; and only here, since a changed flag also makes Node compile the built-in

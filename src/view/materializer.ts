@@ -24,7 +24,6 @@ export interface MaterializeResult {
   counts: CountChange;
 }
 
-
 export class Materializer {
   readonly #db: Db;
   readonly #stmts;
@@ -112,7 +111,9 @@ export class Materializer {
       // without counting the catalog.
       let counts = NO_COUNT_CHANGE;
       const written = (after: MaterializedRecord | undefined) => (counts = addCounts(counts, countOf(after?.record)));
-      const removed = (before: { deleted: number } | undefined) => before && (counts = addCounts(counts, { records: -1, deleted: -before.deleted }));
+      const removed = (before: { deleted: number } | undefined) => {
+        if (before) counts = addCounts(counts, { records: -1, deleted: -before.deleted });
+      };
       let changedIds: number;
       if (touched === "all") {
         for (const row of this.#clearShard(catId, shard)) removed(row);
