@@ -25,7 +25,7 @@ export interface Figure {
 export interface BenchContext {
   /** the project root (where dist/ is) */
   root: string;
-  /** dist/src/cli/main.js */
+  /** dist/src/cli/main.cjs */
   cli: string;
   /** scratch directory for GNU time's reports and the like */
   scratch: string;

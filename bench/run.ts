@@ -257,7 +257,7 @@ async function main(argv: string[]): Promise<number> {
 
   // dist/bench/run.js -> the project root
   const root = fileURLToPath(new URL("../../", import.meta.url));
-  if (!existsSync(join(root, "dist", "src", "cli", "main.js"))) throw new Error(`${root}dist/src/cli/main.js is missing: run \`npm run build\` first`);
+  if (!existsSync(join(root, "dist", "src", "cli", "main.cjs"))) throw new Error(`${root}dist/src/cli/main.cjs is missing: run \`npm run build\` first`);
   const revision = gitRevision(root);
 
   const machine = machineInfo();
@@ -284,7 +284,7 @@ async function main(argv: string[]): Promise<number> {
     log(`dataset: ${dataset.path} (${dataset.note})`);
     log(`temporary directory: ${scratch}`);
     const app = snapshotDist(root, scratch);
-    const cli = join(app, "dist", "src", "cli", "main.js");
+    const cli = join(app, "dist", "src", "cli", "main.cjs");
     const childScript = join(app, "dist", "bench", "shards-child.js");
     let datasetFile = dataset.path;
     if (opts.records !== undefined) {
@@ -356,7 +356,7 @@ async function main(argv: string[]): Promise<number> {
     // Adds WebDAV remotes to A; the relay figure's remote, if any, is left alone.
     if (imported && opts.only.includes("webdav")) await attempt("webdav", () => webdavFigure(ctx, { rounds: opts.rounds }));
     if (imported && opts.only.includes("relaymem")) await attempt("relaymem", () => relayMemoryFigure(ctx, { clients: RELAYMEM_CLIENTS, seconds: RELAYMEM_SECONDS }));
-    if (imported && opts.only.includes("bundle")) await attempt("bundle", () => bundleFigure(ctx, { baselineCli: opts.baseline && join(opts.baseline, "dist", "src", "cli", "main.js") }));
+    if (imported && opts.only.includes("bundle")) await attempt("bundle", () => bundleFigure(ctx, { baselineCli: opts.baseline && join(opts.baseline, "dist", "src", "cli", "main.cjs") }));
     if (opts.only.includes("ops")) await attempt("ops", () => opsFigure({ scratch, rows: ctx.rows, log }));
     if (imported && opts.only.includes("ui")) await attempt("ui", () => uiFigure(ctx));
   } finally {

@@ -15,7 +15,7 @@ export const SHARD_COUNTS = [64, 256, 1024] as const;
 export interface ShardOptions {
   /** dist/bench/shards-child.js */
   childScript: string;
-  /** dist/src/cli/main.js */
+  /** dist/src/cli/main.cjs */
   cli: string;
   file: string;
   records: number;

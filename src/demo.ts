@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-const cli = fileURLToPath(new URL("./cli/main.js", import.meta.url));
+const cli = fileURLToPath(new URL("./cli/main.cjs", import.meta.url));
 const sample = fileURLToPath(new URL("../../fixtures/npm-sample.tsv", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "shelf-demo-"));
 const homes = { A: join(work, "laptop-a"), B: join(work, "laptop-b"), C: join(work, "desktop-c") };

@@ -1,6 +1,6 @@
 /**
  * End-to-end tests of the command line: every test runs the real, built CLI
- * (dist/src/cli/main.js) as a child process in a temporary home, and checks what a user would:
+ * (dist/src/cli/main.cjs) as a child process in a temporary home, and checks what a user would:
  * exit codes, stdout (one JSON document with --json), and messages on stderr.
  *
  * Run by hand with: npm run build && npx vitest run test/cli-e2e.test.ts

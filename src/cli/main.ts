@@ -47,7 +47,9 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 });
 tolerateRepoWaitTimeouts((message) => process.stderr.write(`shelf: warning: ${message}\n`));
 // Exit only once pending output is written; process.exit would cut a piped stdout short.
-process.exitCode = await main(process.argv);
-// A command that has finished must not linger for a timer a library left behind (automerge-repo
-// keeps waiting up to a minute for a document it failed to load): once output is written, go.
-setTimeout(() => process.stdout.write("", () => process.exit()), 1000).unref();
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+  // A command that has finished must not linger for a timer a library left behind (automerge-repo
+  // keeps waiting up to a minute for a document it failed to load): once output is written, go.
+  setTimeout(() => process.stdout.write("", () => process.exit()), 1000).unref();
+});

@@ -4,8 +4,8 @@
  */
 import Database from "better-sqlite3";
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { ShelfError } from "../errors.js";
 import { SCHEMA_MIGRATIONS } from "./schema.js";
 import { storageError } from "./storage-errors.js";
@@ -20,7 +20,7 @@ export type Db = Database.Database;
  */
 const NATIVE_BINDING = ((): string | undefined => {
   try {
-    const path = fileURLToPath(new URL("../build/Release/better_sqlite3.node", import.meta.resolve("better-sqlite3")));
+    const path = join(dirname(createRequire(import.meta.url).resolve("better-sqlite3")), "..", "build", "Release", "better_sqlite3.node");
     return statSync(path).isFile() ? path : undefined;
   } catch {
     return undefined;

@@ -1,5 +1,5 @@
 /**
- * Running the real, built CLI (dist/src/cli/main.js) as a child process, the way a user would.
+ * Running the real, built CLI (dist/src/cli/main.cjs) as a child process, the way a user would.
  * `npm test` builds first (pretest); when running vitest by hand, run `npm run build` before.
  *
  * No shell is involved: arguments go to the process exactly as given, so hostile strings
@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { expect } from "vitest";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
-export const CLI = join(ROOT, "dist", "src", "cli", "main.js");
+export const CLI = join(ROOT, "dist", "src", "cli", "main.cjs");
 export const FIXTURES = join(ROOT, "fixtures");
 
 export interface CliResult {
@@ -35,7 +35,7 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Flags for node itself (before main.js), and variables added to the child's environment. */
+/** Flags for node itself (before main.cjs), and variables added to the child's environment. */
 export interface NodeOptions {
   nodeArgs?: string[];
   env?: Record<string, string>;
@@ -43,7 +43,7 @@ export interface NodeOptions {
   maxOpenFiles?: number;
 }
 
-/** Starts `node main.js ...args` with piped stdio; for tests that must kill it midway. */
+/** Starts `node main.cjs ...args` with piped stdio; for tests that must kill it midway. */
 export function startCli(args: string[], { nodeArgs = [], env = {}, maxOpenFiles }: NodeOptions = {}): ChildProcess {
   assertBuilt();
   const argv = [...nodeArgs, CLI, ...args];

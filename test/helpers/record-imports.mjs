@@ -2,7 +2,7 @@
  * A module loader hook for tests that check what a command loads. Run node with
  * `--import ./test/helpers/record-imports.mjs` and SHELF_RECORD_IMPORTS=FILE: every module resolved
  * from a node_modules directory, and every file of the bundled CLI (dist/src/cli/), is appended to
- * FILE, one URL a line, whether it was imported or required (the CLI requires Automerge).
+ * FILE, one URL a line, whether it was imported or required (the bundled CLI is CommonJS).
  *
  * This one file is both the registration (on the main thread) and the hooks (on the loader thread).
  */
@@ -18,12 +18,16 @@ if (isMainThread && file) {
   const resolveFilename = Module._resolveFilename;
   Module._resolveFilename = function (...args) {
     const resolved = resolveFilename.apply(this, args);
-    if (resolved.includes("/node_modules/")) appendFileSync(file, pathToFileURL(resolved).href + "\n");
+    if (recorded(resolved)) appendFileSync(file, pathToFileURL(resolved).href + "\n");
     return resolved;
   };
 }
 
 let output;
+
+function recorded(pathOrUrl) {
+  return pathOrUrl.includes("/node_modules/") || pathOrUrl.includes("/dist/src/cli/");
+}
 
 export function initialize(data) {
   output = data.file;
@@ -31,6 +35,6 @@ export function initialize(data) {
 
 export async function resolve(specifier, context, nextResolve) {
   const resolved = await nextResolve(specifier, context);
-  if (output && (resolved.url.includes("/node_modules/") || resolved.url.includes("/dist/src/cli/"))) appendFileSync(output, resolved.url + "\n");
+  if (output && recorded(resolved.url)) appendFileSync(output, resolved.url + "\n");
   return resolved;
 }

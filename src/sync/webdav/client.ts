@@ -5,7 +5,7 @@
  * and jitter (honouring Retry-After), then reported as a ShelfError naming the request. Requests
  * and bytes are counted, for the sync report and the benchmark.
  */
-import { createClient, type WebDAVClient } from "webdav";
+import type { WebDAVClient } from "webdav";
 import { ShelfError } from "../../errors.js";
 import type { Credentials } from "./credentials.js";
 import { parseListing, PROPFIND_BODY, type Listing } from "./multistatus.js";
@@ -70,10 +70,19 @@ export class DavClient {
   /** whether the server ever answered: never means unreachable, rather than failing */
   #answered = false;
 
-  constructor(options: DavClientOptions) {
+  /**
+   * `webdav` is an ES module only, and the CLI bundle is CommonJS (scripts/bundle-cli.mjs), which
+   * can load an ES module only through import(): hence a factory.
+   */
+  static async open(options: DavClientOptions): Promise<DavClient> {
+    const { createClient } = await import("webdav");
+    return new DavClient(options, createClient(options.baseUrl, options.credentials ? { username: options.credentials.user, password: options.credentials.password } : {}));
+  }
+
+  private constructor(options: DavClientOptions, client: WebDAVClient) {
     this.#options = options;
     this.folderUrl = new URL(`${encodeURIComponent(options.folder)}/`, options.baseUrl).toString();
-    this.#client = createClient(options.baseUrl, options.credentials ? { username: options.credentials.user, password: options.credentials.password } : {});
+    this.#client = client;
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }

@@ -73,7 +73,7 @@ interface Session {
 /** Syncs a catalog this instance holds with the WebDAV remote. */
 export async function syncWebdav(instance: Instance, catalog: CatalogRow, remote: Remote, options: WebdavSyncOptions): Promise<WebdavReport> {
   const started = performance.now();
-  const session = openSession(instance, catalog.url, remote, options);
+  const session = await openSession(instance, catalog.url, remote, options);
   const documents = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
   const listedAt = new Date().toISOString();
   const listing = await session.client.list();
@@ -100,7 +100,7 @@ export async function syncWebdav(instance: Instance, catalog: CatalogRow, remote
 export async function joinWebdav(instance: Instance, url: string, name: string, remote: Remote, options: WebdavSyncOptions): Promise<WebdavReport> {
   const started = performance.now();
   instance.assertCatalogNameFree(name);
-  const session = openSession(instance, url, remote, options);
+  const session = await openSession(instance, url, remote, options);
   const listing = await session.client.list();
   const entries = listing?.entries ?? [];
   if (!entries.some((e) => parseName(e.name))) {
@@ -124,10 +124,10 @@ export async function joinWebdav(instance: Instance, url: string, name: string, 
   return finish(session, report, false);
 }
 
-function openSession(instance: Instance, catalogUrl: string, remote: Remote, options: WebdavSyncOptions): Session {
+async function openSession(instance: Instance, catalogUrl: string, remote: Remote, options: WebdavSyncOptions): Promise<Session> {
   const baseUrl = webdavBaseUrl(remote.url);
   const folder = catalogFolder(catalogUrl);
-  const client = new DavClient({
+  const client = await DavClient.open({
     baseUrl,
     folder,
     remote: remote.name,
