@@ -40,6 +40,8 @@ export class Instance {
   #repo: Repo | undefined;
   /** the documents whose chunks this process loaded into Automerge (reported by syncs) */
   readonly documentsLoaded = new Set<string>();
+  /** how many times this process loaded a document's chunks: a document loaded twice counts twice */
+  #loads = 0;
   /** the stored chunks this process's copies of documents hold (see known-chunks.ts) */
   readonly chunks: KnownChunks;
   readonly #saved = new Set<string>();
@@ -75,8 +77,18 @@ export class Instance {
     return this.#saved;
   }
 
-  readonly #onLoad = (documentId: string, keys: string[]): void => {
+  /** How many times this process loaded a document's chunks so far (reported by syncs). */
+  get documentLoads(): number {
+    return this.#loads;
+  }
+
+  #loaded(documentId: string): void {
     this.documentsLoaded.add(documentId);
+    this.#loads++;
+  }
+
+  readonly #onLoad = (documentId: string, keys: string[]): void => {
+    this.#loaded(documentId);
     this.chunks.hold(documentId, keys);
   };
 
@@ -94,7 +106,7 @@ export class Instance {
       const [{ StoredDocuments }, { markDirtyStatement }] = await Promise.all([import("./store/stored-documents.js"), import("./store/crdt-storage.js")]);
       const markDirty = markDirtyStatement(this.db);
       this.#stored = new StoredDocuments(this.db, {
-        onLoaded: (documentId) => this.documentsLoaded.add(documentId),
+        onLoaded: (documentId) => this.#loaded(documentId),
         onSaved: (documentId) => {
           markDirty.run(documentId);
           this.#saved.add(documentId);

@@ -20,7 +20,9 @@ beforeEach(async () => {
 });
 afterEach(() => server.close());
 
-const fast = { baseDelayMs: 10, maxDelayMs: 50, timeoutMs: 500 };
+// Short backoff; a timeout no answer of the local server reaches on a busy machine, except where a
+// test sets its own to time out a slow answer.
+const fast = { baseDelayMs: 10, maxDelayMs: 50, timeoutMs: 10_000 };
 const fixture = (...path: string[]) => readFileSync(join(FIXTURES, ...path), "utf8");
 
 describe("HttpClient", () => {

@@ -63,6 +63,7 @@ export class CatalogStore {
   readonly instance: Instance;
   readonly catalog: CatalogRow;
   #materializerOnce: Materializer | undefined;
+  #shardOfDocument: Map<string, number> | undefined;
   readonly #keepRepo: boolean;
 
   private constructor(instance: Instance, catalog: CatalogRow, options: StoreOptions = {}) {
@@ -229,6 +230,21 @@ export class CatalogStore {
       }
     }
     return { documents: shards.length, records, counts };
+  }
+
+  /**
+   * Materializes a document of this catalog from a copy in hand that holds every chunk stored for
+   * it, under the caller's write transaction: what a sync just stored, so it is not loaded again.
+   * Returns what a shard's materialization wrote; undefined for the root or another document.
+   */
+  materializeStored(documentId: string, doc: A.Doc<unknown>): MaterializeResult | undefined {
+    if (documentId === documentIdOf(this.catalog.url)) {
+      this.#materializer.markDocument(this.catalog.catId, documentId, doc);
+      return undefined;
+    }
+    this.#shardOfDocument ??= new Map(this.catalog.shardUrls.map((url, i) => [documentIdOf(url), i]));
+    const shard = this.#shardOfDocument.get(documentId);
+    return shard === undefined ? undefined : this.#materializer.materializeShard(this.catalog.catId, shard, documentId, doc as A.Doc<ShardDoc>);
   }
 
   /**

@@ -40,6 +40,7 @@ export interface StoredDocumentsHooks {
 export class StoredDocuments {
   readonly #hooks: StoredDocumentsHooks;
   readonly #range;
+  readonly #keys;
   readonly #save;
   readonly #remove;
   #held = 0;
@@ -48,6 +49,7 @@ export class StoredDocuments {
   constructor(db: Db, hooks: StoredDocumentsHooks = {}) {
     this.#hooks = hooks;
     this.#range = db.prepare<[string, string], { key: string; data: Buffer }>("SELECT key, data FROM crdt_chunks WHERE key >= ? AND key < ? ORDER BY rowid");
+    this.#keys = db.prepare<[string, string], { key: string }>("SELECT key FROM crdt_chunks WHERE key >= ? AND key < ?");
     this.#save = db.prepare<[string, Uint8Array]>("INSERT INTO crdt_chunks (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data");
     this.#remove = db.prepare<[string]>("DELETE FROM crdt_chunks WHERE key = ?");
   }
@@ -69,6 +71,23 @@ export class StoredDocuments {
     const doc = A.load<T>(Buffer.concat(binaries), { allowMissingChanges: true });
     this.#mostHeld = Math.max(this.#mostHeld, ++this.#held);
     return { doc, chunks };
+  }
+
+  /**
+   * Whether `stored` was loaded from exactly the chunks stored for the document now: no other
+   * process stored one since. Inside a write transaction, the answer holds until it commits.
+   */
+  holdsEveryChunk(documentId: string, stored: StoredDocument<unknown>): boolean {
+    const loaded = new Set(stored.chunks.map((chunk) => chunk.key));
+    let count = 0;
+    for (const kind of ["snapshot", "incremental"] as const) {
+      const prefix = encodeKey([documentId, kind]);
+      for (const row of this.#keys.iterate(prefix, upperBound(prefix))) {
+        if (!loaded.has(row.key)) return false;
+        count++;
+      }
+    }
+    return count === loaded.size;
   }
 
   /** A document with nothing stored yet (one a sync is about to receive), to be saved and freed as a loaded one. */

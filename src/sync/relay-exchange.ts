@@ -6,7 +6,8 @@
  * from and written to their stored chunks, so a stock automerge-repo server sees an ordinary
  * peer, and the sync pays for Automerge's sync messages and nothing else. At most
  * DOCUMENTS_IN_FLIGHT documents are loaded at once; each is stored and freed as soon as it is in
- * sync, so a join or a first upload holds a handful of shards, not the catalog. The root goes
+ * sync, so a join or a first upload holds a handful of shards, not the catalog; a sync materializes
+ * each one it changed from the copy in hand (onStored), so a pull loads it once. The root goes
  * first when it is exchanged: a relay decides which shards a token may reach from the root it
  * holds.
  */
@@ -32,6 +33,12 @@ export interface ExchangeOptions {
   /** give up after this long (the whole exchange) */
   timeoutMs: number;
   onProgress?: Progress;
+  /**
+   * Called with each document the exchange changed, right after storing it and in the same
+   * transaction, when the copy in hand holds every chunk stored for it (no other process stored
+   * one meanwhile): the caller materializes it without loading it again.
+   */
+  onStored?: (documentId: string, doc: A.Doc<unknown>) => void;
 }
 
 export interface ExchangeRequest {
@@ -64,7 +71,7 @@ export async function exchange(instance: Instance, remote: Remote, request: Exch
   const rootId = documentIdOf(request.rootUrl);
   const catalogDocuments = new Set<string>([rootId, ...(request.shardUrls ?? []).map(documentIdOf)]);
   const wanted = (id: string) => request.only === undefined || request.only.has(id);
-  const session = new ExchangeSession(instance, await instance.storedDocuments(), remote, rootId, catalogDocuments, refused, limit.signal);
+  const session = new ExchangeSession(instance, await instance.storedDocuments(), remote, rootId, catalogDocuments, refused, limit.signal, options.onStored);
   try {
     await session.connected();
     let shardUrls = request.shardUrls;
@@ -95,6 +102,7 @@ class ExchangeSession {
   readonly #catalogDocuments: ReadonlySet<string>;
   readonly #refused: AbortController;
   readonly #signal: AbortSignal;
+  readonly #onStored: ExchangeOptions["onStored"];
   readonly #socket: RepoSocket;
   /** documents loaded and being exchanged, by id */
   readonly #inFlight = new Map<string, DocumentSync>();
@@ -102,7 +110,16 @@ class ExchangeSession {
   #wake: () => void = () => {};
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(instance: Instance, documents: StoredDocuments, remote: Remote, rootId: string, catalogDocuments: ReadonlySet<string>, refused: AbortController, signal: AbortSignal) {
+  constructor(
+    instance: Instance,
+    documents: StoredDocuments,
+    remote: Remote,
+    rootId: string,
+    catalogDocuments: ReadonlySet<string>,
+    refused: AbortController,
+    signal: AbortSignal,
+    onStored: ExchangeOptions["onStored"],
+  ) {
     this.#instance = instance;
     this.#documents = documents;
     this.#remote = remote;
@@ -110,6 +127,7 @@ class ExchangeSession {
     this.#catalogDocuments = catalogDocuments;
     this.#refused = refused;
     this.#signal = signal;
+    this.#onStored = onStored;
     signal.addEventListener("abort", () => this.#wake(), { once: true });
     this.#socket = new RepoSocket(connectionUrl(remote), {
       peerId: `shelf-${instance.id}-${randomBytes(4).toString("hex")}`,
@@ -181,7 +199,13 @@ class ExchangeSession {
     this.#inFlight.delete(sync.documentId);
     try {
       if (sync.changed) {
-        this.#instance.db.transaction(() => this.#documents.save(sync.documentId, sync.stored, sync.loadedHeads)).immediate();
+        this.#instance.db
+          .transaction(() => {
+            const whole = this.#onStored !== undefined && this.#documents.holdsEveryChunk(sync.documentId, sync.stored);
+            this.#documents.save(sync.documentId, sync.stored, sync.loadedHeads);
+            if (whole) this.#onStored!(sync.documentId, sync.stored.doc);
+          })
+          .immediate();
       }
     } catch (err) {
       throw storageError(err, this.#instance.home) ?? err;

@@ -7,6 +7,7 @@
  * only the documents that differ (relay-exchange.ts), then remembers what both sides hold. A remote
  * without summaries gets every document exchanged, as a stock automerge-repo peer expects.
  */
+import type * as A from "@automerge/automerge";
 import type { CatalogRow, Instance } from "../instance.js";
 import { readRemoteMemory, viewHeadsOf, writeRemoteMemory } from "./checkpoints.js";
 import { deadline } from "./deadline.js";
@@ -14,7 +15,8 @@ import { fetchSummary, type SummaryTraffic } from "./heads-client.js";
 import type { ExchangeOptions, ExchangeResult } from "./relay-exchange.js";
 import type { Remote } from "./remotes.js";
 import { advancePlan, planSync, rememberAfterSync, type ListingReason } from "./sync-plan.js";
-import { syncReport, type SyncReport } from "./sync-report.js";
+import { syncReport, type Materialized, type SyncReport } from "./sync-report.js";
+import { addCounts, NO_COUNT_CHANGE } from "../view/count-change.js";
 
 export type { SyncReport } from "./sync-report.js";
 export type SyncOptions = ExchangeOptions;
@@ -35,11 +37,17 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   const summaryAfter = (since: number) => fetchSummary(remote, catalog.url, since, limit.signal, traffic);
   let plan;
   let result: ExchangeResult | undefined;
+  let earlier: Materialized = { changed: 0, counts: NO_COUNT_CHANGE };
   try {
     plan = await planSync(summaryAfter, memory, remote.url, local);
     if (!plan || plan.documents.size > 0) {
-      const { exchange } = await import("./relay-exchange.js");
-      result = await exchange(instance, remote, { rootUrl: catalog.url, shardUrls: catalog.shardUrls, only: plan?.documents }, options);
+      const [{ exchange }, { CatalogStore }] = await Promise.all([import("./relay-exchange.js"), import("../catalog/catalog-store.js")]);
+      const store = await CatalogStore.open(instance, catalog);
+      const onStored = (documentId: string, doc: A.Doc<unknown>) => {
+        const written = store.materializeStored(documentId, doc);
+        if (written) earlier = { changed: earlier.changed + written.changedIds, counts: addCounts(earlier.counts, written.counts) };
+      };
+      result = await exchange(instance, remote, { rootUrl: catalog.url, shardUrls: catalog.shardUrls, only: plan?.documents }, { ...options, onStored });
       // Only refines what is remembered: a remote gone quiet by now does not undo the sync.
       if (plan) plan = advancePlan(plan, await summaryAfter(plan.summary.seq).catch(() => undefined));
     }
@@ -48,8 +56,8 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   }
   if (plan) writeRemoteMemory(instance.db, remote.name, catalog.url, rememberAfterSync(plan, remote.url, local, result?.heads ?? new Map(), memory));
   const readOnly = result?.readOnly ?? plan?.summary.access === "read-only";
-  // The exchange stores documents and leaves the view alone: the report catches it up.
-  const report = await syncReport(instance, catalog, remote, options, started, { readOnly, documents: result?.heads.size ?? 0 });
+  // The exchange materialized what it stored; the report catches up whatever it could not.
+  const report = await syncReport(instance, catalog, remote, options, started, { earlier, readOnly, documents: result?.heads.size ?? 0 });
   return plan ? { ...report, summary: { ...traffic, fullListing: plan.fullListing ?? null } } : report;
 }
 

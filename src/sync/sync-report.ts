@@ -12,6 +12,8 @@ export interface SyncReport {
   documents: number;
   /** documents this instance loaded into Automerge for the sync (0 when nothing changed) */
   loaded: number;
+  /** loads of those documents: more than `loaded` when one was loaded twice */
+  loads: number;
   added: number;
   updated: number;
   deleted: number;
@@ -55,6 +57,7 @@ export async function syncReport(
     catalog: catalog.name,
     documents: extra.documents ?? catalog.shardUrls.length + 1,
     loaded: instance.documentsLoaded.size,
+    loads: instance.documentLoads,
     added: counts.records,
     updated: Math.max(0, changed - counts.records),
     deleted: counts.deleted,
