@@ -15,7 +15,7 @@ import { build } from "esbuild";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 
-const BUNDLED = ["commander", "@automerge/automerge-repo", "@automerge/automerge-repo-network-websocket"];
+const BUNDLED = ["commander", "@automerge/automerge-repo", "@automerge/automerge-repo-network-websocket", "bs58check"];
 /** Packages the bundled ones use that must stay in node_modules: cbor-x loads a native addon. */
 const KEPT_EXTERNAL = ["cbor-x"];
 const OUT = "dist/src/cli";

@@ -16,7 +16,10 @@
  *   bytes 3-15  SHA-256 of (domain, input), with the UUID version and variant bits set
  */
 import { createHash } from "node:crypto";
-import { documentIdToBinary, stringifyAutomergeUrl, type BinaryDocumentId, type DocumentId } from "@automerge/automerge-repo/slim";
+import type { DocumentId } from "@automerge/automerge-repo/slim";
+// automerge-repo's own encoding of document ids; imported apart, since its helpers would load
+// all of automerge-repo into a sync that needs none of it
+import bs58check from "bs58check";
 
 const ROOT = 0x72;
 const SHARD = 0x73;
@@ -32,11 +35,11 @@ function derive(kind: number, index: number, domain: string, input: Uint8Array):
   bytes[2] = index & 0xff;
   bytes[6] = (bytes[6]! & 0x0f) | 0x80; // UUID version 8
   bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 4122 variant
-  return stringifyAutomergeUrl(bytes as BinaryDocumentId).slice("automerge:".length) as DocumentId;
+  return bs58check.encode(bytes) as DocumentId;
 }
 
 function bytesOf(id: string): Uint8Array | undefined {
-  const bytes = documentIdToBinary(id as DocumentId);
+  const bytes = bs58check.decodeUnsafe(id);
   return bytes?.byteLength === 16 ? bytes : undefined;
 }
 

@@ -13,7 +13,7 @@
  */
 import { decode, Encoder } from "cbor-x";
 import WebSocket from "ws";
-import { ACCESS_HEADER, type RemoteAccess } from "./safe-client-adapter.js";
+import { ACCESS_HEADER, type RemoteAccess } from "./access-header.js";
 
 /** A document message of automerge-repo's protocol (sync, request, doc-unavailable, ephemeral...). */
 export interface RepoMessage {

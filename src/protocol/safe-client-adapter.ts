@@ -15,11 +15,7 @@
  */
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import WebSocket from "ws";
-
-/** The upgrade response header by which a relay says whether it accepts this client's changes. */
-export const ACCESS_HEADER = "X-Shelf-Access";
-
-export type RemoteAccess = "read-only" | "read-write";
+import { ACCESS_HEADER, type RemoteAccess } from "./access-header.js";
 
 const REFUSING_CLOSE_CODES = new Set([1002, 1003, 1008, 1009]);
 /** An attempt still connecting after this long is abandoned for a new one. */
