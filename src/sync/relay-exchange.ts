@@ -203,7 +203,7 @@ class ExchangeSession {
           .transaction(() => {
             const whole = this.#onStored !== undefined && this.#documents.holdsEveryChunk(sync.documentId, sync.stored);
             this.#documents.save(sync.documentId, sync.stored, sync.loadedHeads);
-            if (whole) this.#onStored!(sync.documentId, sync.stored.doc);
+            if (whole) this.#storedInHand(sync);
           })
           .immediate();
       }
@@ -211,6 +211,18 @@ class ExchangeSession {
       throw storageError(err, this.#instance.home) ?? err;
     } finally {
       this.#documents.free(sync.stored);
+    }
+  }
+
+  /**
+   * Hands a document just stored to onStored, in a savepoint of its own: should that fail, what
+   * was received stays stored, and the document dirty for the catch-up after the exchange.
+   */
+  #storedInHand(sync: DocumentSync): void {
+    try {
+      this.#instance.db.transaction(() => this.#onStored!(sync.documentId, sync.stored.doc))();
+    } catch {
+      // caught up (or its error reported) after the exchange, from storage
     }
   }
 

@@ -77,7 +77,7 @@ export class Materializer {
    * materialization cannot slip in between and be undone.
    */
   materializeShard(catId: number, shard: number, documentId: string, doc: A.Doc<ShardDoc>): MaterializeResult {
-    return this.#db.transaction((): MaterializeResult => {
+    return this.#underWriteLock((): MaterializeResult => {
       const heads = A.getHeads(doc);
       const stored = this.#stmts.heads.get(documentId);
       const fromHeads = stored ? (JSON.parse(stored.heads) as string[]) : [];
@@ -134,18 +134,27 @@ export class Materializer {
       this.#saveHeads(documentId, catId, heads);
       this.#stmts.clearDirty.run(documentId, dirtySeq);
       return { changedIds, full: touched === "all", counts };
-    }).immediate();
+    });
   }
 
   /** Records that a non-shard document (the catalog root) is materialized at these heads. */
   markDocument(catId: number, documentId: string, doc: A.Doc<unknown>): void {
-    this.#db.transaction(() => {
+    this.#underWriteLock(() => {
       const dirtySeq = this.#stmts.dirtySeq.get(documentId)?.seq ?? 0;
       const heads = A.getHeads(doc);
       const stored = this.storedHeads(documentId);
       if (!stored || !sameHeads(stored, heads)) this.#saveHeads(documentId, catId, heads);
       this.#stmts.clearDirty.run(documentId, dirtySeq);
-    }).immediate();
+    });
+  }
+
+  /**
+   * Runs `work` in a write transaction, or in the caller's. Not nested: FTS5 writes its pending
+   * terms to disk at every savepoint, so bulk work that materializes a batch of shards in one
+   * transaction would otherwise write a search index segment per shard and merge them all.
+   */
+  #underWriteLock<R>(work: () => R): R {
+    return this.#db.inTransaction ? work() : this.#db.transaction(work).immediate();
   }
 
   /** Stores a document's view heads with the next view sequence number (inside a transaction). */
