@@ -148,6 +148,13 @@ describe("a write", () => {
     expect(after.json.record.summary).toBe("tells whether a number is odd");
     expect(loaded(after.packages, AUTOMERGE)).toEqual([]);
   });
+
+  it("long work without a terminal (a script, a pipe) loads no progress bar", async () => {
+    const { packages, ...result } = await traced(A, "rebuild");
+    expectExit(result, 0);
+    expect(packages).toContain("@automerge/automerge");
+    expect(loaded(packages, ["cli-progress"])).toEqual([]);
+  });
 });
 
 describe("on a view that is behind", () => {

@@ -38,9 +38,10 @@ export function commandKit(io: CliIo) {
       await fn(...args.slice(0, -2), opts);
     };
   const withProgress = async <T>(label: string, opts: Opts, work: (p: ProgressReporter) => Promise<T>): Promise<T> => {
-    // Only long commands draw progress: the bar's library is loaded by them alone.
-    const { progressBar } = await import("./progress.js");
-    const bar = progressBar(label, opts.json ? ({ isTTY: false } as NodeJS.WriteStream) : io.stderr);
+    // Only long commands draw progress, and only on a terminal: the bar's library (33 million
+    // instructions to load) is loaded then alone, not by a scripted sync or import.
+    const drawn = !opts.json && io.stderr.isTTY === true;
+    const bar = drawn ? (await import("./progress.js")).progressBar(label, io.stderr) : Object.assign(() => {}, { stop() {} });
     try {
       return await work(bar);
     } finally {
