@@ -9,6 +9,8 @@ import type { DocumentId, NetworkAdapterInterface, Repo } from "@automerge/autom
 import { ShelfError } from "./errors.js";
 import { openDb, type Db } from "./store/db.js";
 import { KnownChunks } from "./store/known-chunks.js";
+import { documentIdOf } from "./model/catalog-doc.js";
+import { forgetCatalogView } from "./view/view-tables.js";
 import type { StoredDocuments } from "./store/stored-documents.js";
 
 export const DB_FILE = "shelf.db";
@@ -152,9 +154,15 @@ export class Instance {
     return this.#repo ? Object.keys(this.#repo.handles).length : 0;
   }
 
-  /** Whether a document's stored chunks changed since the view last caught up with it. */
-  hasDirtyDocuments(): boolean {
-    return this.db.prepare("SELECT 1 FROM crdt_dirty LIMIT 1").get() !== undefined;
+  /**
+   * Whether a document's stored chunks changed since the view last caught up with it: any
+   * document, or one of `catalog`'s (a read checks its own: documents stored by a join that failed
+   * belong to no catalog, and must not make every read load Automerge).
+   */
+  hasDirtyDocuments(catalog?: CatalogRow): boolean {
+    if (!catalog) return this.db.prepare("SELECT 1 FROM crdt_dirty LIMIT 1").get() !== undefined;
+    const ids = [catalog.url, ...catalog.shardUrls].map(documentIdOf);
+    return this.db.prepare<[string], unknown>("SELECT 1 FROM crdt_dirty WHERE doc_id IN (SELECT value FROM json_each(?)) LIMIT 1").get(JSON.stringify(ids)) !== undefined;
   }
 
   catalogs(): CatalogRow[] {
@@ -193,6 +201,18 @@ export class Instance {
         .prepare("INSERT INTO catalogs (url, name, is_default, shard_urls, added_at) VALUES (?, ?, ?, ?, ?)")
         .run(row.url, row.name, isDefault ? 1 : 0, JSON.stringify(row.shardUrls), new Date().toISOString());
       return { ...row, catId: Number(info.lastInsertRowid), isDefault };
+    }).immediate();
+  }
+
+  /**
+   * Forgets a catalog and its rows in the view (what a failed join registered). The chunks of its
+   * documents stay, marked dirty: a later join of the same catalog starts from them.
+   */
+  removeCatalog(catalog: CatalogRow): void {
+    const documentIds = [catalog.url, ...catalog.shardUrls].map(documentIdOf);
+    this.db.transaction(() => {
+      forgetCatalogView(this.db, catalog.catId, documentIds);
+      this.db.prepare("DELETE FROM catalogs WHERE cat_id = ?").run(catalog.catId);
     }).immediate();
   }
 

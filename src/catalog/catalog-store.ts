@@ -77,7 +77,7 @@ export class CatalogStore {
     return (this.#materializerOnce ??= new Materializer(this.instance.db));
   }
 
-  static async open(instance: Instance, catalog: CatalogRow, options: StoreOptions = {}): Promise<CatalogStore> {
+  static open(instance: Instance, catalog: CatalogRow, options: StoreOptions = {}): CatalogStore {
     return new CatalogStore(instance, catalog, options);
   }
 

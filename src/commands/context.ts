@@ -38,7 +38,7 @@ export async function withCatalog<T>(options: GlobalOptions, fn: (ctx: ReadConte
     const instance = Instance.open(home);
     try {
       const catalog = instance.catalog(options.catalog);
-      if (instance.hasDirtyDocuments()) await catchUpForRead(instance, catalog, options);
+      if (instance.hasDirtyDocuments(catalog)) await catchUpForRead(instance, catalog, options);
       return await fn({ instance, catalog });
     } finally {
       // A read wrote nothing of its own: a failing close (a copy's leftover save on a full disk)

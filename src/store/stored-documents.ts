@@ -26,7 +26,7 @@ interface StoredChunk {
 
 export interface StoredDocument<T> {
   doc: A.Doc<T>;
-  /** the chunks it was loaded from, for the compaction rule */
+  /** the chunks stored for it, as loaded or since saved: for the compaction rule, and holdsEveryChunk */
   chunks: StoredChunk[];
 }
 
@@ -74,8 +74,9 @@ export class StoredDocuments {
   }
 
   /**
-   * Whether `stored` was loaded from exactly the chunks stored for the document now: no other
-   * process stored one since. Inside a write transaction, the answer holds until it commits.
+   * Whether `stored` holds exactly the chunks stored for the document now (those it was loaded
+   * from and those it saved since): no other process stored one meanwhile. Inside a write
+   * transaction, the answer holds until it commits.
    */
   holdsEveryChunk(documentId: string, stored: StoredDocument<unknown>): boolean {
     const loaded = new Set(stored.chunks.map((chunk) => chunk.key));
@@ -122,12 +123,16 @@ export class StoredDocuments {
       else incrementalBytes += chunk.size;
     }
     if (snapshotBytes < 1024 || incrementalBytes >= snapshotBytes) {
-      const key = this.saveSnapshot(documentId, heads, A.save(stored.doc));
+      const binary = A.save(stored.doc);
+      const key = this.saveSnapshot(documentId, heads, binary);
       for (const chunk of stored.chunks) if (chunk.key !== key) this.#remove.run(chunk.key);
+      stored.chunks = [{ key, kind: "snapshot", size: binary.byteLength }];
     } else {
       const binary = A.saveSince(stored.doc, since);
-      this.#save.run(encodeKey([documentId, "incremental", keyHash(binary)]), binary);
+      const key = encodeKey([documentId, "incremental", keyHash(binary)]);
+      this.#save.run(key, binary);
       this.#hooks.onSaved?.(documentId);
+      stored.chunks.push({ key, kind: "incremental", size: binary.byteLength });
     }
   }
 

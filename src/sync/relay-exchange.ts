@@ -7,7 +7,7 @@
  * peer, and the sync pays for Automerge's sync messages and nothing else. At most
  * DOCUMENTS_IN_FLIGHT documents are loaded at once; each is stored and freed as soon as it is in
  * sync, so a join or a first upload holds a handful of shards, not the catalog; a sync materializes
- * each one it changed from the copy in hand (onStored), so a pull loads it once. The root goes
+ * each from the copy in hand (onStored), a batch at a time, so it loads none twice. The root goes
  * first when it is exchanged: a relay decides which shards a token may reach from the root it
  * holds.
  */
@@ -28,17 +28,20 @@ import { deadline } from "./deadline.js";
 import { DocumentSync, type OutgoingSync, type SyncDirection } from "./document-sync.js";
 import type { Remote } from "./remotes.js";
 import { refusalError } from "./sync-errors.js";
+import type { Materialized } from "./sync-report.js";
+import { addCounts, NO_COUNT_CHANGE } from "../view/count-change.js";
 
 export interface ExchangeOptions {
   /** give up after this long (the whole exchange) */
   timeoutMs: number;
   onProgress?: Progress;
   /**
-   * Called with each document the exchange changed, right after storing it and in the same
-   * transaction, when the copy in hand holds every chunk stored for it (no other process stored
-   * one meanwhile): the caller materializes it without loading it again.
+   * Called with each document once it is in sync and stored, when the copy in hand holds every
+   * chunk stored for it (no other process stored one meanwhile), inside a write transaction shared
+   * by a batch of documents: the caller materializes it without loading it again, and says what
+   * that wrote.
    */
-  onStored?: (documentId: string, doc: A.Doc<unknown>) => void;
+  onStored?: (documentId: string, doc: A.Doc<unknown>) => Materialized | undefined;
 }
 
 export interface ExchangeRequest {
@@ -47,6 +50,8 @@ export interface ExchangeRequest {
   shardUrls?: string[];
   /** the documents to exchange; undefined for all of them */
   only?: ReadonlySet<string>;
+  /** called with the root's shard URLs once it is in sync, before it is stored (a join registers its catalog there) */
+  onShardUrls?: (shardUrls: string[]) => void;
 }
 
 export interface ExchangeResult {
@@ -56,10 +61,14 @@ export interface ExchangeResult {
   readOnly: boolean;
   /** for each document exchanged, the heads both sides hold now */
   heads: Map<string, Heads>;
+  /** what onStored wrote, in the transactions that committed */
+  materialized: Materialized;
 }
 
 /** Documents loaded and exchanged at once: enough to keep the connection busy, few enough to keep memory flat. */
 export const DOCUMENTS_IN_FLIGHT = 16;
+/** Documents in sync handed to onStored in one transaction (see #handOver), out of those in flight. */
+const HANDED_OVER_TOGETHER = 8;
 /** Wait before reconnecting, and before asking again for a document the remote did not have. */
 const RETRY_MS = 1000;
 
@@ -77,13 +86,16 @@ export async function exchange(instance: Instance, remote: Remote, request: Exch
     let shardUrls = request.shardUrls;
     if (wanted(rootId) || shardUrls === undefined) {
       await session.syncAll([rootId], (_, doc) => {
-        shardUrls ??= shardUrlsOf(doc as A.Doc<RootDoc>, remote);
+        if (shardUrls === undefined) {
+          shardUrls = shardUrlsOf(doc as A.Doc<RootDoc>, remote);
+          request.onShardUrls?.(shardUrls);
+        }
       });
     }
     for (const url of shardUrls!) catalogDocuments.add(documentIdOf(url));
     const shards = shardUrls!.map(documentIdOf).filter(wanted);
     await session.syncAll(shards, undefined, options.onProgress);
-    return { shardUrls: shardUrls!, readOnly: session.direction === "pull", heads: session.heads };
+    return { shardUrls: shardUrls!, readOnly: session.direction === "pull", heads: session.heads, materialized: session.materialized };
   } catch (err) {
     throw session.asSyncError(err);
   } finally {
@@ -95,6 +107,7 @@ export async function exchange(instance: Instance, remote: Remote, request: Exch
 /** One connection (reconnected when lost) and the documents being exchanged over it. */
 class ExchangeSession {
   readonly heads = new Map<string, Heads>();
+  materialized: Materialized = { changed: 0, counts: NO_COUNT_CHANGE };
   readonly #instance: Instance;
   readonly #documents: StoredDocuments;
   readonly #remote: Remote;
@@ -106,6 +119,8 @@ class ExchangeSession {
   readonly #socket: RepoSocket;
   /** documents loaded and being exchanged, by id */
   readonly #inFlight = new Map<string, DocumentSync>();
+  /** documents in sync and stored, kept to be handed to onStored together */
+  readonly #waiting: DocumentSync[] = [];
   /** called whenever something may have changed: a message, a connection, an abort */
   #wake: () => void = () => {};
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -157,8 +172,8 @@ class ExchangeSession {
   }
 
   /**
-   * Exchanges the documents, DOCUMENTS_IN_FLIGHT at a time; each is stored (with what it
-   * received) and freed once in sync, after `inspect` has seen it.
+   * Exchanges the documents, DOCUMENTS_IN_FLIGHT at a time (those waiting for onStored count);
+   * each is stored (with what it received) once in sync, after `inspect` has seen it.
    */
   async syncAll(documentIds: readonly string[], inspect?: (documentId: string, doc: A.Doc<unknown>) => void, onProgress?: Progress): Promise<void> {
     const queue = [...documentIds];
@@ -173,12 +188,13 @@ class ExchangeSession {
           this.#finish(sync);
           onProgress?.(++done, documentIds.length);
         }
-        while (queue.length > 0 && this.#inFlight.size < DOCUMENTS_IN_FLIGHT) this.#start(queue.shift()!);
+        while (queue.length > 0 && this.#inFlight.size + this.#waiting.length < DOCUMENTS_IN_FLIGHT) this.#start(queue.shift()!);
         return this.#inFlight.size === 0;
       });
     } finally {
       // Nothing received is lost: what came in before a failure is stored too.
       for (const sync of [...this.#inFlight.values()]) this.#finish(sync);
+      this.#handOver();
     }
   }
 
@@ -194,35 +210,42 @@ class ExchangeSession {
     this.#send(sync.restart());
   }
 
-  /** Stores what the document received and frees it. */
+  /** Stores what the document received; frees it, or keeps it for onStored. */
   #finish(sync: DocumentSync): void {
     this.#inFlight.delete(sync.documentId);
+    // A document in sync already is handed over too: its view may be missing (a join that
+    // completes one cut off before), and the materializer does nothing when it is there.
+    const handed = this.#onStored !== undefined && !sync.empty;
     try {
-      if (sync.changed) {
-        this.#instance.db
-          .transaction(() => {
-            const whole = this.#onStored !== undefined && this.#documents.holdsEveryChunk(sync.documentId, sync.stored);
-            this.#documents.save(sync.documentId, sync.stored, sync.loadedHeads);
-            if (whole) this.#storedInHand(sync);
-          })
-          .immediate();
-      }
+      if (sync.changed) this.#instance.db.transaction(() => this.#documents.save(sync.documentId, sync.stored, sync.loadedHeads)).immediate();
     } catch (err) {
-      throw storageError(err, this.#instance.home) ?? err;
-    } finally {
       this.#documents.free(sync.stored);
+      throw storageError(err, this.#instance.home) ?? err;
     }
+    if (!handed) return this.#documents.free(sync.stored);
+    this.#waiting.push(sync);
+    if (this.#waiting.length >= HANDED_OVER_TOGETHER) this.#handOver();
   }
 
   /**
-   * Hands a document just stored to onStored, in a savepoint of its own: should that fail, what
-   * was received stays stored, and the document dirty for the catch-up after the exchange.
+   * Hands the documents waiting to onStored in one write transaction, and frees them. One
+   * transaction for several: a commit writes every page of the view it touched, and one per
+   * document would write the same index pages again and again. A copy beside which another
+   * process stored a chunk is left out, and the whole batch when onStored fails: they stay dirty,
+   * and the catch-up after the exchange takes them from storage (and reports a lasting error).
    */
-  #storedInHand(sync: DocumentSync): void {
+  #handOver(): void {
+    const batch = this.#waiting.splice(0);
+    if (batch.length === 0) return;
     try {
-      this.#instance.db.transaction(() => this.#onStored!(sync.documentId, sync.stored.doc))();
+      const written = this.#instance.db
+        .transaction(() => batch.filter((sync) => this.#documents.holdsEveryChunk(sync.documentId, sync.stored)).map((sync) => this.#onStored!(sync.documentId, sync.stored.doc)))
+        .immediate();
+      for (const w of written) if (w) this.materialized = { changed: this.materialized.changed + w.changed, counts: addCounts(this.materialized.counts, w.counts) };
     } catch {
-      // caught up (or its error reported) after the exchange, from storage
+      // left dirty: see above
+    } finally {
+      for (const sync of batch) this.#documents.free(sync.stored);
     }
   }
 

@@ -8,6 +8,7 @@
  * without summaries gets every document exchanged, as a stock automerge-repo peer expects.
  */
 import type * as A from "@automerge/automerge";
+import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { readRemoteMemory, viewHeadsOf, writeRemoteMemory } from "./checkpoints.js";
 import { deadline } from "./deadline.js";
@@ -16,7 +17,7 @@ import type { ExchangeOptions, ExchangeResult } from "./relay-exchange.js";
 import type { Remote } from "./remotes.js";
 import { advancePlan, planSync, rememberAfterSync, type ListingReason } from "./sync-plan.js";
 import { syncReport, type Materialized, type SyncReport } from "./sync-report.js";
-import { addCounts, NO_COUNT_CHANGE } from "../view/count-change.js";
+import type { MaterializeResult } from "../view/materializer.js";
 
 export type { SyncReport } from "./sync-report.js";
 export type SyncOptions = ExchangeOptions;
@@ -37,16 +38,12 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   const summaryAfter = (since: number) => fetchSummary(remote, catalog.url, since, limit.signal, traffic);
   let plan;
   let result: ExchangeResult | undefined;
-  let earlier: Materialized = { changed: 0, counts: NO_COUNT_CHANGE };
   try {
     plan = await planSync(summaryAfter, memory, remote.url, local);
     if (!plan || plan.documents.size > 0) {
       const [{ exchange }, { CatalogStore }] = await Promise.all([import("./relay-exchange.js"), import("../catalog/catalog-store.js")]);
-      const store = await CatalogStore.open(instance, catalog);
-      const onStored = (documentId: string, doc: A.Doc<unknown>) => {
-        const written = store.materializeStored(documentId, doc);
-        if (written) earlier = { changed: earlier.changed + written.changedIds, counts: addCounts(earlier.counts, written.counts) };
-      };
+      const store = CatalogStore.open(instance, catalog);
+      const onStored = (documentId: string, doc: A.Doc<unknown>) => materialized(store.materializeStored(documentId, doc));
       result = await exchange(instance, remote, { rootUrl: catalog.url, shardUrls: catalog.shardUrls, only: plan?.documents }, { ...options, onStored });
       // Only refines what is remembered: a remote gone quiet by now does not undo the sync.
       if (plan) plan = advancePlan(plan, await summaryAfter(plan.summary.seq).catch(() => undefined));
@@ -57,16 +54,43 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   if (plan) writeRemoteMemory(instance.db, remote.name, catalog.url, rememberAfterSync(plan, remote.url, local, result?.heads ?? new Map(), memory));
   const readOnly = result?.readOnly ?? plan?.summary.access === "read-only";
   // The exchange materialized what it stored; the report catches up whatever it could not.
-  const report = await syncReport(instance, catalog, remote, options, started, { earlier, readOnly, documents: result?.heads.size ?? 0 });
+  const report = await syncReport(instance, catalog, remote, options, started, { earlier: result?.materialized, readOnly, documents: result?.heads.size ?? 0 });
   return plan ? { ...report, summary: { ...traffic, fullListing: plan.fullListing ?? null } } : report;
 }
 
-/** Fetches a whole catalog this instance does not hold yet, then registers and materializes it. */
+/**
+ * Fetches a whole catalog this instance does not hold yet. It is registered as soon as its root
+ * has arrived, so the root and each shard is materialized as it is stored (from the copy in hand, while the
+ * remote prepares the next ones), and taken back if the join fails. One registered by a join
+ * that was killed is completed by joining it again under the same name.
+ */
 export async function joinCatalog(instance: Instance, url: string, name: string, remote: Remote, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
-  instance.assertCatalogNameFree(name);
-  const { exchange } = await import("./relay-exchange.js");
-  const { shardUrls, readOnly, heads } = await exchange(instance, remote, { rootUrl: url }, options);
-  const catalog = instance.addCatalog({ url, name, shardUrls });
-  return syncReport(instance, catalog, remote, options, started, { readOnly, documents: heads.size });
+  const held = instance.catalogs().find((c) => c.url === url);
+  if (held && held.name !== name) {
+    throw new ShelfError("SHELF_E_CATALOG_EXISTS", `this instance already holds ${url}, as the catalog ${JSON.stringify(held.name)}`, `sync it with \`shelf sync\`, or pass --name ${held.name} to join it again`);
+  }
+  if (!held) instance.assertCatalogNameFree(name);
+  const [{ exchange }, { CatalogStore }] = await Promise.all([import("./relay-exchange.js"), import("../catalog/catalog-store.js")]);
+  let catalog = held;
+  let store = held && CatalogStore.open(instance, held);
+  const register = (shardUrls: string[]) => {
+    catalog ??= instance.addCatalog({ url, name, shardUrls });
+    store ??= CatalogStore.open(instance, catalog);
+  };
+  const onStored = (documentId: string, doc: A.Doc<unknown>) => materialized(store?.materializeStored(documentId, doc));
+  try {
+    const { shardUrls, readOnly, heads, materialized: earlier } = await exchange(instance, remote, { rootUrl: url, onShardUrls: register }, { ...options, onStored });
+    register(shardUrls);
+    return await syncReport(instance, catalog!, remote, options, started, { earlier, readOnly, documents: heads.size });
+  } catch (err) {
+    // what this join registered goes; the documents it stored stay, for the next attempt
+    if (catalog && !held) instance.removeCatalog(catalog);
+    throw err;
+  }
+}
+
+/** What a shard's materialization wrote, as a sync report adds it up. */
+function materialized(result: MaterializeResult | undefined): Materialized | undefined {
+  return result && { changed: result.changedIds, counts: result.counts };
 }

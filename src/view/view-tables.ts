@@ -65,6 +65,19 @@ export function resetView(db: Db, documentIds: readonly string[]): void {
   }
 }
 
+/**
+ * Removes one catalog's rows from the view and marks its documents dirty, so that whatever
+ * registers them next materializes them afresh (inside the caller's transaction).
+ */
+export function forgetCatalogView(db: Db, catId: number, documentIds: readonly string[]): void {
+  // the search index is contentless: its rows go by rowid, before the records they index
+  db.prepare("DELETE FROM records_fts WHERE rowid IN (SELECT rid FROM records WHERE cat_id = ?)").run(catId);
+  // tags, collections and conflicts go with their records (ON DELETE CASCADE)
+  db.prepare("DELETE FROM records WHERE cat_id = ?").run(catId);
+  db.prepare("DELETE FROM view_heads WHERE cat_id = ?").run(catId);
+  markDirty(db, documentIds);
+}
+
 const isCorrupt = (err: unknown) => String((err as { code?: unknown })?.code ?? "").startsWith("SQLITE_CORRUPT");
 
 function markDirty(db: Db, documentIds: readonly string[]): void {
