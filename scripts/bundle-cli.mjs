@@ -1,12 +1,12 @@
 /**
- * Bundles the CLI for start-up: `npm run build` runs tsc, then this script replaces
- * dist/src/cli/main.js with one file holding the command table and the read path, and puts each
- * lazily imported command in a chunk of its own (dist/src/cli/chunks/). Node then resolves, reads
- * and links a handful of files instead of about thirty, which is most of a fresh `shelf search`'s
- * own cost (docs/architecture.md, "Start-up").
+ * Bundles the CLI for start-up: `npm run build` runs tsc, then this script writes
+ * dist/src/cli/main.cjs, one CommonJS file holding the command table and the read path, and puts
+ * each lazily imported command in a chunk of its own (dist/src/cli/chunks/). Node then reads a
+ * handful of files instead of about thirty, which is most of a fresh `shelf search`'s own cost
+ * (docs/architecture.md, "Start-up").
  *
- * commander and automerge-repo (with its WebSocket adapter and their plain JavaScript
- * dependencies) are bundled; every other npm package stays in node_modules, so each keeps its one
+ * commander, automerge-repo (with its WebSocket adapter and their plain JavaScript dependencies)
+ * and bs58check are bundled; every other npm package stays in node_modules, so each keeps its one
  * copy (Automerge must be one instance for shelf and automerge-repo alike, better-sqlite3 and cbor-x
  * load native addons from there). chunks/packages.json names the npm packages bundled into each
  * output file, so test/lean-reads.test.ts still sees every package a command loads.
@@ -146,9 +146,12 @@ if (!main?.inputs["src/cli/program.ts"]) throw new Error(`bundle-cli: src/cli/pr
  * fresh command about 13 ms more than require() for the same files (a cold `shelf search` at 227k
  * records: 140 against 126 ms, `node -e 0` 83 ms), for resolving, reading and linking each file
  * asynchronously. An import() of one of shelf's own files or of a Node module becomes a require();
- * one of a package stays an import(), since a package may be an ES module only (`webdav` is). esbuild keeps the
- * files strict, as the ES modules were; `import.meta.url` becomes the file's own URL.
+ * one of a package stays an import(), since a package may be an ES module only (`webdav` is).
+ * esbuild keeps the files strict, as the ES modules were; `import.meta.url` becomes the file's own
+ * URL.
  */
+/** The CommonJS file's path under OUT for a file staged as an ES module. */
+const commonJsName = (staged) => `${staged.slice(STAGE.length + 1, -".js".length)}.cjs`;
 const staged = Object.keys(metafile.outputs).filter((f) => f.endsWith(".js"));
 const usesImportMeta = (file) => readFileSync(file, "utf8").includes("import.meta");
 const toCommonJs = (files, banner) =>
@@ -173,7 +176,7 @@ await toCommonJs(staged.filter((f) => !usesImportMeta(f)), "");
 const OWN_FILE = /(require|import)\("(\.\.?\/[\w./-]+)\.js"\)/g;
 const NODE_BUILTIN_IMPORT = /import\("(node:[\w/]+)"\)/g;
 for (const file of staged) {
-  const out = `${OUT}/${file.slice(STAGE.length + 1, -".js".length)}.cjs`;
+  const out = `${OUT}/${commonJsName(file)}`;
   const source = readFileSync(out, "utf8");
   if (source.includes("import.meta")) throw new Error(`bundle-cli: ${out} still uses import.meta`);
   const required = source
@@ -182,7 +185,7 @@ for (const file of staged) {
   writeFileSync(out, required);
 }
 // Automerge is loaded once, through the loader: only the loader names the package.
-const namingAutomerge = staged.map((f) => `${OUT}/${f.slice(STAGE.length + 1, -3)}.cjs`).filter((f) => /"@automerge\/automerge(\/slim)?"/.test(readFileSync(f, "utf8")));
+const namingAutomerge = staged.map((f) => `${OUT}/${commonJsName(f)}`).filter((f) => /"@automerge\/automerge(\/slim)?"/.test(readFileSync(f, "utf8")));
 if (namingAutomerge.length !== 1) throw new Error(`bundle-cli: Automerge is required outside src/cli/load-automerge.cjs (${namingAutomerge.join(", ")})`);
 
 // `node dist/src/cli/main.js` (tsc's entry, which this replaces) still runs the bundle.
@@ -204,7 +207,7 @@ const bundledPackages = {};
 for (const [output, { inputs }] of Object.entries(metafile.outputs)) {
   if (!output.endsWith(".js")) continue;
   const packages = [...new Set(Object.keys(inputs).map(packageOf).filter(Boolean))].sort();
-  if (packages.length > 0) bundledPackages[`${output.slice(STAGE.length + 1, -".js".length)}.cjs`] = packages;
+  if (packages.length > 0) bundledPackages[commonJsName(output)] = packages;
 }
 writeFileSync(`${OUT}/chunks/packages.json`, JSON.stringify(bundledPackages, null, 2) + "\n");
 rmSync(STAGE, { recursive: true, force: true });

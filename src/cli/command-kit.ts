@@ -38,8 +38,8 @@ export function commandKit(io: CliIo) {
       await fn(...args.slice(0, -2), opts);
     };
   const withProgress = async <T>(label: string, opts: Opts, work: (p: ProgressReporter) => Promise<T>): Promise<T> => {
-    // Only long commands draw progress, and only on a terminal: the bar's library (33 million
-    // instructions to load) is loaded then alone, not by a scripted sync or import.
+    // Only long commands draw progress, and only on a terminal: only then is the bar's library
+    // loaded (33 million instructions, which a scripted sync or import need not pay).
     const drawn = !opts.json && io.stderr.isTTY === true;
     const bar = drawn ? (await import("./progress.js")).progressBar(label, io.stderr) : Object.assign(() => {}, { stop() {} });
     try {

@@ -60,9 +60,9 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
 
 /**
  * Fetches a whole catalog this instance does not hold yet. It is registered as soon as its root
- * has arrived, so the root and each shard is materialized as it is stored (from the copy in hand, while the
- * remote prepares the next ones), and taken back if the join fails. One registered by a join
- * that was killed is completed by joining it again under the same name.
+ * has arrived, so the root and the shards are materialized as they are stored (from the copies in
+ * hand, while the remote sends the next ones), and taken back if the join fails. One registered
+ * by a join that was killed is completed by joining it again under the same name.
  */
 export async function joinCatalog(instance: Instance, url: string, name: string, remote: Remote, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
