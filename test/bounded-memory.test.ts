@@ -3,14 +3,14 @@
  * rebuilds one shard document at a time, a join and a first upload a few documents. Memory is
  * measured in `npm run bench`; this pins the shape that keeps it bounded, by counting documents.
  */
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SHARDS_IN_MEMORY, type WriteItem } from "../src/catalog/catalog-store.js";
 import { Instance } from "../src/instance.js";
 import { DOCUMENTS_IN_FLIGHT } from "../src/sync/relay-exchange.js";
 import { joinCatalog, syncCatalog } from "../src/sync/sync-catalog.js";
 import { countRecords, searchRecords } from "../src/view/queries.js";
-import { tempCatalog, tempDir, tempInstance } from "./helpers/temp-home.js";
-import { createToken, startRelayProcess } from "./helpers/relay-process.js";
+import { tempCatalog, tempInstance } from "./helpers/temp-home.js";
+import { tempRelayRemote } from "./helpers/relay-process.js";
 
 // More shards than two batches of bulk work, and many times the documents a sync exchanges at once.
 const SHARDS = 2 * SHARDS_IN_MEMORY + 7;
@@ -43,13 +43,9 @@ describe("import and rebuild", () => {
 
 describe("through a relay", () => {
   it("a first upload and a join hold a few documents at once, and none in the CRDT store", async () => {
-    const dataDir = tempDir("shelf-relay-");
-    const relay = await startRelayProcess(dataDir);
-    onTestFinished(() => relay.stop().then(() => {}));
     const { instance: a, store } = await tempCatalog(SHARDS);
     await store.writeMany(items(600), "import tsv");
-    const token = await createToken(dataDir, store.catalog.url);
-    const remote = { name: "origin", url: relay.url, token, addedAt: new Date().toISOString() };
+    const remote = await tempRelayRemote(store.catalog.url);
 
     const upload = watchMost(() => a.documentsInStore);
     const sent = await syncCatalog(a, store.catalog, remote, { timeoutMs: 120_000, onProgress: upload.onProgress });

@@ -3,24 +3,21 @@
  * document as it is stored, so it loads none twice; a join that fails takes back what it
  * registered, and the next one completes from the documents already stored.
  */
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CatalogStore, type WriteItem } from "../src/catalog/catalog-store.js";
 import { joinCatalog, syncCatalog } from "../src/sync/sync-catalog.js";
 import { countRecords, searchRecords } from "../src/view/queries.js";
-import { createToken, startRelayProcess } from "./helpers/relay-process.js";
-import { tempCatalog, tempDir, tempInstance } from "./helpers/temp-home.js";
+import { tempRelayRemote } from "./helpers/relay-process.js";
+import { tempCatalog, tempInstance } from "./helpers/temp-home.js";
 
 const SHARDS = 12;
 const items = (count: number): WriteItem[] => Array.from({ length: count }, (_, i) => ({ id: `npm:joined-${i}`, patch: { name: `joined-${i}`, version: "1.0.0", summary: `package ${i}` } }));
 
 describe("a join through a relay", () => {
   it("loads each document once; one cut off is taken back, and joining again completes it", async () => {
-    const dataDir = tempDir("shelf-relay-");
-    const relay = await startRelayProcess(dataDir);
-    onTestFinished(() => relay.stop().then(() => {}));
     const { instance: a, store } = await tempCatalog(SHARDS);
     await store.writeMany(items(300), "import tsv");
-    const remote = { name: "origin", url: relay.url, token: await createToken(dataDir, store.catalog.url), addedAt: new Date().toISOString() };
+    const remote = await tempRelayRemote(store.catalog.url);
     await syncCatalog(a, store.catalog, remote, { timeoutMs: 120_000 });
 
     // B holds a catalog of its own already: a failed join must leave it, and only it, in place.

@@ -13,6 +13,9 @@ import { SafeClientAdapter } from "../../src/protocol/safe-client-adapter.js";
 import WebSocket from "ws";
 import { expectExit, parseJson, runCli, type CliResult, type NodeOptions } from "./cli.js";
 import { startListening } from "./listening-process.js";
+import { onTestFinished } from "vitest";
+import type { Remote } from "../../src/sync/remotes.js";
+import { tempDir } from "./temp-home.js";
 
 export interface RelayProcess {
   /** ws://127.0.0.1:PORT/sync */
@@ -61,6 +64,17 @@ export async function createToken(dataDir: string, catalogUrl: string, options: 
   expectExit(result, 0);
   const json = parseJson<{ schemaVersion: number; token: string; catalog: string; readOnly: boolean }>(result);
   return json.token;
+}
+
+/**
+ * A relay on a fresh data directory, stopped when the current test finishes, and a remote that
+ * reaches `catalogUrl` on it with a token of its own.
+ */
+export async function tempRelayRemote(catalogUrl: string): Promise<Remote> {
+  const dataDir = tempDir("shelf-relay-");
+  const relay = await startRelayProcess(dataDir);
+  onTestFinished(() => relay.stop().then(() => {}));
+  return { name: "origin", url: relay.url, token: await createToken(dataDir, catalogUrl), addedAt: new Date().toISOString() };
 }
 
 export interface SyncClient {
