@@ -153,7 +153,7 @@ if (!main?.inputs["src/cli/program.ts"]) throw new Error(`bundle-cli: src/cli/pr
 /** The CommonJS file's path under OUT for a file staged as an ES module. */
 const commonJsName = (staged) => `${staged.slice(STAGE.length + 1, -".js".length)}.cjs`;
 const staged = Object.keys(metafile.outputs).filter((f) => f.endsWith(".js"));
-const usesImportMeta = (file) => readFileSync(file, "utf8").includes("import.meta");
+const usingImportMeta = new Set(staged.filter((file) => readFileSync(file, "utf8").includes("import.meta")));
 const toCommonJs = (files, banner) =>
   files.length === 0
     ? undefined
@@ -171,8 +171,8 @@ const toCommonJs = (files, banner) =>
         banner: { js: banner },
       });
 // esbuild writes "use strict" first, but after a banner: such a banner restates it.
-await toCommonJs(staged.filter(usesImportMeta), '"use strict";\nvar __shelfModuleUrl = require("node:url").pathToFileURL(__filename).href;');
-await toCommonJs(staged.filter((f) => !usesImportMeta(f)), "");
+await toCommonJs([...usingImportMeta], '"use strict";\nvar __shelfModuleUrl = require("node:url").pathToFileURL(__filename).href;');
+await toCommonJs(staged.filter((f) => !usingImportMeta.has(f)), "");
 const OWN_FILE = /(require|import)\("(\.\.?\/[\w./-]+)\.js"\)/g;
 const NODE_BUILTIN_IMPORT = /import\("(node:[\w/]+)"\)/g;
 for (const file of staged) {
