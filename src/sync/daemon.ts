@@ -35,6 +35,7 @@ import { readRemoteMemory, viewHeadsOf } from "./checkpoints.js";
 import { fetchSummary } from "./heads-client.js";
 import { answerWriteRequest, type WriteRequest } from "./daemon-write.js";
 import { listenForLocalEdits, type LocalRequestHandler } from "./home-signal.js";
+import { CoalescedRun, type RunOutcome } from "./coalesced-run.js";
 import { DaemonConnectionsFile } from "./daemon-connections.js";
 import { LiveDocuments } from "./live-documents.js";
 import type { PeerServer } from "./peer-server.js";
@@ -89,15 +90,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   const remoteHeads = trackRemoteHeads(repo);
   const store = await CatalogStore.open(instance, catalog, { keepRepo: true });
   const changed = new Set<DocumentId>();
-  // Materialize, coalesced: at most one run at a time, and one more if changes came meanwhile. The
-  // first change after a quiet spell is taken at once; a stream of them, every debounceMs.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let running: Promise<void> | undefined;
-  let lastStarted = -Infinity;
-  let again = false;
-  /** set when the daemon fails to start: nothing more is scheduled */
-  let stopping = false;
-  const materialize = async (): Promise<void> => {
+  const materialize = async (): Promise<RunOutcome> => {
     try {
       // Ready documents only: a peer may have offered one that is still on its way.
       await repo.flush(Object.values(repo.handles).filter((h) => h.isReady()).map((h) => h.documentId));
@@ -106,11 +99,13 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       // Peers of `shelf serve` hold only the root: tell them which shards changed.
       if (options.server) announce([...changed]);
       changed.clear();
+      return docs > 0 ? "worked" : "idle";
     } catch (err) {
       log(`error: materializing failed, will retry: ${(storageError(err, instance.home) ?? (err as Error))?.message ?? err}`);
-      again = true;
+      return "failed";
     }
   };
+  const materializing = new CoalescedRun(materialize, options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
   const announce = (ids: DocumentId[]) => {
     const notice: Record<string, A.Heads> = {};
     for (const id of ids) {
@@ -120,23 +115,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
     if (Object.keys(notice).length > 0) root?.broadcast(changedNotice(notice));
   };
   const schedule = () => {
-    if (signal.aborted || stopping) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      lastStarted = performance.now();
-      running = materialize().finally(() => {
-        running = undefined;
-        if (again) {
-          again = false;
-          schedule();
-        }
-      });
-    }, Math.max(0, lastStarted + (options.debounceMs ?? DEFAULT_DEBOUNCE_MS) - performance.now()));
+    if (!signal.aborted) materializing.request();
   };
 
   const live = new LiveDocuments({
@@ -179,9 +158,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       options.onListening?.(await options.server.listen(repo, materializeStored));
     } catch (err) {
       // A port in use: end what runs already, or its timers would keep the process from exiting.
-      stopping = true;
-      clearTimeout(timer);
-      await running;
+      await materializing.stop();
       live.close();
       for (const c of connections) c.stop();
       await options.server.close();
@@ -231,7 +208,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       }
       // Dirty documents are normally the daemon's own saves, about to be materialized; one left
       // dirty while nothing is pending may hold another process's saved but unmaterialized edit.
-      if (!running && !timer) for (const row of dirtyDocs.all()) if (documents.has(row.doc_id as DocumentId)) stale.set(row.doc_id as DocumentId, undefined);
+      if (!materializing.busy) for (const row of dirtyDocs.all()) if (documents.has(row.doc_id as DocumentId)) stale.set(row.doc_id as DocumentId, undefined);
       let taken = 0;
       for (const [id, heads] of stale) {
         const loaded = live.get(id);
@@ -299,11 +276,11 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   clearInterval(unloader);
   await unloading;
   await signals?.close();
-  clearTimeout(timer);
+  await materializing.stop();
   live.close();
   for (const c of connections) c.stop();
   await options.server?.close();
-  while (running || polling) await (running ?? new Promise((r) => setTimeout(r, 10)));
+  while (polling) await new Promise((r) => setTimeout(r, 10));
   await materialize();
   shown.remove();
 }
