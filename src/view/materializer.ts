@@ -35,7 +35,10 @@ export class Materializer {
       saveHeads: db.prepare<[string, number, string, number]>(
         "INSERT INTO view_heads (doc_id, cat_id, heads, seq) VALUES (?, ?, ?, ?) ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads, cat_id = excluded.cat_id, seq = excluded.seq",
       ),
-      nextSeq: db.prepare<[], { value: number }>("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'view_seq' RETURNING CAST(value AS INTEGER) AS value"),
+      // Read, then written: an UPDATE ... RETURNING runs as a trigger, so SQLite opens a statement
+      // journal for it, and FTS5 writes its pending terms to disk at each (a segment per shard).
+      seq: db.prepare<[], { value: number }>("SELECT CAST(value AS INTEGER) AS value FROM settings WHERE key = 'view_seq'"),
+      setSeq: db.prepare<[number]>("UPDATE settings SET value = ? WHERE key = 'view_seq'"),
       dirtySeq: db.prepare<[string], { seq: number }>("SELECT seq FROM crdt_dirty WHERE doc_id = ?"),
       clearDirty: db.prepare<[string, number]>("DELETE FROM crdt_dirty WHERE doc_id = ? AND seq <= ?"),
       row: db.prepare<[number, string], { rid: number; deleted: number }>("SELECT rid, deleted FROM records WHERE cat_id = ? AND id = ?"),
@@ -159,7 +162,9 @@ export class Materializer {
 
   /** Stores a document's view heads with the next view sequence number (inside a transaction). */
   #saveHeads(documentId: string, catId: number, heads: A.Heads): void {
-    this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(heads), this.#stmts.nextSeq.get()!.value);
+    const seq = this.#stmts.seq.get()!.value + 1;
+    this.#stmts.setSeq.run(seq);
+    this.#stmts.saveHeads.run(documentId, catId, JSON.stringify(heads), seq);
   }
 
   /** Deletes the shard's rows; returns them as they were. */
