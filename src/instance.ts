@@ -155,14 +155,28 @@ export class Instance {
   }
 
   /**
-   * Whether a document's stored chunks changed since the view last caught up with it: any
-   * document, or one of `catalog`'s (a read checks its own: documents stored by a join that failed
-   * belong to no catalog, and must not make every read load Automerge).
+   * Whether one of the catalog's documents had chunks stored since the view last caught up with it
+   * (documents stored by a join that failed belong to no catalog, and must not make every command
+   * load Automerge).
    */
-  hasDirtyDocuments(catalog?: CatalogRow): boolean {
-    if (!catalog) return this.db.prepare("SELECT 1 FROM crdt_dirty LIMIT 1").get() !== undefined;
+  hasDirtyDocuments(catalog: CatalogRow): boolean {
     const ids = [catalog.url, ...catalog.shardUrls].map(documentIdOf);
     return this.db.prepare<[string], unknown>("SELECT 1 FROM crdt_dirty WHERE doc_id IN (SELECT value FROM json_each(?)) LIMIT 1").get(JSON.stringify(ids)) !== undefined;
+  }
+
+  /**
+   * Documents whose stored chunks the view has not caught up with: `held`, of this instance's
+   * catalogs; `kept`, of none (stored by a join that did not finish, kept for the next attempt).
+   */
+  dirtyDocuments(): { held: number; kept: number } {
+    const ofCatalogs = new Set<string>(this.catalogs().flatMap((c) => [c.url, ...c.shardUrls].map(documentIdOf)));
+    let held = 0;
+    let kept = 0;
+    for (const { doc_id } of this.db.prepare<[], { doc_id: string }>("SELECT doc_id FROM crdt_dirty").iterate()) {
+      if (ofCatalogs.has(doc_id)) held++;
+      else kept++;
+    }
+    return { held, kept };
   }
 
   catalogs(): CatalogRow[] {

@@ -65,6 +65,7 @@ export function formatRecordTable(records: CatalogRecord[], width = process.stdo
 export function formatStatus(s: InstanceStatus): string {
   const lines = [`instance ${s.instanceId}`, `home     ${s.home}`, `database ${s.dbPath} (${formatBytes(s.dbBytes)})`];
   if (s.pendingDocuments > 0) lines.push(`pending  ${s.pendingDocuments} documents not yet materialized`);
+  if (s.keptDocuments > 0) lines.push(`kept     ${s.keptDocuments} documents from a join that did not finish: run the same \`shelf join\` again to complete it`);
   for (const c of s.catalogs) {
     lines.push(`catalog  ${c.name}${c.default ? " (default)" : ""}  ${c.url}`);
     const providers = Object.entries(c.byProvider).map(([p, n]) => `${p} ${n}`).join(", ");

@@ -112,7 +112,7 @@ async function mergeBundle(instance: Instance, bundle: BundleFile, checked: Chec
     onProgress?.(i + 1, entries.length);
   }
   // Documents that other processes changed and the view has not caught up with yet.
-  if (instance.hasDirtyDocuments()) {
+  if (instance.hasDirtyDocuments(catalog)) {
     const { CatalogStore } = await import("../catalog/catalog-store.js");
     recordsChanged += (await (await CatalogStore.open(instance, catalog)).catchUp()).records;
   }

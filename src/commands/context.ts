@@ -68,7 +68,7 @@ export async function withStore<T>(options: GlobalOptions, fn: (ctx: WriteContex
     try {
       const catalog = instance.catalog(options.catalog);
       const store = await openStore(instance, catalog);
-      if (instance.hasDirtyDocuments()) await store.catchUp();
+      if (instance.hasDirtyDocuments(catalog)) await store.catchUp();
       return await fn({ instance, catalog, store });
     } finally {
       await closeInstance(instance);

@@ -38,7 +38,10 @@ export interface InstanceStatus {
   home: string;
   dbPath: string;
   dbBytes: number;
+  /** documents of this instance's catalogs that the view has not caught up with */
   pendingDocuments: number;
+  /** documents stored by a join that did not finish, kept so that joining again starts from them */
+  keptDocuments: number;
   catalogs: (CatalogCounts & { name: string; url: string; default: boolean; shards: number })[];
   remotes: RemoteSyncStatus[];
 }
@@ -47,13 +50,14 @@ export async function status(options: GlobalOptions): Promise<InstanceStatus> {
   const instance = Instance.open(resolveHome(options.home));
   try {
     const dbBytes = ["", "-wal"].reduce((sum, suffix) => sum + fileSize(instance.dbPath + suffix), 0);
-    const pending = instance.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM crdt_dirty").get()!.n;
+    const dirty = instance.dirtyDocuments();
     return {
       instanceId: instance.id,
       home: instance.home,
       dbPath: instance.dbPath,
       dbBytes,
-      pendingDocuments: pending,
+      pendingDocuments: dirty.held,
+      keptDocuments: dirty.kept,
       catalogs: instance.catalogs().map((c) => ({ name: c.name, url: c.url, default: c.isDefault, shards: c.shardUrls.length, ...countRecords(instance.db, c.catId) })),
       remotes: syncStatus(instance.db),
     };

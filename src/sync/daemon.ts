@@ -151,7 +151,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   log(`loaded catalog ${catalog.name} (root; ${catalog.shardUrls.length} shards load when they change); ${liveWith}`);
   // Catches up only documents marked dirty (a peer's change just written): cheap when none is.
   const materializeStored = async (): Promise<void> => {
-    if (instance.hasDirtyDocuments()) await store.catchUp();
+    if (instance.hasDirtyDocuments(catalog)) await store.catchUp();
   };
   if (options.server) {
     try {

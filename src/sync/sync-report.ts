@@ -45,7 +45,7 @@ export async function syncReport(
   extra: { earlier?: Materialized; readOnly?: boolean; documents?: number } = {},
 ): Promise<SyncReport> {
   let { changed, counts } = extra.earlier ?? { changed: 0, counts: NO_COUNT_CHANGE };
-  if (instance.hasDirtyDocuments()) {
+  if (instance.hasDirtyDocuments(catalog)) {
     // Only then is Automerge loaded: a sync that brought nothing never loads it.
     const { CatalogStore } = await import("../catalog/catalog-store.js");
     const caughtUp = await (await CatalogStore.open(instance, catalog)).catchUp(options.onProgress);

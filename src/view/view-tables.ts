@@ -5,6 +5,7 @@
  * the same scripts, so this module never falls out of step with a migration added later.
  */
 import { newDatabase, type Db } from "../store/db.js";
+import { encodeKey, upperBound } from "../store/sqlite-storage-adapter.js";
 import { SCHEMA_MIGRATIONS } from "../store/schema.js";
 import { damagedDatabase } from "../store/storage-errors.js";
 
@@ -66,7 +67,7 @@ export function resetView(db: Db, documentIds: readonly string[]): void {
 }
 
 /**
- * Removes one catalog's rows from the view and marks its documents dirty, so that whatever
+ * Removes one catalog's rows from the view and marks its stored documents dirty, so that whatever
  * registers them next materializes them afresh (inside the caller's transaction).
  */
 export function forgetCatalogView(db: Db, catId: number, documentIds: readonly string[]): void {
@@ -75,7 +76,11 @@ export function forgetCatalogView(db: Db, catId: number, documentIds: readonly s
   // tags, collections and conflicts go with their records (ON DELETE CASCADE)
   db.prepare("DELETE FROM records WHERE cat_id = ?").run(catId);
   db.prepare("DELETE FROM view_heads WHERE cat_id = ?").run(catId);
-  markDirty(db, documentIds);
+  const stored = db.prepare<[string, string]>("SELECT 1 FROM crdt_chunks WHERE key >= ? AND key < ? LIMIT 1");
+  markDirty(
+    db,
+    documentIds.filter((id) => stored.get(encodeKey([id]), upperBound(encodeKey([id]))) !== undefined),
+  );
 }
 
 const isCorrupt = (err: unknown) => String((err as { code?: unknown })?.code ?? "").startsWith("SQLITE_CORRUPT");
