@@ -314,10 +314,12 @@ export async function editFigure(ctx: BenchContext, edits = 5): Promise<Figure> 
   ctx.log(`edit: shelf set on ${chosen.size} records`);
   const rows: { id: string; wallMs: number; crdtBytesAdded: number; chunksAdded: number; fileBytesAdded: number; outcome: string }[] = [];
   let i = 0;
+  // A value of this run's own: a home copied from an earlier run holds that run's values already.
+  const runTag = Date.now().toString(36);
   for (const item of chosen) {
     const before = chunkStats(ctx.home);
     const fileBefore = dbFileBytes(ctx.home);
-    const run: ChildRun = expectExit(await runChild(shelf(ctx, "set", item.id, `summary=shelf bench edit ${i++} (${item.id})`, "--json"), { scratch: ctx.scratch }));
+    const run: ChildRun = expectExit(await runChild(shelf(ctx, "set", item.id, `summary=shelf bench edit ${i++} of run ${runTag} (${item.id})`, "--json"), { scratch: ctx.scratch }));
     const { outcome } = parseJsonOutput<{ outcome: string }>(run);
     const after = chunkStats(ctx.home);
     rows.push({ id: item.id, wallMs: round(run.wallMs), crdtBytesAdded: after.bytes - before.bytes, chunksAdded: after.chunks - before.chunks, fileBytesAdded: dbFileBytes(ctx.home) - fileBefore, outcome });

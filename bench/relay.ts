@@ -369,7 +369,7 @@ export async function relayFigure(ctx: BenchContext, options: RelayFigureOptions
     });
     if (relayStop.code !== 0) notes.push(`the relay exited with ${relayStop.code ?? relayStop.signal} on SIGTERM`);
     notes.push(
-      "edit times run from just before `shelf set` is spawned on A until B's shelf.db (read-only, polled every 10 ms) shows the value; shelf set hands the edit to A's daemon, which makes it and sends it to the relay; B's daemon loads the shard when the relay's notice names it and materializes about 50 ms after the change arrives",
+      "edit times run from just before `shelf set` is spawned on A until B's shelf.db (read-only, polled every 10 ms) shows the value; shelf set hands the edit to A's daemon, which makes it and sends it to the relay; B's daemon loads the shard when the relay's notice names it and materializes the change as soon as it arrives",
       `fan-out: every client is an in-process automerge-repo Repo with its own WebSocket, all from 127.0.0.1 (--max-connections-per-address 1000); one more client changes the root document; bounded to ${FANOUT_TIMEOUT_MS / 1000} s`,
     );
 
