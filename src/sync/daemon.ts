@@ -54,7 +54,7 @@ export interface DaemonOptions {
    * edits (default 5000 ms; 1000 ms when the daemon cannot listen for those signals)
    */
   pollMs?: number;
-  /** the least time between the starts of two materializations: changes meanwhile wait and are taken together (default 50 ms) */
+  /** the least time between the starts of two materializations that wrote something: changes meanwhile wait and are taken together (default 50 ms) */
   debounceMs?: number;
   backoff?: ReconnectBackoff;
   /** how long loading a document may take before the daemon gives up on it (default 60 s) */
