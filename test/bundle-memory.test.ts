@@ -104,6 +104,16 @@ describe("bundles hold one document at a time", () => {
     expect(watched.storeOpened).toBe(0);
   });
 
+  it("import-bundle of a bundle holding nothing new parses each document once, to check it, and merges none", async () => {
+    let result: Awaited<ReturnType<typeof importBundle>> | undefined;
+    const watched = await watch(async () => (result = await importBundle(path("a.bundle"), { home: path("b") })));
+    expect(result).toMatchObject({ documentsChanged: 0, recordsChanged: 0, records: RECORDS });
+    // one parse per document to check it, and the root loaded once more to read its shards; none
+    // parsed again to find what it adds
+    expect(watched.created).toBe(SHARDS + 2);
+    expect(watched.storeOpened).toBe(0);
+  });
+
   it("merging a bundle into a catalog that has its own edits holds at most one document at a time", async () => {
     const instance = Instance.open(path("b"));
     try {

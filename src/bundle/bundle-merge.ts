@@ -53,6 +53,10 @@ export class BundleMerge {
    */
   merge(documentId: string, data: Uint8Array, heads: A.Heads): MergeOutcome {
     return this.#instance.db.transaction((): MergeOutcome => {
+      // Held here as the bundle has it: its one chunk is a snapshot named after these heads (how
+      // a new document is stored below, and how automerge-repo names what it compacts). A bundle
+      // imported again is thus checked, not parsed again nor stored.
+      if (this.#storage.holdsOnly(documentId, [documentId, "snapshot", headsHash(heads)])) return { changed: false, records: 0 };
       const stored = [...this.#storage.documentChunks(documentId)];
       let doc: A.Doc<unknown>;
       if (stored.length === 0) {

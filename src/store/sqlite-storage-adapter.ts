@@ -37,6 +37,7 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
       load: db.prepare<[string], { data: Buffer }>("SELECT data FROM crdt_chunks WHERE key = ?"),
       save: db.prepare<[string, Uint8Array]>("INSERT INTO crdt_chunks (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data"),
       remove: db.prepare<[string]>("DELETE FROM crdt_chunks WHERE key = ?"),
+      keys: db.prepare<[string, string], { key: string }>("SELECT key FROM crdt_chunks WHERE key >= ? AND key < ? LIMIT 2"),
       loadRange: db.prepare<[string, string], { key: string; data: Buffer }>("SELECT key, data FROM crdt_chunks WHERE key >= ? AND key < ? ORDER BY rowid"),
       removeRange: db.prepare<[string, string]>("DELETE FROM crdt_chunks WHERE key >= ? AND key < ?"),
     };
@@ -52,6 +53,12 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
       const prefix = encodeKey([documentId, kind]);
       for (const row of this.#stmts.loadRange.iterate(prefix, upperBound(prefix))) yield toUint8Array(row.data);
     }
+  }
+
+  /** Whether the document's only stored chunk is this one. */
+  holdsOnly(documentId: string, key: StorageKey): boolean {
+    const keys = this.#stmts.keys.all(encodeKey([documentId]), upperBound(encodeKey([documentId])));
+    return keys.length === 1 && keys[0]!.key === encodeKey(key);
   }
 
   async load(key: StorageKey): Promise<Uint8Array | undefined> {
