@@ -389,6 +389,17 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     admit: (request, reply) => admitRequest(request, reply, 0),
     // Only a catalog whose root is stored here: an unknown one is answered at once, empty.
     prepare: async (rootId) => (heads.has(rootId) ? access.claimShards(rootId as DocumentId) : undefined),
+    // The catalog's own documents that are stored here; the rest arrive by sync as always. A
+    // prefetched document no client then syncs is dropped like any other idle one.
+    prefetch: (rootId, documentIds) => {
+      const now = Date.now();
+      const stored = documentIds.filter((id) => db.open && (id === rootId || access.ownerOf(id as DocumentId) === rootId) && heads.has(id));
+      for (const id of stored) {
+        idle.touch(id as DocumentId, now);
+        repo.find(id as DocumentId, { allowableStates: ["ready", "unavailable"], signal: AbortSignal.timeout(ROOT_WAIT_MS) }).catch(() => undefined);
+      }
+      return stored.length;
+    },
   });
 
   app.get("/healthz", async (_request, reply) => {

@@ -119,6 +119,25 @@ describe("a catalog's documents at the relay belong to that catalog alone", () =
     expect(res.status).toBe(403);
   });
 
+  it("a token for one catalog makes the relay load none of another's documents", async () => {
+    const url = `${relay.url.replace(/^ws/, "http")}/heads/prefetch`;
+    const prefetch = (token: string, body: unknown) =>
+      fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const victimIds = [victimUrl, ...victimShards.slice(0, 3)].map((u) => u.slice("automerge:".length));
+    expect((await prefetch(tokenA, { catalog: victimUrl, documents: victimIds })).status).toBe(403);
+    // named under the attacker's own catalog, the victim's documents are not its own: none loaded
+    const asOwn = await prefetch(tokenA, { catalog: attackerUrl, documents: victimIds });
+    expect(asOwn.status).toBe(202);
+    expect(await asOwn.json()).toEqual({ prefetching: 0 });
+    // the victim's token: its root and the stored shards among those named
+    const stored = victimShards.filter((u) => u !== victimUrl).map((u) => u.slice("automerge:".length));
+    const own = await prefetch(tokenC, { catalog: victimUrl, documents: [victimIds[0], ...stored.slice(0, 15)] });
+    expect(own.status).toBe(202);
+    expect(((await own.json()) as { prefetching: number }).prefetching).toBeGreaterThanOrEqual(1);
+    expect((await prefetch(tokenC, { catalog: victimUrl, documents: stored.slice(0, 17) })).status).toBe(400);
+    expect((await prefetch(tokenC, { catalog: victimUrl, documents: ["not/an id"] })).status).toBe(400);
+  });
+
   it("a token made for one of a catalog's shard ids reaches nothing", async () => {
     const tokenShard = await createToken(dataDir, victimShards[0]!);
     const client = await connectClient(relay.url, tokenShard);

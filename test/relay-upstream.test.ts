@@ -7,13 +7,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectExit, FIXTURES, makeTempDir, shelf, shelfJson } from "./helpers/cli.js";
-import { createToken, eventually, sleep, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
-
-async function metricValue(relay: RelayProcess, name: string): Promise<number | undefined> {
-  const res = await fetch(`${relay.http}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  const line = (await res.text()).split("\n").find((l) => l.startsWith(name + " "));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
-}
+import { createToken, eventually, metricValue, sleep, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
 
 describe("shelf relay --upstream", () => {
   it("a catalog synced through relay 1 reaches a client of relay 2, and back", async () => {

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import type { DocHandle } from "@automerge/automerge-repo";
 import { documentIdOf, shardIndex } from "../src/model/catalog-doc.js";
 import { ROOT, expectExit, finished, makeTempDir, shelf, shelfJson, startCli } from "./helpers/cli.js";
-import { connectClient, createToken, freePort, startRelayProcess } from "./helpers/relay-process.js";
+import { connectClient, createToken, eventually, freePort, metricValue, startRelayProcess } from "./helpers/relay-process.js";
+import { shardIdFor } from "../src/model/catalog-ids.js";
 
 const HOOK = join(ROOT, "test", "helpers", "record-imports.mjs");
 
@@ -93,6 +94,31 @@ describe("a sync with a relay that gives heads summaries", () => {
         expect(pulled).toMatchObject({ documents: 3, loaded: 3, loads: 3, added: 3 });
         expect((await shelfJson<{ records: unknown[] }>(b, "list", "--json")).records).toHaveLength(5);
         expect(await syncReport(b)).toMatchObject({ documents: 0, loaded: 0 });
+      } finally {
+        await relay.stop("SIGTERM");
+      }
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it("a prefetch makes the relay load the documents a sync is about to exchange, before the sync connects", async () => {
+    const tmp = makeTempDir("shelf-checkpoint-prefetch-");
+    try {
+      const { url, token, relay } = await setup(tmp.dir);
+      try {
+        const loaded = async () => (await metricValue(relay, "shelf_relay_documents_loaded")) ?? -1;
+        // with no client connected, the relay drops what it holds once in step
+        expect(await eventually(async () => (await loaded()) === 0, 60_000, 200)).toBe(true);
+        const shards = [0, 1, 2].map((i) => shardIdFor(url.slice("automerge:".length), i));
+        const res = await fetch(`${relay.http}/sync/heads/prefetch`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ catalog: url, documents: shards }),
+        });
+        expect(res.status).toBe(202);
+        expect(await res.json()).toEqual({ prefetching: 3 });
+        expect(await eventually(async () => (await loaded()) === 3, 10_000, 50)).toBe(true);
       } finally {
         await relay.stop("SIGTERM");
       }

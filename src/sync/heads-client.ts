@@ -9,7 +9,7 @@
  * until main.ts's one-second exit timer. This connection is closed once the answer is read.
  */
 import { ShelfError } from "../errors.js";
-import { isHeadsSummary, summaryUrl, type HeadsSummary } from "../protocol/heads-summary.js";
+import { isHeadsSummary, PREFETCH_MAX_DOCUMENTS, summaryUrl, type HeadsSummary } from "../protocol/heads-summary.js";
 import type { Remote } from "./remotes.js";
 import { refusalError } from "./sync-errors.js";
 
@@ -24,7 +24,7 @@ export async function fetchSummary(remote: Remote, catalogUrl: string, since: nu
   url.searchParams.set("since", String(since));
   let response: { status: number; body: string };
   try {
-    response = await getText(url, remote.token ? { authorization: `Bearer ${remote.token}` } : {}, signal);
+    response = await sendText(url, "GET", remote.token ? { authorization: `Bearer ${remote.token}` } : {}, signal);
   } catch (err) {
     if (signal.aborted) throw new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `no answer from ${remote.name} (${remote.url})`, "check that the relay is running and the URL is right (`shelf remote list`)");
     const { code, message } = err as { code?: string; message?: string };
@@ -44,16 +44,39 @@ export async function fetchSummary(remote: Remote, catalogUrl: string, since: nu
   }
 }
 
-/** One GET on a connection of its own (agent: false), closed after the answer. */
-async function getText(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; body: string }> {
-  const { get } = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+/**
+ * Tells the relay which documents this sync is about to exchange, so that it loads its copies
+ * while this instance loads its own (src/protocol/heads-route.ts). Only for a few documents (a
+ * bulk sync is paced by the exchange itself), and only a hint: it never fails, and a server
+ * without it answers 404. `sent` resolves once the request has left, which the caller waits for
+ * before loading anything: loading Automerge holds the event loop, and the request with it.
+ */
+export function requestPrefetch(remote: Remote, catalogUrl: string, documentIds: readonly string[], signal: AbortSignal): { sent: Promise<void>; answered: Promise<void> } {
+  if (documentIds.length === 0 || documentIds.length > PREFETCH_MAX_DOCUMENTS) return { sent: Promise.resolve(), answered: Promise.resolve() };
+  const url = summaryUrl(remote.url);
+  url.pathname += "/prefetch";
+  const headers: Record<string, string> = { "content-type": "application/json", ...(remote.token ? { authorization: `Bearer ${remote.token}` } : {}) };
+  let sent = () => {};
+  const whenSent = new Promise<void>((resolve) => (sent = resolve));
+  const answered = sendText(url, "POST", headers, signal, JSON.stringify({ catalog: catalogUrl, documents: documentIds }), sent)
+    .then(() => undefined)
+    .catch(() => undefined)
+    .finally(sent);
+  return { sent: whenSent, answered };
+}
+
+/** One request on a connection of its own (agent: false), closed after the answer. */
+async function sendText(url: URL, method: "GET" | "POST", headers: Record<string, string>, signal: AbortSignal, body?: string, onSent?: () => void): Promise<{ status: number; body: string }> {
+  const { request } = url.protocol === "https:" ? await import("node:https") : await import("node:http");
   return new Promise((resolve, reject) => {
-    const request = get(url, { headers, signal, agent: false }, (response) => {
+    const sent = request(url, { method, headers, signal, agent: false }, (response) => {
       const parts: Buffer[] = [];
       response.on("data", (part: Buffer) => parts.push(part));
       response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(parts).toString("utf8") }));
       response.on("error", reject);
     });
-    request.on("error", reject);
+    sent.on("error", reject);
+    if (onSent) sent.on("finish", onSent);
+    sent.end(body);
   });
 }

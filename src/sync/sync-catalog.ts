@@ -12,7 +12,7 @@ import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { readRemoteMemory, viewHeadsOf, writeRemoteMemory } from "./checkpoints.js";
 import { deadline } from "./deadline.js";
-import { fetchSummary, type SummaryTraffic } from "./heads-client.js";
+import { fetchSummary, requestPrefetch, type SummaryTraffic } from "./heads-client.js";
 import type { ExchangeOptions, ExchangeResult } from "./relay-exchange.js";
 import type { Remote } from "./remotes.js";
 import { advancePlan, planSync, rememberAfterSync, type ListingReason } from "./sync-plan.js";
@@ -40,6 +40,9 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   let result: ExchangeResult | undefined;
   try {
     plan = await planSync(summaryAfter, memory, remote.url, local);
+    // the relay loads its copies of a few documents while this instance loads its own
+    const prefetch = plan && requestPrefetch(remote, catalog.url, [...plan.documents], limit.signal);
+    await prefetch?.sent;
     if (!plan || plan.documents.size > 0) {
       const [{ exchange }, { CatalogStore }] = await Promise.all([import("./relay-exchange.js"), import("../catalog/catalog-store.js")]);
       const store = CatalogStore.open(instance, catalog);
@@ -48,6 +51,7 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
       // Only refines what is remembered: a remote gone quiet by now does not undo the sync.
       if (plan) plan = advancePlan(plan, await summaryAfter(plan.summary.seq).catch(() => undefined));
     }
+    await prefetch?.answered;
   } finally {
     limit.dispose();
   }

@@ -180,6 +180,13 @@ export function closeCode(ws: WebSocket, timeoutMs = 5_000): Promise<number> {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Retries `attempt` until it returns true, for up to `timeoutMs`; false when it never did. */
+/** A value of the relay's Prometheus metrics (`/metrics`), undefined when it has none. */
+export async function metricValue(relay: RelayProcess, name: string): Promise<number | undefined> {
+  const res = await fetch(`${relay.http}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  const line = (await res.text()).split("\n").find((l) => l.startsWith(name + " "));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
 export async function eventually(attempt: () => Promise<boolean>, timeoutMs: number, pauseMs = 500): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
