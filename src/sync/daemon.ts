@@ -32,7 +32,7 @@ import { changedNotice, readChangedNotice } from "../protocol/changed-notice.js"
 import { sameHeads } from "../protocol/heads-summary.js";
 import { SafeClientAdapter, type ReconnectBackoff } from "../protocol/safe-client-adapter.js";
 import { readRemoteMemory, viewHeadsOf } from "./checkpoints.js";
-import { fetchSummary } from "./heads-client.js";
+import { fetchSummary, requestPrefetch } from "./heads-client.js";
 import { answerWriteRequest, type WriteRequest } from "./daemon-write.js";
 import { listenForLocalEdits, type LocalRequestHandler } from "./home-signal.js";
 import { CoalescedRun, type RunOutcome } from "./coalesced-run.js";
@@ -69,6 +69,8 @@ export interface DaemonOptions {
 
 export const DEFAULT_UNLOAD_IDLE_MS = 60_000;
 const DEFAULT_DEBOUNCE_MS = 50;
+/** How long a write waits for its prefetch requests to leave (about a round trip to a near relay). */
+const PREFETCH_SEND_WAIT_MS = 20;
 
 export const DEFAULT_BACKOFF: ReconnectBackoff = { initialMs: 1000, maxMs: 60_000, jitter: 0.2 };
 
@@ -210,6 +212,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       // dirty while nothing is pending may hold another process's saved but unmaterialized edit.
       if (!materializing.busy) for (const row of dirtyDocs.all()) if (documents.has(row.doc_id as DocumentId)) stale.set(row.doc_id as DocumentId, undefined);
       let taken = 0;
+      await prefetchAtRelays([...stale.keys()].filter((id) => !live.get(id)));
       for (const [id, heads] of stale) {
         const loaded = live.get(id);
         if (!loaded) {
@@ -238,8 +241,9 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   // changed, stored and materialized before the command hears back.
   const writeForCommand = async (request: WriteRequest) => {
     if (signal.aborted) throw new Error("stopping");
-    const url = catalog.shardUrls[shardIndex(request.id, catalog.shardUrls.length)]!;
-    await live.load(documentIdOf(url));
+    const shardId = documentIdOf(catalog.shardUrls[shardIndex(request.id, catalog.shardUrls.length)]!);
+    if (!live.get(shardId)) await prefetchAtRelays([shardId]);
+    await live.load(shardId);
     try {
       const outcome = await store.write(request.id, request.patch, request.mode, request.op);
       log(`wrote ${request.id} for a command (${request.op}, ${outcome})`);
@@ -247,6 +251,15 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
     } catch (err) {
       throw storageError(err, instance.home) ?? err;
     }
+  };
+  /**
+   * Asks the relays to load documents this daemon is about to load and change, so that their
+   * loads run beside this one (src/protocol/heads-route.ts). Waits until the requests have left,
+   * since loading a document holds the event loop, but not longer than PREFETCH_SEND_WAIT_MS.
+   */
+  const prefetchAtRelays = async (ids: DocumentId[]): Promise<void> => {
+    const sent = remotes.map((remote) => requestPrefetch(remote, catalog.url, ids, AbortSignal.timeout(30_000)).sent);
+    await Promise.race([Promise.all(sent), new Promise((resolve) => setTimeout(resolve, PREFETCH_SEND_WAIT_MS))]);
   };
   const signals = await watchLocalEdits(instance.home, () => void poll(), (message) => answerWriteRequest(message, catalog.url, writeForCommand), log);
   const poller = setInterval(() => void poll(), options.pollMs ?? (signals ? 5000 : 1000));
