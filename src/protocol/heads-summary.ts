@@ -74,10 +74,10 @@ export function sameHeads(a: Heads, b: Heads): boolean {
   return [...a].sort().every((h, i) => h === sortedB[i]);
 }
 
-/** ws://HOST:PORT/sync -> http://HOST:PORT/sync/heads (wss -> https). */
 /** The most documents one prefetch request names (heads-route.ts): as many as a sync exchanges at once. */
 export const PREFETCH_MAX_DOCUMENTS = 16;
 
+/** ws://HOST:PORT/sync -> http://HOST:PORT/sync/heads (wss -> https). */
 export function summaryUrl(syncUrl: string): URL {
   const url = new URL(syncUrl);
   url.protocol = url.protocol === "wss:" ? "https:" : "http:";
