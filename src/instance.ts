@@ -9,7 +9,7 @@ import type { DocumentId, NetworkAdapterInterface, Repo } from "@automerge/autom
 import { ShelfError } from "./errors.js";
 import { openDb, type Db } from "./store/db.js";
 import { KnownChunks } from "./store/known-chunks.js";
-import { documentIdOf } from "./model/catalog-doc.js";
+import { documentIdsOf } from "./model/catalog-doc.js";
 import { forgetCatalogView } from "./view/view-tables.js";
 import type { StoredDocuments } from "./store/stored-documents.js";
 
@@ -160,7 +160,7 @@ export class Instance {
    * load Automerge).
    */
   hasDirtyDocuments(catalog: CatalogRow): boolean {
-    const ids = [catalog.url, ...catalog.shardUrls].map(documentIdOf);
+    const ids = documentIdsOf(catalog);
     return this.db.prepare<[string], unknown>("SELECT 1 FROM crdt_dirty WHERE doc_id IN (SELECT value FROM json_each(?)) LIMIT 1").get(JSON.stringify(ids)) !== undefined;
   }
 
@@ -169,7 +169,7 @@ export class Instance {
    * catalogs; `kept`, of none (stored by a join that did not finish, kept for the next attempt).
    */
   dirtyDocuments(): { held: number; kept: number } {
-    const ofCatalogs = new Set<string>(this.catalogs().flatMap((c) => [c.url, ...c.shardUrls].map(documentIdOf)));
+    const ofCatalogs = new Set<string>(this.catalogs().flatMap(documentIdsOf));
     let held = 0;
     let kept = 0;
     for (const { doc_id } of this.db.prepare<[], { doc_id: string }>("SELECT doc_id FROM crdt_dirty").iterate()) {
@@ -223,7 +223,7 @@ export class Instance {
    * documents stay, marked dirty: a later join of the same catalog starts from them.
    */
   removeCatalog(catalog: CatalogRow): void {
-    const documentIds = [catalog.url, ...catalog.shardUrls].map(documentIdOf);
+    const documentIds = documentIdsOf(catalog);
     this.db.transaction(() => {
       forgetCatalogView(this.db, catalog.catId, documentIds);
       this.db.prepare("DELETE FROM catalogs WHERE cat_id = ?").run(catalog.catId);

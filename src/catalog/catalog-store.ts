@@ -9,7 +9,7 @@ import { rootIdFor, shardIdFor } from "../model/catalog-ids.js";
 import { changeMessage } from "../model/change-message.js";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
-import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, shardIndex, type RootDoc } from "../model/catalog-doc.js";
+import { CATALOG_FORMAT, DEFAULT_SHARD_COUNT, documentIdOf, documentIdsOf, shardIndex, type RootDoc } from "../model/catalog-doc.js";
 import { resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteMode, type WriteOutcome } from "../model/crdt-record.js";
 import { validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
 import { addCounts, NO_COUNT_CHANGE, type CountChange } from "../view/count-change.js";
@@ -256,7 +256,7 @@ export class CatalogStore {
   async rebuild(onProgress?: Progress): Promise<void> {
     // The view is thrown away only once the CRDT it is rebuilt from is known to be readable.
     assertCrdtReadable(this.instance);
-    const documentIds = this.instance.catalogs().flatMap((c) => [c.url, ...c.shardUrls].map(documentIdOf));
+    const documentIds = this.instance.catalogs().flatMap(documentIdsOf);
     resetView(this.instance.db, documentIds);
     await this.catchUp(onProgress);
   }

@@ -9,7 +9,7 @@ import { BundleFile, writeBundle, type Progress } from "../bundle/bundle-file.js
 import { BundleMerge } from "../bundle/bundle-merge.js";
 import { ShelfError } from "../errors.js";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
-import { documentIdOf, type RootDoc } from "../model/catalog-doc.js";
+import { documentIdOf, documentIdsOf, type RootDoc } from "../model/catalog-doc.js";
 import { plain } from "../model/crdt-record.js";
 import { createCrdtStorage } from "../store/crdt-storage.js";
 import { notifyLocalEdit } from "../sync/home-signal.js";
@@ -26,7 +26,7 @@ export interface ExportResult {
 export async function exportBundle(file: string, options: GlobalOptions, onProgress?: Progress): Promise<ExportResult> {
   return withCatalog(options, ({ instance, catalog }) => {
     const storage = createCrdtStorage(instance.db);
-    const documentIds = [catalog.url, ...catalog.shardUrls].map(documentIdOf);
+    const documentIds = documentIdsOf(catalog);
     // One read transaction: every document is measured and written from the same snapshot,
     // while other processes go on writing.
     const bytes = instance.db.transaction(() => {

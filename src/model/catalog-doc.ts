@@ -32,3 +32,6 @@ export function shardIndex(id: string, shardCount: number): number {
 
 /** The document id inside an Automerge URL ("automerge:<id>"). */
 export const documentIdOf = (url: string): DocumentId => url.replace(/^automerge:/, "") as DocumentId;
+
+/** The ids of a catalog's documents: its root, then its shards in order. */
+export const documentIdsOf = (catalog: { url: string; shardUrls: readonly string[] }): DocumentId[] => [catalog.url, ...catalog.shardUrls].map(documentIdOf);

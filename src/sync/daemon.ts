@@ -24,7 +24,7 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, NetworkAdapterInterface, PeerId } from "@automerge/automerge-repo";
 import { CatalogStore, documentIdOf, takeStoredChunks } from "../catalog/catalog-store.js";
-import { shardIndex } from "../model/catalog-doc.js";
+import { documentIdsOf, shardIndex } from "../model/catalog-doc.js";
 import { storageError } from "../store/storage-errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { startImportScheduler } from "../import/schedule.js";
@@ -79,7 +79,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   const { signal, log } = options;
   const db = instance.db;
   const rootId = documentIdOf(catalog.url);
-  const documents = new Set<string>([catalog.url, ...catalog.shardUrls].map(documentIdOf));
+  const documents = new Set<string>(documentIdsOf(catalog));
   // A relay may answer before the daemon is ready: its catch-up waits for the start.
   let started = () => {};
   const whenStarted = new Promise<void>((resolve) => (started = resolve));

@@ -5,6 +5,7 @@
  * the same scripts, so this module never falls out of step with a migration added later.
  */
 import { newDatabase, type Db } from "../store/db.js";
+import { markDirtyStatement } from "../store/crdt-storage.js";
 import { encodeKey, upperBound } from "../store/sqlite-storage-adapter.js";
 import { SCHEMA_MIGRATIONS } from "../store/schema.js";
 import { damagedDatabase } from "../store/storage-errors.js";
@@ -86,7 +87,7 @@ export function forgetCatalogView(db: Db, catId: number, documentIds: readonly s
 const isCorrupt = (err: unknown) => String((err as { code?: unknown })?.code ?? "").startsWith("SQLITE_CORRUPT");
 
 function markDirty(db: Db, documentIds: readonly string[]): void {
-  const mark = db.prepare<[string]>("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1");
+  const mark = markDirtyStatement(db);
   for (const id of documentIds) mark.run(id);
 }
 

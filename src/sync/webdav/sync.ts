@@ -15,7 +15,7 @@ import * as A from "@automerge/automerge";
 import { CatalogStore, documentIdOf, type Progress } from "../../catalog/catalog-store.js";
 import { ShelfError } from "../../errors.js";
 import type { CatalogRow, Instance } from "../../instance.js";
-import type { RootDoc } from "../../model/catalog-doc.js";
+import { documentIdsOf, type RootDoc } from "../../model/catalog-doc.js";
 import { plain } from "../../model/crdt-record.js";
 import { sameHeads } from "../../view/materializer.js";
 import type { Remote } from "../remotes.js";
@@ -74,7 +74,7 @@ interface Session {
 export async function syncWebdav(instance: Instance, catalog: CatalogRow, remote: Remote, options: WebdavSyncOptions): Promise<WebdavReport> {
   const started = performance.now();
   const session = await openSession(instance, catalog.url, remote, options);
-  const documents = new Set([catalog.url, ...catalog.shardUrls].map(documentIdOf));
+  const documents = new Set(documentIdsOf(catalog));
   const listedAt = new Date().toISOString();
   const listing = await session.client.list();
   const entries = listing?.entries ?? [];
@@ -341,7 +341,7 @@ async function upload(session: Session, catalog: CatalogRow, folderMissing: bool
       .all(catalog.catId)
       .map((r) => [r.doc_id, JSON.parse(r.heads) as string[]]),
   );
-  const documents = [catalog.url, ...catalog.shardUrls].map(documentIdOf);
+  const documents = documentIdsOf(catalog);
   const stale = documents.filter((id) => {
     const local = viewHeads.get(id);
     const server = new Set(serverHeads.get(id) ?? []);
@@ -469,7 +469,7 @@ function ambiguousRoot(session: Session): ShelfError {
  */
 function joinable(instance: Instance, rootId: string): (documentId: string) => boolean {
   if (isDerivedRootId(rootId)) return (id) => id === rootId || shardIndexIn(rootId, id) !== undefined;
-  const held = new Set(instance.catalogs().flatMap((c) => [c.url, ...c.shardUrls].map(documentIdOf)));
+  const held = new Set(instance.catalogs().flatMap(documentIdsOf));
   return (id) => !held.has(id as never);
 }
 
