@@ -38,6 +38,7 @@ import { RelayHeads } from "./relay-heads.js";
 import { registerHeadsRoute } from "../src/protocol/heads-route.js";
 import { sameHeads } from "../src/protocol/heads-summary.js";
 import { changedNotice } from "../src/protocol/changed-notice.js";
+import { changingNotice } from "../src/protocol/changing-notice.js";
 import { takenNotice } from "../src/protocol/taken-notice.js";
 import { MetricsHistory } from "./metrics-history.js";
 import { renderStatusPage, STATUS_PAGE_CSP, type CatalogStatus } from "./status-page.js";
@@ -391,13 +392,21 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     prepare: async (rootId) => (heads.has(rootId) ? access.claimShards(rootId as DocumentId) : undefined),
     // The catalog's own documents that are stored here; the rest arrive by sync as always. A
     // prefetched document no client then syncs is dropped like any other idle one.
-    prefetch: (rootId, documentIds) => {
+    prefetch: (rootId, documentIds, changing) => {
       const now = Date.now();
       const stored = documentIds.filter((id) => db.open && (id === rootId || access.ownerOf(id as DocumentId) === rootId) && heads.has(id));
-      for (const id of stored) {
-        idle.touch(id as DocumentId, now);
-        repo.find(id as DocumentId, { allowableStates: ["ready", "unavailable"], signal: AbortSignal.timeout(ROOT_WAIT_MS) }).catch(() => undefined);
-      }
+      // Live clients load these now, so that the change finds their copies loaded.
+      const announced = changing.filter((id) => id !== rootId && stored.includes(id));
+      const root = repo.handles[rootId as DocumentId];
+      if (announced.length > 0 && root?.isReady()) root.broadcast(changingNotice(announced));
+      // After the notice and the answer have left: a load holds the event loop, and a message
+      // sent meanwhile waits for it.
+      setImmediate(() => {
+        for (const id of stored) {
+          idle.touch(id as DocumentId, now);
+          repo.find(id as DocumentId, { allowableStates: ["ready", "unavailable"], signal: AbortSignal.timeout(ROOT_WAIT_MS) }).catch(() => undefined);
+        }
+      });
       return stored.length;
     },
   });

@@ -15,6 +15,7 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { ShelfError } from "../src/errors.js";
 import { shardIndex } from "../src/model/catalog-doc.js";
+import { shardIdFor } from "../src/model/catalog-ids.js";
 import { formatInterval, parseInterval } from "../src/sync/sync-config.js";
 import { expectExit, finished, makeTempDir, shelf, shelfJson, startCli, type CliResult } from "./helpers/cli.js";
 import { createToken, freePort, sleep, startRelayProcess, type RelayProcess } from "./helpers/relay-process.js";
@@ -77,7 +78,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, logs: () => 
 }
 
 /** A with a catalog synced to a fresh relay, and B joined through it. */
-async function twoInstancesOnRelay(dir: string): Promise<{ a: string; b: string; relay: RelayProcess }> {
+async function twoInstancesOnRelay(dir: string): Promise<{ a: string; b: string; relay: RelayProcess; catalogUrl: string }> {
   const [a, b, relayData] = [join(dir, "a"), join(dir, "b"), join(dir, "relay")];
   const catalogUrl = (await shelf(a, "init", "--name", "team")).stdout.trim();
   expectExit(await shelf(a, "add", "npm:left-pad", "--name", "left-pad", "--version", "1.0.0"), 0);
@@ -86,7 +87,7 @@ async function twoInstancesOnRelay(dir: string): Promise<{ a: string; b: string;
   expectExit(await shelf(a, "remote", "add", "origin", relay.url, "--token", token), 0);
   expectExit(await shelf(a, "sync", "origin"), 0);
   expectExit(await shelf(b, "join", catalogUrl, "--relay", relay.url, "--token", token, "--name", "team"), 0);
-  return { a, b, relay };
+  return { a, b, relay, catalogUrl };
 }
 
 async function stopDaemon(d: Daemon, timeoutMs = 15_000): Promise<CliResult> {
@@ -201,7 +202,8 @@ describe("shelf daemon", () => {
     };
     const listening = (home: string) => existsSync(join(home, "signals")) && readdirSync(join(home, "signals")).some((n) => /\.(sock|addr)$/.test(n));
     try {
-      relay = (await twoInstancesOnRelay(tmp.dir)).relay;
+      let catalogUrl: string;
+      ({ relay, catalogUrl } = await twoInstancesOnRelay(tmp.dir));
 
       // Ten minutes between polls: only the daemon itself or the signal can carry an edit in time.
       const slowPolling = { SHELF_DAEMON_POLL_MS: "600000" };
@@ -221,6 +223,12 @@ describe("shelf daemon", () => {
       expect(daemons[0]!.stderr()).toMatch(/wrote npm:left-pad for a command \(set, updated\)/);
       expect((await recordOn(a, "npm:left-pad"))?.name).toBe("left-pad-handed");
       await waitFor("the handed edit visible on B", async () => (await recordOn(b, "npm:left-pad"))?.name === "left-pad-handed", logs, 20_000);
+      // A's daemon told the relay it was about to change the shard, and the relay told B: B's
+      // daemon started loading the shard before the change reached it.
+      const shard = shardIdFor(catalogUrl.slice("automerge:".length), shardIndex("npm:left-pad", 256));
+      const warmed = daemons[1]!.stderr().indexOf(`loading 1 shard another instance is about to change: ${shard}`);
+      expect(warmed, logs()).toBeGreaterThanOrEqual(0);
+      expect(daemons[1]!.stderr().indexOf("materialized 1 document", warmed), logs()).toBeGreaterThan(warmed);
 
       // A refused edit is the command's own error, as without a daemon.
       const missing = await shelf(a, "set", "npm:no-such-package", "name=x");

@@ -9,6 +9,7 @@ import * as A from "@automerge/automerge";
 import { Repo, type AutomergeUrl, type DocHandle } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shardIdFor } from "../src/model/catalog-ids.js";
+import { readChangingNotice } from "../src/protocol/changing-notice.js";
 import { readBundle } from "../src/bundle/bundle-file.js";
 import { FIXTURES, expectExit, makeTempDir, shelf, shelfJson } from "./helpers/cli.js";
 import { writeLegacyCatalog } from "./helpers/legacy-catalog.js";
@@ -136,6 +137,34 @@ describe("a catalog's documents at the relay belong to that catalog alone", () =
     expect(((await own.json()) as { prefetching: number }).prefetching).toBeGreaterThanOrEqual(1);
     expect((await prefetch(tokenC, { catalog: victimUrl, documents: stored.slice(0, 17) })).status).toBe(400);
     expect((await prefetch(tokenC, { catalog: victimUrl, documents: ["not/an id"] })).status).toBe(400);
+  });
+
+  it("only a writer of the catalog can tell its live clients that shards are about to change", async () => {
+    const url = `${relay.url.replace(/^ws/, "http")}/heads/prefetch`;
+    const prefetch = (token: string, body: unknown) =>
+      fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const [first, second, third] = victimShards.slice(0, 3).map((u) => u.slice("automerge:".length));
+    const readOnly = await createToken(dataDir, victimUrl, { readOnly: true });
+    const live = await connectClient(relay.url, tokenC);
+    try {
+      const root = await live.find<Root>(victimUrl as AutomergeUrl);
+      const notices: string[][] = [];
+      root.on("ephemeral-message", ({ message }) => {
+        const notice = readChangingNotice(message);
+        if (notice) notices.push(notice);
+      });
+      // a reader, and a writer of another catalog naming the victim's shards, announce nothing
+      expect((await prefetch(readOnly, { catalog: victimUrl, documents: [first], changing: [first] })).status).toBe(202);
+      expect((await prefetch(tokenA, { catalog: attackerUrl, documents: [second], changing: [second] })).status).toBe(202);
+      expect((await prefetch(tokenC, { catalog: victimUrl, documents: [first], changing: [second] })).status).toBe(400);
+      // the catalog's writer does; the notices come in order, so the earlier ones would be here
+      expect((await prefetch(tokenC, { catalog: victimUrl, documents: [first, third], changing: [third] })).status).toBe(202);
+      const deadline = Date.now() + 10_000;
+      while (notices.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(notices).toEqual([[third]]);
+    } finally {
+      await live.close();
+    }
   });
 
   it("a token made for one of a catalog's shard ids reaches nothing", async () => {

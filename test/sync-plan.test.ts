@@ -49,6 +49,8 @@ describe("planning a sync from a heads summary", () => {
     const plan = await planSync(s.fetch, memoryOf({ root: [h(1)], s1: [h(2)], s2: [h(3)] }, 2), URL_A, local);
     expect([...plan!.documents].sort()).toEqual(["s1", "s2"]);
     expect(plan!.fullListing).toBeUndefined();
+    // only s1 has changes to send: s2 here is still what the server was last seen to hold
+    expect([...plan!.changedHere]).toEqual(["s1"]);
   });
 
   it("asks for the whole listing on a first sync, a new epoch, or a picture that does not add up", async () => {
@@ -80,6 +82,7 @@ describe("planning a sync from a heads summary", () => {
     const local = new Map<string, Heads | undefined>([["root", [h(1)]], ["s1", [h(8)]], ["s2", [h(4)]]]);
     const plan = await planSync(s.fetch, memoryOf({ root: [h(1)], s1: [h(2)], s2: [h(4)] }, 2), URL_A, local);
     expect([...plan!.documents]).toEqual(["s2"]);
+    expect(plan!.changedHere.size).toBe(0);
   });
 
   it("a server without summaries gives no plan: every document is exchanged", async () => {

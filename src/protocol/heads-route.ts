@@ -6,7 +6,9 @@
  * `POST /sync/heads/prefetch` (relay): a client that has planned its sync names the documents it
  * is about to exchange, at most PREFETCH_MAX_DOCUMENTS of its catalog, and the relay starts
  * loading them while the client loads its own copies; otherwise each side's load waits for the
- * other's. Answered at once (202); a server without it answers 404, and the sync is the same.
+ * other's. Those it names under `changing` are the ones it is about to send changes for: the relay
+ * tells the catalog's live clients (changing-notice.ts), unless the token is read-only. Answered
+ * at once (202); a server without it answers 404, and the sync is the same.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { RelayAuth } from "./admission.js";
@@ -23,8 +25,11 @@ export interface HeadsRouteOptions {
   prepare?(rootId: string): Promise<void>;
   /** the only catalog served (`shelf serve`); a relay without tokens answers for any it holds */
   servedCatalog?: string;
-  /** starts loading these documents of the catalog (ids already checked to be well formed); returns how many it will load */
-  prefetch?(rootId: string, documentIds: string[]): number;
+  /**
+   * Starts loading these documents of the catalog (ids already checked to be well formed) and
+   * announces those `changing` (a subset, empty for a read-only token); returns how many it loads.
+   */
+  prefetch?(rootId: string, documentIds: string[], changing: string[]): number;
 }
 
 export function registerHeadsRoute(app: FastifyInstance, options: HeadsRouteOptions): void {
@@ -60,13 +65,15 @@ export function registerHeadsRoute(app: FastifyInstance, options: HeadsRouteOpti
   app.post("/sync/heads/prefetch", async (request, reply) => {
     const auth = await options.admit(request, reply);
     if (!auth) return reply;
-    const body = (request.body ?? {}) as { catalog?: unknown; documents?: unknown };
+    const body = (request.body ?? {}) as { catalog?: unknown; documents?: unknown; changing?: unknown };
     const catalog = catalogOf(auth, typeof body.catalog === "string" ? body.catalog : undefined, reply);
     if (!catalog) return reply;
-    const documents = body.documents;
-    if (!Array.isArray(documents) || documents.length > PREFETCH_MAX_DOCUMENTS || !documents.every((id) => typeof id === "string" && DOCUMENT_ID.test(id))) {
-      return reply.code(400).send({ error: { code: "SHELF_E_USAGE", message: `name at most ${PREFETCH_MAX_DOCUMENTS} document ids: {"catalog", "documents": [...]}`, hint: "document ids are base58, as in automerge: URLs" } });
+    const { documents, changing = [] } = body;
+    const wellFormed = (ids: unknown): ids is string[] => Array.isArray(ids) && ids.length <= PREFETCH_MAX_DOCUMENTS && ids.every((id) => typeof id === "string" && DOCUMENT_ID.test(id));
+    if (!wellFormed(documents) || !wellFormed(changing) || !changing.every((id) => documents.includes(id))) {
+      return reply.code(400).send({ error: { code: "SHELF_E_USAGE", message: `name at most ${PREFETCH_MAX_DOCUMENTS} document ids: {"catalog", "documents": [...], "changing": [some of them]}`, hint: "document ids are base58, as in automerge: URLs" } });
     }
-    return reply.code(202).send({ prefetching: prefetch(catalog.rootId, documents as string[]) });
+    const readOnly = auth.kind === "token" && auth.readOnly;
+    return reply.code(202).send({ prefetching: prefetch(catalog.rootId, documents, readOnly ? [] : changing) });
   });
 }

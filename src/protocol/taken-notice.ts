@@ -5,17 +5,11 @@
  * are whose" in docs/relay.md). Without it the client would wait for the shard until its timeout
  * and be told to run the sync again, which can never help. Clients believe it only from the relay.
  */
-export interface TakenNotice {
-  shelf: "taken";
-  documents: string[];
-}
+import { readIdListNotice, type IdListNotice } from "./id-list-notice.js";
+
+export type TakenNotice = IdListNotice<"taken">;
 
 export const takenNotice = (documents: string[]): TakenNotice => ({ shelf: "taken", documents });
 
 /** The notice's documents, or undefined when `message` is not a well-formed notice. */
-export function readTakenNotice(message: unknown): string[] | undefined {
-  if (typeof message !== "object" || message === null) return undefined;
-  const { shelf, documents } = message as Partial<TakenNotice>;
-  if (shelf !== "taken" || !Array.isArray(documents) || documents.length > 1024) return undefined;
-  return documents.every((id) => typeof id === "string" && id.length <= 64) ? documents : undefined;
-}
+export const readTakenNotice = (message: unknown): string[] | undefined => readIdListNotice(message, "taken");

@@ -29,6 +29,7 @@ import { storageError } from "../store/storage-errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { startImportScheduler } from "../import/schedule.js";
 import { changedNotice, readChangedNotice } from "../protocol/changed-notice.js";
+import { readChangingNotice } from "../protocol/changing-notice.js";
 import { sameHeads } from "../protocol/heads-summary.js";
 import { SafeClientAdapter, type ReconnectBackoff } from "../protocol/safe-client-adapter.js";
 import { readRemoteMemory, viewHeadsOf } from "./checkpoints.js";
@@ -144,6 +145,9 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   }
   // A relay (or served peer) names the shards it stored at new heads: load those we lack.
   root.on("ephemeral-message", ({ message }) => {
+    // Another client is about to change these: load them now, while its change is being made.
+    const warming = (readChangingNotice(message) ?? []).filter((id) => live.warm(id as DocumentId));
+    if (warming.length > 0) log(`loading ${warming.length} shard${warming.length === 1 ? "" : "s"} another instance is about to change: ${warming.join(", ")}`);
     for (const [id, heads] of Object.entries(readChangedNotice(message) ?? {})) {
       const handle = live.get(id as DocumentId);
       if (!handle || !A.hasHeads(handle.doc() as A.Doc<unknown>, heads as A.Heads)) void loadQuietly(id as DocumentId, heads as A.Heads);
@@ -254,11 +258,12 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   };
   /**
    * Asks the relays to load documents this daemon is about to load and change, so that their
-   * loads run beside this one (src/protocol/heads-route.ts). Waits until the requests have left,
+   * loads run beside this one (src/protocol/heads-route.ts), and to tell their other live clients
+   * to load them too (changing-notice.ts). Waits until the requests have left,
    * since loading a document holds the event loop, but not longer than PREFETCH_SEND_WAIT_MS.
    */
   const prefetchAtRelays = async (ids: DocumentId[]): Promise<void> => {
-    const sent = remotes.map((remote) => requestPrefetch(remote, catalog.url, ids, AbortSignal.timeout(30_000)).sent);
+    const sent = remotes.map((remote) => requestPrefetch(remote, catalog.url, ids, AbortSignal.timeout(30_000), ids).sent);
     await Promise.race([Promise.all(sent), new Promise((resolve) => setTimeout(resolve, PREFETCH_SEND_WAIT_MS))]);
   };
   const signals = await watchLocalEdits(instance.home, () => void poll(), (message) => answerWriteRequest(message, catalog.url, writeForCommand), log);

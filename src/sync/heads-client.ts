@@ -50,15 +50,17 @@ export async function fetchSummary(remote: Remote, catalogUrl: string, since: nu
  * bulk sync is paced by the exchange itself), and only a hint: it never fails, and a server
  * without it answers 404. `sent` resolves once the request has left, which the caller waits for
  * before loading anything: loading Automerge holds the event loop, and the request with it.
+ * `changing`: those of the documents this instance is about to send changes for; the relay tells
+ * its other live clients, which load them too (changing-notice.ts).
  */
-export function requestPrefetch(remote: Remote, catalogUrl: string, documentIds: readonly string[], signal: AbortSignal): { sent: Promise<void>; answered: Promise<void> } {
+export function requestPrefetch(remote: Remote, catalogUrl: string, documentIds: readonly string[], signal: AbortSignal, changing: readonly string[] = []): { sent: Promise<void>; answered: Promise<void> } {
   if (documentIds.length === 0 || documentIds.length > PREFETCH_MAX_DOCUMENTS) return { sent: Promise.resolve(), answered: Promise.resolve() };
   const url = summaryUrl(remote.url);
   url.pathname += "/prefetch";
   const headers: Record<string, string> = { "content-type": "application/json", ...(remote.token ? { authorization: `Bearer ${remote.token}` } : {}) };
   let sent = () => {};
   const whenSent = new Promise<void>((resolve) => (sent = resolve));
-  const answered = sendText(url, "POST", headers, signal, JSON.stringify({ catalog: catalogUrl, documents: documentIds }), sent)
+  const answered = sendText(url, "POST", headers, signal, JSON.stringify({ catalog: catalogUrl, documents: documentIds, ...(changing.length > 0 ? { changing } : {}) }), sent)
     .then(() => undefined)
     .catch(() => undefined)
     .finally(sent);

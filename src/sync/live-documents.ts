@@ -76,6 +76,18 @@ export class LiveDocuments {
     return pending;
   }
 
+  /**
+   * Loads the document ahead of a change announced as coming, if a slot is free now: a hint never
+   * waits for a slot or drops another shard for one. Failures are left to the change's own load.
+   * Returns whether it started a load.
+   */
+  warm(documentId: DocumentId): boolean {
+    if (!this.#options.documents.has(documentId) || this.get(documentId) || this.#loading.has(documentId)) return false;
+    if (this.#loadedShards().length >= (this.#options.maxLoaded ?? DEFAULT_MAX_LOADED_SHARDS)) return false;
+    this.load(documentId).catch(() => undefined);
+    return true;
+  }
+
   /** The loaded handle of a document, if it is loaded. */
   get(documentId: DocumentId): DocHandle<unknown> | undefined {
     const handle = this.#options.repo.handles[documentId];
@@ -123,7 +135,7 @@ export class LiveDocuments {
     const max = this.#options.maxLoaded ?? DEFAULT_MAX_LOADED_SHARDS;
     const deadline = Date.now() + this.#options.loadTimeoutMs;
     while (!this.#closed && Date.now() < deadline) {
-      const loaded = [...this.#adopted.keys()].filter((id) => id !== this.#options.rootId);
+      const loaded = this.#loadedShards();
       if (loaded.length < max) return;
       const now = Date.now();
       const settled = loaded
@@ -141,6 +153,10 @@ export class LiveDocuments {
       }
       await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
     }
+  }
+
+  #loadedShards(): DocumentId[] {
+    return [...this.#adopted.keys()].filter((id) => id !== this.#options.rootId);
   }
 
   /** Holds what peers announced, is materialized, and every peer holds it as it is here. */

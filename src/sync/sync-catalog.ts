@@ -40,8 +40,9 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   let result: ExchangeResult | undefined;
   try {
     plan = await planSync(summaryAfter, memory, remote.url, local);
-    // the relay loads its copies of a few documents while this instance loads its own
-    const prefetch = plan && requestPrefetch(remote, catalog.url, [...plan.documents], limit.signal);
+    // the relay loads its copies of a few documents while this instance loads its own, and tells
+    // its live clients which of them are about to change
+    const prefetch = plan && requestPrefetch(remote, catalog.url, [...plan.documents], limit.signal, [...plan.changedHere]);
     await prefetch?.sent;
     if (!plan || plan.documents.size > 0) {
       const [{ exchange }, { CatalogStore }] = await Promise.all([import("./relay-exchange.js"), import("../catalog/catalog-store.js")]);

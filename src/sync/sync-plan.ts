@@ -20,6 +20,8 @@ export type ListingReason = "first" | "epoch" | "regressed" | "digest";
 export interface SyncPlan {
   /** the documents to exchange; empty when nothing changed on either side */
   documents: Set<string>;
+  /** those of them changed here since the remote was last seen to hold them: the ones to send */
+  changedHere: Set<string>;
   summary: HeadsSummary;
   /** the remote's heads now, for every document it holds */
   remoteHeads: Map<string, Heads>;
@@ -59,12 +61,15 @@ export async function planSync(fetchSummary: FetchSummary, memory: RemoteMemory 
   const known = remoteHeads!;
   const pullOnly = summary.access === "read-only";
   const documents = new Set<string>();
+  const changedHere = new Set<string>();
   for (const [docId, ours] of local) {
     const theirs = known.get(docId);
+    const shared = usable?.sharedHeads.get(docId);
     if (fullListing === "regressed" && !pullOnly) documents.add(docId);
-    else if (pullOnly ? needsPull(theirs, ours, usable?.sharedHeads.get(docId)) : needsExchange(theirs, ours)) documents.add(docId);
+    else if (pullOnly ? needsPull(theirs, ours, shared) : needsExchange(theirs, ours)) documents.add(docId);
+    if (documents.has(docId) && !pullOnly && ours !== undefined && (shared === undefined || !sameHeads(shared, ours))) changedHere.add(docId);
   }
-  return { documents, summary, remoteHeads: known, fullListing, requests };
+  return { documents, changedHere, summary, remoteHeads: known, fullListing, requests };
 }
 
 function needsExchange(theirs: Heads | undefined, ours: Heads | undefined): boolean {
