@@ -57,13 +57,18 @@ export class Instance {
     this.chunks = new KnownChunks(db);
   }
 
+  /** Whether `home` holds an instance. */
+  static exists(home: string): boolean {
+    return existsSync(join(home, DB_FILE));
+  }
+
   /**
    * Opens the instance at `home`. `create` makes the directory and database when missing;
    * otherwise a missing instance is an error that says how to make one.
    */
   static open(home: string, options: { create?: boolean } = {}): Instance {
     const dbPath = join(home, DB_FILE);
-    if (!existsSync(dbPath)) {
+    if (!Instance.exists(home)) {
       if (!options.create) {
         throw new ShelfError("SHELF_E_NOT_INITIALIZED", `no shelf instance at ${home}`, "run `shelf init` to create a catalog, or `shelf import-bundle FILE` to take one from a bundle (or pass --home DIR)");
       }

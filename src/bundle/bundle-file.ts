@@ -49,7 +49,7 @@ export interface BundleEntry {
 
 export type Progress = (done: number, total: number) => void;
 
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+export const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 /** Writes a bundle of `documents`, in that order; returns the file's size in bytes. */
 export function writeBundle(path: string, catalog: BundleHeader["catalog"], createdBy: string, documents: readonly BundleSource[], onProgress?: Progress): number {
@@ -168,12 +168,18 @@ export class BundleFile {
 
   /**
    * Checks every document (checksum, and that it is complete Automerge data) before anything is
-   * merged, one at a time; returns each document's heads.
+   * merged, one at a time; returns each document's heads. Those `held` (stored as these very
+   * bytes already, which were complete when stored) are checked against their checksum only, and
+   * have no heads in the answer: there is nothing to merge from them.
    */
-  verify(onProgress?: Progress): Map<string, A.Heads> {
+  verify(onProgress?: Progress, held: ReadonlySet<string> = new Set()): Map<string, A.Heads> {
     const heads = new Map<string, A.Heads>();
     for (const [i, entry] of this.entries.entries()) {
       const data = this.read(entry);
+      if (held.has(entry.documentId)) {
+        onProgress?.(i + 1, this.entries.length);
+        continue;
+      }
       try {
         heads.set(entry.documentId, headsOf(data));
       } catch (err) {

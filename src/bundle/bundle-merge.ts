@@ -11,9 +11,25 @@ import type { CatalogRow, Instance } from "../instance.js";
 import { documentIdOf } from "../model/catalog-doc.js";
 import type { ShardDoc } from "../model/crdt-record.js";
 import { createCrdtStorage } from "../store/crdt-storage.js";
-import type { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
+import { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
 import { Materializer } from "../view/materializer.js";
 import { changesBeyond, concatBytes } from "./automerge-bytes.js";
+import { sha256, type BundleEntry } from "./bundle-file.js";
+
+/**
+ * The bundle's documents this home holds as the very same bytes: stored as one chunk with the
+ * bundle's checksum (as a document new here is stored from a bundle). Importing a bundle again
+ * neither parses nor merges those.
+ */
+export function heldAsIs(instance: Instance, entries: readonly BundleEntry[]): Set<string> {
+  const storage = new SqliteStorageAdapter(instance.db);
+  const held = new Set<string>();
+  for (const { documentId, sha256: checksum } of entries) {
+    const chunk = storage.soleChunk(documentId);
+    if (chunk && chunk.byteLength > 0 && sha256(chunk) === checksum) held.add(documentId);
+  }
+  return held;
+}
 
 export interface MergeOutcome {
   /** whether the bundle held changes this instance lacked */

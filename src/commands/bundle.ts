@@ -6,7 +6,7 @@
  */
 import * as A from "@automerge/automerge";
 import { BundleFile, writeBundle, type Progress } from "../bundle/bundle-file.js";
-import { BundleMerge } from "../bundle/bundle-merge.js";
+import { BundleMerge, heldAsIs } from "../bundle/bundle-merge.js";
 import { ShelfError } from "../errors.js";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
 import { documentIdOf, documentIdsOf, type RootDoc } from "../model/catalog-doc.js";
@@ -69,16 +69,18 @@ export interface ImportBundleResult {
 export async function importBundle(file: string, options: GlobalOptions & { name?: string }, onProgress?: Progress): Promise<ImportBundleResult> {
   const bundle = BundleFile.open(file);
   try {
-    const heads = bundle.verify();
-    const shardUrls = shardUrlsOf(bundle);
     const home = resolveHome(options.home);
     return await named(home, async () => {
-      const instance = Instance.open(home, { create: true });
+      // A home made only once the bundle has passed its checks.
+      let instance = Instance.exists(home) ? Instance.open(home) : undefined;
       let merged: { result: ImportBundleResult; saved: ReadonlySet<string> };
       try {
+        const heads = bundle.verify(undefined, instance ? heldAsIs(instance, bundle.entries) : undefined);
+        const shardUrls = shardUrlsOf(bundle);
+        instance ??= Instance.open(home, { create: true });
         merged = await mergeBundle(instance, bundle, { heads, shardUrls, name: options.name }, onProgress);
       } finally {
-        await closeInstance(instance);
+        if (instance) await closeInstance(instance);
       }
       // Daemons running on this home take the merged documents at once.
       if (merged.saved.size > 0) await notifyLocalEdit(home, merged.saved);
@@ -102,7 +104,8 @@ async function mergeBundle(instance: Instance, bundle: BundleFile, checked: Chec
   // A taken name is refused here, before any document is stored.
   catalog ??= instance.addCatalog({ url, name: checked.name ?? name, shardUrls: checked.shardUrls });
   const merge = new BundleMerge(instance, catalog);
-  const entries = bundle.entries.filter((e) => merge.holds(e.documentId));
+  // (documents held as they are here have no heads: nothing to merge)
+  const entries = bundle.entries.filter((e) => merge.holds(e.documentId) && checked.heads.has(e.documentId));
   let documentsChanged = 0;
   let recordsChanged = 0;
   for (const [i, entry] of entries.entries()) {

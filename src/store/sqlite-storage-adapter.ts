@@ -55,6 +55,13 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
     }
   }
 
+  /** The document's stored chunk when it has exactly one, else undefined. */
+  soleChunk(documentId: string): Uint8Array | undefined {
+    const keys = this.#stmts.keys.all(encodeKey([documentId]), upperBound(encodeKey([documentId])));
+    const row = keys.length === 1 ? this.#stmts.load.get(keys[0]!.key) : undefined;
+    return row ? toUint8Array(row.data) : undefined;
+  }
+
   /** Whether the document's only stored chunk is this one. */
   holdsOnly(documentId: string, key: StorageKey): boolean {
     const keys = this.#stmts.keys.all(encodeKey([documentId]), upperBound(encodeKey([documentId])));
