@@ -16,6 +16,7 @@ import type { AutomergeUrl, DocHandle, DocumentId, Repo } from "@automerge/autom
 import { ShelfError } from "../errors.js";
 import { sameHeads } from "../protocol/heads-summary.js";
 import { unloadDocument } from "../store/unload-document.js";
+import { deadline } from "./deadline.js";
 import type { RemoteHeads } from "./remote-heads.js";
 
 export interface LiveDocumentsOptions {
@@ -170,12 +171,18 @@ export class LiveDocuments {
 
   async #find(documentId: DocumentId): Promise<DocHandle<unknown> | undefined> {
     const { repo, loadTimeoutMs } = this.#options;
+    // Not AbortSignal.timeout(): Node keeps such a signal, and automerge-repo's listener on it,
+    // until it fires, and that listener holds the loaded document: each shard's JavaScript object
+    // would outlive its unload by the whole timeout.
+    const limit = deadline(loadTimeoutMs);
     try {
-      const handle = await repo.find<unknown>(`automerge:${documentId}` as AutomergeUrl, { signal: AbortSignal.timeout(loadTimeoutMs) });
+      const handle = await repo.find<unknown>(`automerge:${documentId}` as AutomergeUrl, { signal: limit.signal });
       this.#adopt(documentId);
       return handle;
     } catch (err) {
       throw new ShelfError("SHELF_E_DOC_UNAVAILABLE", `document ${documentId} is not in local storage and no peer has it (${(err as Error)?.message ?? err})`, "run `shelf sync` once, or join the catalog again");
+    } finally {
+      limit.dispose();
     }
   }
 
