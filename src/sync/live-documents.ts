@@ -134,8 +134,8 @@ export class LiveDocuments {
   async #slotFor(documentId: DocumentId): Promise<void> {
     if (documentId === this.#options.rootId) return;
     const max = this.#options.maxLoaded ?? DEFAULT_MAX_LOADED_SHARDS;
-    const deadline = Date.now() + this.#options.loadTimeoutMs;
-    while (!this.#closed && Date.now() < deadline) {
+    const giveUpAt = Date.now() + this.#options.loadTimeoutMs;
+    while (!this.#closed && Date.now() < giveUpAt) {
       const loaded = this.#loadedShards();
       if (loaded.length < max) return;
       const now = Date.now();
