@@ -5,9 +5,12 @@
 import type * as Automerge from "@automerge/automerge";
 import * as A from "@automerge/automerge";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { Instance } from "../src/instance.js";
+import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
 import { DocumentSync } from "../src/sync/document-sync.js";
+import { makeTempDir } from "./helpers/cli.js";
 
-const loads = vi.hoisted(() => ({ count: 0 }));
+const loads = vi.hoisted(() => ({ count: 0, saves: 0 }));
 
 vi.mock("@automerge/automerge", async (importOriginal) => {
   const real = await importOriginal<typeof import("@automerge/automerge")>();
@@ -18,6 +21,10 @@ vi.mock("@automerge/automerge", async (importOriginal) => {
       loads.count++;
       return doc;
     }) as typeof real.load,
+    save: ((...args: Parameters<typeof real.save>) => {
+      loads.saves++;
+      return real.save(...args);
+    }) as typeof real.save,
   };
 });
 
@@ -46,6 +53,7 @@ function syncWithPeer(peer: Automerge.Doc<Shard>, sync: DocumentSync, first = sy
 describe("a document's sync with one peer", () => {
   beforeEach(() => {
     loads.count = 0;
+    loads.saves = 0;
   });
 
   it("takes a document it holds nothing of by loading the peer's message once, and ends in sync with the peer's copy", () => {
@@ -57,6 +65,32 @@ describe("a document's sync with one peer", () => {
     expect(A.toJS(sync.stored.doc)).toEqual(A.toJS(peer));
     expect(sync.changed).toBe(true);
     expect(sync.inSync("both")).toBe(true);
+  });
+
+  it("stores a document it loaded whole as the bytes the peer sent, without encoding it again", async () => {
+    const home = makeTempDir("shelf-document-sync-");
+    const instance = Instance.open(home.dir, { create: true });
+    try {
+      const documents = await instance.storedDocuments();
+      const peer = peerShard(300);
+      const stored = documents.empty<unknown>();
+      const sync = new DocumentSync("shard", stored);
+      // the peer answers the request with the whole document, in one chunk
+      const [asked, askedState] = A.receiveSyncMessage(peer, A.initSyncState(), sync.restart()!.data as A.SyncMessage);
+      const [, answer] = A.generateSyncMessage(asked, askedState);
+      const sent = A.decodeSyncMessage(answer!).changes;
+      expect(sent).toHaveLength(1);
+      sync.receive(answer!);
+      documents.save("shard", stored, sync.loadedHeads);
+      const chunk = new SqliteStorageAdapter(instance.db).soleChunk("shard");
+      expect(chunk).toEqual(sent[0]);
+      expect(loads.saves).toBe(0);
+      expect(A.toJS(A.load(chunk!))).toEqual(A.toJS(peer));
+      documents.free(stored);
+    } finally {
+      await instance.close();
+      home.remove();
+    }
   });
 
   it("applies as usual changes that depend on changes it lacks, and still ends in sync", () => {
@@ -81,6 +115,6 @@ describe("a document's sync with one peer", () => {
     const before = loads.count;
     syncWithPeer(peer, sync, sync.next());
     expect(loads.count).toBe(before);
-    expect(sync.stored.doc.records["npm:pkg-1"]!.name).toBe("renamed");
+    expect((sync.stored.doc as Automerge.Doc<Shard>).records["npm:pkg-1"]!.name).toBe("renamed");
   });
 });

@@ -28,6 +28,8 @@ export interface StoredDocument<T> {
   doc: A.Doc<T>;
   /** the chunks stored for it, as loaded or since saved: for the compaction rule, and holdsEveryChunk */
   chunks: StoredChunk[];
+  /** the bytes a document new here was loaded from whole (a peer's message), and their heads: saved as they are */
+  loadedWhole?: { bytes: Uint8Array; heads: A.Heads };
 }
 
 export interface StoredDocumentsHooks {
@@ -123,7 +125,10 @@ export class StoredDocuments {
       else incrementalBytes += chunk.size;
     }
     if (snapshotBytes < 1024 || incrementalBytes >= snapshotBytes) {
-      const binary = A.save(stored.doc);
+      // Bytes that already hold exactly this document need no compressing again.
+      const whole = stored.loadedWhole;
+      const binary = whole && sameHeads(whole.heads, heads) ? whole.bytes : A.save(stored.doc);
+      stored.loadedWhole = undefined;
       const key = this.saveSnapshot(documentId, heads, binary);
       for (const chunk of stored.chunks) if (chunk.key !== key) this.#remove.run(chunk.key);
       stored.chunks = [{ key, kind: "snapshot", size: binary.byteLength }];

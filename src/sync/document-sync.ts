@@ -56,14 +56,17 @@ export class DocumentSync {
   #loadWhole(data: Uint8Array): void {
     const { changes } = A.decodeSyncMessage(data as A.SyncMessage);
     if (changes.length === 0) return;
+    const bytes = concatBytes(changes);
     let whole: A.Doc<unknown>;
     try {
-      whole = A.load(concatBytes(changes), { actor: A.getActorId(this.stored.doc) });
+      whole = A.load(bytes, { actor: A.getActorId(this.stored.doc) });
     } catch {
       return;
     }
     A.free(this.stored.doc);
     this.stored.doc = whole;
+    // stored as they came, unless more changes arrive before the document is saved
+    this.stored.loadedWhole = { bytes, heads: A.getHeads(whole) };
   }
 
   next(): OutgoingSync | undefined {
