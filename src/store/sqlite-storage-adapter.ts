@@ -57,15 +57,20 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
 
   /** The document's stored chunk when it has exactly one, else undefined. */
   soleChunk(documentId: string): Uint8Array | undefined {
-    const keys = this.#stmts.keys.all(encodeKey([documentId]), upperBound(encodeKey([documentId])));
-    const row = keys.length === 1 ? this.#stmts.load.get(keys[0]!.key) : undefined;
+    const key = this.#soleKey(documentId);
+    const row = key === undefined ? undefined : this.#stmts.load.get(key);
     return row ? toUint8Array(row.data) : undefined;
   }
 
   /** Whether the document's only stored chunk is this one. */
   holdsOnly(documentId: string, key: StorageKey): boolean {
+    return this.#soleKey(documentId) === encodeKey(key);
+  }
+
+  /** The key of the document's one stored chunk, when it has exactly one. */
+  #soleKey(documentId: string): string | undefined {
     const keys = this.#stmts.keys.all(encodeKey([documentId]), upperBound(encodeKey([documentId])));
-    return keys.length === 1 && keys[0]!.key === encodeKey(key);
+    return keys.length === 1 ? keys[0]!.key : undefined;
   }
 
   async load(key: StorageKey): Promise<Uint8Array | undefined> {

@@ -14,6 +14,7 @@
  * a chunk of the document in between.
  */
 import * as A from "@automerge/automerge";
+import { sameHeads } from "../protocol/heads-summary.js";
 import { headsHash, keyHash } from "./chunk-keys.js";
 import type { Db } from "./db.js";
 import { encodeKey, upperBound } from "./sqlite-storage-adapter.js";
@@ -150,4 +151,3 @@ export class StoredDocuments {
   }
 }
 
-const sameHeads = (a: A.Heads, b: A.Heads): boolean => a.length === b.length && [...a].sort().join() === [...b].sort().join();
