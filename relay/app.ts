@@ -40,6 +40,7 @@ import { sameHeads } from "../src/protocol/heads-summary.js";
 import { changedNotice } from "../src/protocol/changed-notice.js";
 import { changingNotice } from "../src/protocol/changing-notice.js";
 import { takenNotice } from "../src/protocol/taken-notice.js";
+import { deadline } from "../src/protocol/deadline.js";
 import { MetricsHistory } from "./metrics-history.js";
 import { renderStatusPage, STATUS_PAGE_CSP, type CatalogStatus } from "./status-page.js";
 import { TokenStore } from "./token-store.js";
@@ -404,7 +405,13 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
       setImmediate(() => {
         for (const id of stored) {
           idle.touch(id as DocumentId, now);
-          repo.find(id as DocumentId, { allowableStates: ["ready", "unavailable"], signal: AbortSignal.timeout(ROOT_WAIT_MS) }).catch(() => undefined);
+          // A plain timer, cleared once found: Node keeps an AbortSignal.timeout() with its
+          // listeners until it fires, and through them the loaded document.
+          const limit = deadline(ROOT_WAIT_MS);
+          repo
+            .find(id as DocumentId, { allowableStates: ["ready", "unavailable"], signal: limit.signal })
+            .catch(() => undefined)
+            .finally(() => limit.dispose());
         }
       });
       return stored.length;

@@ -16,7 +16,7 @@ import type { AutomergeUrl, DocHandle, DocumentId, Repo } from "@automerge/autom
 import { ShelfError } from "../errors.js";
 import { sameHeads } from "../protocol/heads-summary.js";
 import { unloadDocument } from "../store/unload-document.js";
-import { deadline } from "./deadline.js";
+import { deadline } from "../protocol/deadline.js";
 import type { RemoteHeads } from "./remote-heads.js";
 
 export interface LiveDocumentsOptions {

@@ -24,7 +24,7 @@ import { RepoSocket, type RepoMessage } from "../protocol/repo-socket.js";
 import { readTakenNotice } from "../protocol/taken-notice.js";
 import { storageError } from "../store/storage-errors.js";
 import type { StoredDocuments } from "../store/stored-documents.js";
-import { deadline } from "./deadline.js";
+import { deadline } from "../protocol/deadline.js";
 import { DocumentSync, type OutgoingSync, type SyncDirection } from "./document-sync.js";
 import type { Remote } from "./remotes.js";
 import { refusalError } from "./sync-errors.js";

@@ -11,7 +11,7 @@ import type * as A from "@automerge/automerge";
 import { ShelfError } from "../errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { readRemoteMemory, viewHeadsOf, writeRemoteMemory } from "./checkpoints.js";
-import { deadline } from "./deadline.js";
+import { deadline } from "../protocol/deadline.js";
 import { fetchSummary, requestPrefetch, type SummaryTraffic } from "./heads-client.js";
 import type { ExchangeOptions, ExchangeResult } from "./relay-exchange.js";
 import type { Remote } from "./remotes.js";
