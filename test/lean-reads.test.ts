@@ -149,6 +149,24 @@ describe("a write", () => {
     expect(loaded(after.packages, AUTOMERGE)).toEqual([]);
   });
 
+  it("an edit that changes nothing is answered from the view, without Automerge", async () => {
+    for (const args of [
+      ["set", "npm:right-pad", "version=1.1.0", "summary=pads strings on the right"],
+      ["tag", ID, "+strings"],
+      ["tag", "npm:right-pad", "-nothing"],
+      ["collect", ID, "-nowhere"],
+      ["restore", "npm:right-pad"],
+    ]) {
+      const { json, packages } = await tracedJson(A, ...args);
+      expect(json, args.join(" ")).toMatchObject({ outcome: "unchanged" });
+      expect(loaded(packages, AUTOMERGE), args.join(" ")).toEqual([]);
+    }
+    // A tag or collection it lacks is a change, made in the CRDT.
+    const tagged = await tracedJson(A, "tag", "npm:right-pad", "+strings", "-nothing");
+    expect(tagged.json).toMatchObject({ outcome: "updated", record: { tags: ["strings"] } });
+    expect(tagged.packages).toContain("@automerge/automerge");
+  });
+
   it("long work without a terminal (a script, a pipe) loads no progress bar", async () => {
     const { packages, ...result } = await traced(A, "rebuild");
     expectExit(result, 0);
@@ -157,22 +175,27 @@ describe("a write", () => {
   });
 });
 
+/**
+ * Makes the view of a record's shard stale, as if a change had been saved and the view not caught
+ * up: a wrong version in the view, no heads for the shard, and the shard marked dirty.
+ */
+function makeStale(home: string, id: string, version: string): void {
+  const db = new Database(join(home, "shelf.db"));
+  try {
+    const { shard } = db.prepare("SELECT shard FROM records WHERE id = ?").get(id) as { shard: number };
+    const { shard_urls } = db.prepare("SELECT shard_urls FROM catalogs WHERE name = 'main'").get() as { shard_urls: string };
+    const docId = (JSON.parse(shard_urls) as string[])[shard]!.replace(/^automerge:/, "");
+    db.prepare("UPDATE records SET version = ? WHERE id = ?").run(version, id);
+    db.prepare("DELETE FROM view_heads WHERE doc_id = ?").run(docId);
+    db.prepare("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1").run(docId);
+  } finally {
+    db.close();
+  }
+}
+
 describe("on a view that is behind", () => {
   it("a read catches up first and prints the record as it is", async () => {
-    // Make the view of right-pad's shard stale, as if a change had been saved and the view not
-    // caught up: a wrong version in the view, no heads for the shard, and the shard marked dirty.
-    const db = new Database(join(A, "shelf.db"));
-    try {
-      const { shard } = db.prepare("SELECT shard FROM records WHERE id = ?").get("npm:right-pad") as { shard: number };
-      const { shard_urls } = db.prepare("SELECT shard_urls FROM catalogs WHERE name = 'main'").get() as { shard_urls: string };
-      const docId = (JSON.parse(shard_urls) as string[])[shard]!.replace(/^automerge:/, "");
-      db.prepare("UPDATE records SET version = '0.0.0-stale' WHERE id = ?").run("npm:right-pad");
-      db.prepare("DELETE FROM view_heads WHERE doc_id = ?").run(docId);
-      db.prepare("INSERT INTO crdt_dirty (doc_id, seq) VALUES (?, 1) ON CONFLICT (doc_id) DO UPDATE SET seq = seq + 1").run(docId);
-    } finally {
-      db.close();
-    }
-
+    makeStale(A, "npm:right-pad", "0.0.0-stale");
     const behind = await tracedJson(A, "search", "right");
     expect(behind.json.results.map((r: { id: string; version: string }) => [r.id, r.version])).toEqual([["npm:right-pad", "1.1.0"]]);
     // catching up reads the CRDT, but still needs no importer or transport
@@ -185,5 +208,12 @@ describe("on a view that is behind", () => {
     const shown = await tracedJson(A, "show", "npm:right-pad");
     expect(shown.json.record.version).toBe("1.1.0");
     expect(loaded(shown.packages, [...AUTOMERGE, ...HEAVY])).toEqual([]);
+  });
+
+  it("an edit that matches only the stale view is still made", async () => {
+    makeStale(A, "npm:is-odd", "0.0.0-stale");
+    const { json } = await tracedJson(A, "set", "npm:is-odd", "version=0.0.0-stale");
+    expect(json).toMatchObject({ outcome: "updated", record: { version: "0.0.0-stale" } });
+    expect((await tracedJson(A, "status")).json.status.pendingDocuments).toBe(0);
   });
 });

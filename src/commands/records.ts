@@ -1,6 +1,7 @@
 /**
  * Record edits: add, set, tag, collect, rm, restore. Each parses its arguments into a RecordPatch
  * and hands it to the catalog store; the store validates it and skips what would change nothing.
+ * An edit the view shows would change nothing loads no shard at all.
  * When a daemon runs on the home, the edit is handed to it instead (src/sync/daemon-write.ts): it
  * holds Automerge and the connections already, so the command loads neither.
  */
@@ -8,6 +9,7 @@ import { ShelfError } from "../errors.js";
 import { SETTABLE_FIELDS, validateId, validatePatch, type JsonValue, type RecordKind, type RecordPatch } from "../model/record.js";
 import type { WriteOutcome } from "../model/crdt-record.js";
 import { getRecord } from "../view/queries.js";
+import { unchangedInView } from "../view/unchanged-edit.js";
 import type { CatalogRecord } from "../model/record.js";
 import { resolveHome } from "../instance.js";
 import type { Db } from "../store/db.js";
@@ -109,6 +111,9 @@ async function edit(id: string, patch: RecordPatch, mode: "forbid" | "require", 
   validatePatch(patch);
   const handed = await editThroughDaemon(id, patch, mode, op, options);
   if (handed) return handed;
+  // An edit that changes nothing is answered from the view, without loading Automerge.
+  const unchanged = mode === "forbid" ? await withCatalog(options, ({ instance, catalog }) => unchangedInView(instance.db, catalog, id, patch)) : undefined;
+  if (unchanged) return { id, outcome: "unchanged", record: unchanged };
   return withStore(options, async ({ instance, catalog, store }) => {
     const outcome = await store.write(id, patch, mode, op);
     return { id, outcome, record: writtenRecord(instance.db, catalog.catId, id) };

@@ -8,9 +8,8 @@
  */
 import type { CatalogStore, Progress, WriteItem } from "../catalog/catalog-store.js";
 import { ShelfError } from "../errors.js";
-import type { CatalogRecord, RecordPatch } from "../model/record.js";
-import type { WriteOutcome } from "../model/crdt-record.js";
 import { shardIndex } from "../model/catalog-doc.js";
+import { predictOutcome } from "../model/patch-outcome.js";
 import { recordReader } from "../view/queries.js";
 import { StagedRows } from "./staged-rows.js";
 import { loadCursor, recordImportRun, saveCursor, type CursorKey, type RunStatus } from "./cursor-store.js";
@@ -229,13 +228,3 @@ async function recordedRun(store: CatalogStore, request: ImportRequest, options:
 }
 
 const countsOf = (s: ImportSummary) => ({ added: s.added, updated: s.updated, unchanged: s.unchanged, tombstoned: s.tombstoned, vanished: s.vanished, rejected: s.rejected });
-
-/** What writing `patch` would do to `record` as the view shows it (for --dry-run). */
-export function predictOutcome(record: CatalogRecord | undefined, patch: RecordPatch): WriteOutcome {
-  if (!record) return "created";
-  const differs =
-    (["name", "version", "summary", "kind"] as const).some((f) => patch[f] !== undefined && patch[f] !== record[f]) ||
-    Object.entries(patch.meta ?? {}).some(([k, v]) => (v === undefined ? k in record.meta : JSON.stringify(v) !== JSON.stringify(record.meta[k]))) ||
-    (patch.deleted !== undefined && patch.deleted !== record.deleted);
-  return differs ? "updated" : "unchanged";
-}

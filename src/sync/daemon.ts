@@ -25,6 +25,7 @@ import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, NetworkAdapterInterface, PeerId } from "@automerge/automerge-repo";
 import { CatalogStore, documentIdOf, takeStoredChunks } from "../catalog/catalog-store.js";
 import { documentIdsOf, shardIndex } from "../model/catalog-doc.js";
+import { validateId, validatePatch } from "../model/record.js";
 import { storageError } from "../store/storage-errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { startImportScheduler } from "../import/schedule.js";
@@ -44,6 +45,7 @@ import { connectionUrl } from "./relay-exchange.js";
 import { trackRemoteHeads } from "./remote-heads.js";
 import { recordSyncRun, type Remote } from "./remotes.js";
 import { planSync } from "./sync-plan.js";
+import { unchangedInView } from "../view/unchanged-edit.js";
 
 export interface DaemonOptions {
   /** aborting it stops the daemon: flush, disconnect, return */
@@ -246,6 +248,16 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   const writeForCommand = async (request: WriteRequest) => {
     if (signal.aborted) throw new Error("stopping");
     const shardId = documentIdOf(catalog.shardUrls[shardIndex(request.id, catalog.shardUrls.length)]!);
+    // A shard not held here is as stored, and the view tells a write that would change nothing:
+    // no load here, and no relay or live peer told to load it.
+    if (!live.get(shardId) && request.mode === "forbid") {
+      validateId(request.id);
+      validatePatch(request.patch);
+      if (unchangedInView(instance.db, catalog, request.id, request.patch)) {
+        log(`wrote ${request.id} for a command (${request.op}, unchanged)`);
+        return "unchanged";
+      }
+    }
     if (!live.get(shardId)) await prefetchAtRelays([shardId]);
     await live.load(shardId);
     try {
