@@ -268,9 +268,12 @@ describe("shelf daemon", () => {
     const daemons: Daemon[] = [];
     const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
     try {
-      relay = (await twoInstancesOnRelay(tmp.dir)).relay;
+      let catalogUrl: string;
+      ({ relay, catalogUrl } = await twoInstancesOnRelay(tmp.dir));
 
-      daemons.push(startDaemon(a, {}, ["--unload-idle-after", "1"]), startDaemon(b, {}, ["--unload-idle-after", "1"]));
+      // Polls of the view only when a command signals an edit (below).
+      const polling = { SHELF_DAEMON_POLL_MS: "600000" };
+      daemons.push(startDaemon(a, polling, ["--unload-idle-after", "1"]), startDaemon(b, polling, ["--unload-idle-after", "1"]));
       await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 45_000);
       for (const d of daemons) expect(d.stderr()).toMatch(/loaded catalog team \(root; 256 shards load when they change\)/);
 
@@ -294,9 +297,37 @@ describe("shelf daemon", () => {
       // (a shard a late message loads again is dropped again); B never held the other 244
       expect(droppedBy(daemons[1]!)).toBeLessThanOrEqual(2 * 12 + 1);
 
+      // An import on A writes in storage itself and signals A's daemon, which then reads every
+      // change the view saw since its last look, its own handed writes among them. Those shards
+      // were dropped at the heads the view shows: it takes the import's shard alone, and B is
+      // told of that one only.
+      let imported = "";
+      for (let i = 0; !imported; i++) if (!shards.has(shardIndex(`npm:imported-${i}`, 256))) imported = `imported-${i}`;
+      const tsv = join(tmp.dir, "one.tsv");
+      writeFileSync(tsv, `name\tversion\tdownloads_a_month\tsummary\n${imported}\t1.0.0\t0\timported\n`);
+      expectExit(await shelf(a, "import", "tsv", tsv), 0);
+      await waitFor("A's daemon took the import", async () => /took local edits/.test(daemons[0]!.stderr()), logs, 45_000);
+      await waitFor("A's import on B", async () => (await shelfJson(b, "list", "--json")).records.length === 14, logs, 45_000);
+      expect(daemons[0]!.stderr().match(/took local edits of \d+ documents?/g), logs()).toEqual(["took local edits of 1 document"]);
+      expect(daemons[1]!.stderr(), logs()).not.toMatch(/loading \d+ shards another instance/);
+
       // A shard dropped on B still takes the next change from A.
       expectExit(await shelf(a, "set", ids[0]!, "name=changed-after-unload"), 0);
       await waitFor("the change reached B after the unload", async () => (await shelfJson(b, "show", ids[0]!, "--json")).record.name === "changed-after-unload", logs, 45_000);
+
+      // An edit that changes nothing, of a shard A's daemon has dropped, is answered from the view:
+      // A loads nothing for it and announces nothing, so B loads nothing either. The real edit
+      // after it goes through the same relay, so B has heard whatever the first one caused.
+      const shardOf = (id: string) => shardIdFor(catalogUrl.slice("automerge:".length), shardIndex(id, 256));
+      const heardBefore = daemons[1]!.stderr().length;
+      const same = await shelfJson(a, "set", ids[1]!, `name=${ids[1]!.slice(4)}`);
+      expect(same).toMatchObject({ outcome: "unchanged", record: { name: ids[1]!.slice(4) } });
+      expect(daemons[0]!.stderr()).toMatch(new RegExp(`wrote ${ids[1]} for a command \\(set, unchanged\\)`));
+      expectExit(await shelf(a, "set", ids[2]!, "name=changed-after-nothing"), 0);
+      await waitFor("the real edit reached B", async () => (await shelfJson(b, "show", ids[2]!, "--json")).record.name === "changed-after-nothing", logs, 45_000);
+      const heard = daemons[1]!.stderr().slice(heardBefore);
+      expect(heard, logs()).toContain(`another instance is about to change: ${shardOf(ids[2]!)}`);
+      expect(heard, logs()).not.toContain(shardOf(ids[1]!));
       for (const d of daemons) expect((await stopDaemon(d)).code).toBe(0);
     } finally {
       await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));

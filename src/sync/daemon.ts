@@ -217,6 +217,9 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       // Dirty documents are normally the daemon's own saves, about to be materialized; one left
       // dirty while nothing is pending may hold another process's saved but unmaterialized edit.
       if (!materializing.busy) for (const row of dirtyDocs.all()) if (documents.has(row.doc_id as DocumentId)) stale.set(row.doc_id as DocumentId, undefined);
+      // This daemon's own writes come back here too, after it may have dropped their shards:
+      // a shard dropped at the heads the view shows holds nothing new.
+      for (const [id, heads] of stale) if (heads && !live.get(id) && live.droppedAt(id, heads)) stale.delete(id);
       let taken = 0;
       await prefetchAtRelays([...stale.keys()].filter((id) => !live.get(id)));
       for (const [id, heads] of stale) {

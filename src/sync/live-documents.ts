@@ -47,6 +47,8 @@ export class LiveDocuments {
   readonly #loading = new Map<DocumentId, Promise<DocHandle<unknown> | undefined>>();
   /** heads a peer said a shard has, until the loaded copy holds them */
   readonly #expected = new Map<DocumentId, A.Heads>();
+  /** the heads each document had when it was last dropped, until it is loaded again */
+  readonly #droppedAt = new Map<DocumentId, A.Heads>();
 
   constructor(options: LiveDocumentsOptions) {
     this.#options = options;
@@ -89,6 +91,15 @@ export class LiveDocuments {
     return true;
   }
 
+  /**
+   * Whether the document was dropped from memory at exactly these heads and not loaded since:
+   * then storage holds nothing this process has not had (its own writes, seen again in the view).
+   */
+  droppedAt(documentId: DocumentId, heads: A.Heads): boolean {
+    const dropped = this.#droppedAt.get(documentId);
+    return dropped !== undefined && sameHeads(dropped, heads);
+  }
+
   /** The loaded handle of a document, if it is loaded. */
   get(documentId: DocumentId): DocHandle<unknown> | undefined {
     const handle = this.#options.repo.handles[documentId];
@@ -115,8 +126,7 @@ export class LiveDocuments {
       const handle = repo.handles[id];
       // changed while being written: keep it for now
       if (!handle?.isReady() || now - (this.#lastActive.get(id) ?? 0) < idleMs) continue;
-      this.#release(id);
-      await unloadDocument(repo, id);
+      await this.#drop(id);
       dropped++;
     }
     return dropped;
@@ -146,10 +156,7 @@ export class LiveDocuments {
       if (drop !== undefined) {
         await this.#options.repo.flush([drop]);
         // it may have been dropped, or changed, while being written
-        if (this.#adopted.has(drop) && this.#settled(drop)) {
-          this.#release(drop);
-          await unloadDocument(this.#options.repo, drop);
-        }
+        if (this.#adopted.has(drop) && this.#settled(drop)) await this.#drop(drop);
         continue;
       }
       await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
@@ -196,8 +203,16 @@ export class LiveDocuments {
     };
     handle.on("heads-changed", onHeads);
     this.#adopted.set(documentId, () => handle.off("heads-changed", onHeads));
+    this.#droppedAt.delete(documentId);
     // It may have changed before it was adopted (loaded by a peer's message): look at it.
     onHeads();
+  }
+
+  async #drop(documentId: DocumentId): Promise<void> {
+    const handle = this.#options.repo.handles[documentId];
+    if (handle?.isReady()) this.#droppedAt.set(documentId, A.getHeads(handle.doc() as A.Doc<unknown>));
+    this.#release(documentId);
+    await unloadDocument(this.#options.repo, documentId);
   }
 
   #release(documentId: DocumentId): void {
