@@ -316,17 +316,25 @@ export async function editFigure(ctx: BenchContext, edits = 5): Promise<Figure> 
   let i = 0;
   // A value of this run's own: a home copied from an earlier run holds that run's values already.
   const runTag = Date.now().toString(36);
-  for (const item of chosen) {
+  const setSummary = async (id: string, summary: string) => {
     const before = chunkStats(ctx.home);
     const fileBefore = dbFileBytes(ctx.home);
-    const run: ChildRun = expectExit(await runChild(shelf(ctx, "set", item.id, `summary=shelf bench edit ${i++} of run ${runTag} (${item.id})`, "--json"), { scratch: ctx.scratch }));
+    const run: ChildRun = expectExit(await runChild(shelf(ctx, "set", id, `summary=${summary}`, "--json"), { scratch: ctx.scratch }));
     const { outcome } = parseJsonOutput<{ outcome: string }>(run);
     const after = chunkStats(ctx.home);
-    rows.push({ id: item.id, wallMs: round(run.wallMs), crdtBytesAdded: after.bytes - before.bytes, chunksAdded: after.chunks - before.chunks, fileBytesAdded: dbFileBytes(ctx.home) - fileBefore, outcome });
+    return { id, wallMs: round(run.wallMs), crdtBytesAdded: after.bytes - before.bytes, chunksAdded: after.chunks - before.chunks, fileBytesAdded: dbFileBytes(ctx.home) - fileBefore, outcome };
+  };
+  const summaries = new Map<string, string>();
+  for (const item of chosen) {
+    summaries.set(item.id, `shelf bench edit ${i++} of run ${runTag} (${item.id})`);
+    rows.push(await setSummary(item.id, summaries.get(item.id)!));
   }
+  // The same edits again: each changes nothing, and is answered from the view.
+  const again = [];
+  for (const [id, summary] of summaries) again.push(await setSummary(id, summary));
   const notes: string[] = [];
-  const notUpdated = rows.filter((r) => r.outcome !== "updated");
-  if (notUpdated.length > 0) notes.push(`unexpected outcomes: ${notUpdated.map((r) => `${r.id}: ${r.outcome}`).join(", ")}`);
+  const unexpected = [...rows.filter((r) => r.outcome !== "updated"), ...again.filter((r) => r.outcome !== "unchanged" || r.crdtBytesAdded !== 0)];
+  if (unexpected.length > 0) notes.push(`unexpected outcomes: ${unexpected.map((r) => `${r.id}: ${r.outcome}, ${r.crdtBytesAdded} CRDT bytes`).join("; ")}`);
   notes.push("the database grows in whole pages and WAL checkpoints, so file growth per edit is lumpy; CRDT bytes are the edit's own cost");
   return {
     key: "edit",
@@ -335,6 +343,7 @@ export async function editFigure(ctx: BenchContext, edits = 5): Promise<Figure> 
       ["wall time, median", fmtMs(median(rows.map((r) => r.wallMs)))],
       ["CRDT bytes added, median", fmtBytes(median(rows.map((r) => r.crdtBytesAdded)))],
       ["database file bytes added, median", fmtBytes(median(rows.map((r) => r.fileBytesAdded)))],
+      ["the same edit again (changes nothing), wall median", fmtMs(median(again.map((r) => r.wallMs)))],
     ],
     table: { head: ["record", "wall", "CRDT +bytes", "chunks +", "file +bytes"], rows: rows.map((r) => [r.id, fmtMs(r.wallMs), fmtInt(r.crdtBytesAdded), String(r.chunksAdded), fmtInt(r.fileBytesAdded)]) },
     notes,
@@ -343,6 +352,8 @@ export async function editFigure(ctx: BenchContext, edits = 5): Promise<Figure> 
       medianWallMs: median(rows.map((r) => r.wallMs)),
       medianCrdtBytesAdded: median(rows.map((r) => r.crdtBytesAdded)),
       medianFileBytesAdded: median(rows.map((r) => r.fileBytesAdded)),
+      unchangedAgain: again,
+      medianUnchangedWallMs: median(again.map((r) => r.wallMs)),
     },
   };
 }
