@@ -17,7 +17,7 @@ import { isDerivedRootId, isDerivedShardId, shardIndexIn } from "../src/model/ca
 import { plain } from "../src/model/crdt-record.js";
 import type { Db } from "../src/store/db.js";
 
-/** More shards than any catalog shelf creates (256) by far; a root listing more is not trusted further. */
+/** More shards than any catalog shelf creates (at most 4096) by far; a root listing more is not trusted further. */
 const MAX_SHARDS = 65_536;
 
 export interface RootSource {

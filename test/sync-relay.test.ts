@@ -70,6 +70,37 @@ describe("sync through a relay that has tokens", () => {
       tmp.remove();
     }
   });
+  it("a catalog split into other than 256 shards syncs and joins with its own shard count", async () => {
+    const tmp = makeTempDir("shelf-relay-shards-");
+    try {
+      const [a, b] = [join(tmp.dir, "a"), join(tmp.dir, "b")];
+      const refused = await shelf(a, "init", "--shards", "5000");
+      expectExit(refused, 2);
+      expect(refused.stderr).toMatch(/--shards "5000" is not a whole number from 1 to 4096/);
+      const catalogUrl = (await shelf(a, "init", "--shards", "8")).stdout.trim();
+      const tsv = join(tmp.dir, "rows.tsv");
+      writeFileSync(tsv, ["name\tversion\tdownloads_a_month\tsummary", ...Array.from({ length: 40 }, (_, i) => `pkg-${i}\t1.0.${i}\t0\tpackage ${i}`)].join("\n") + "\n");
+      expectExit(await shelf(a, "import", "tsv", tsv), 0);
+      const server = await startRelay(join(tmp.dir, "relay"), catalogUrl);
+      try {
+        await server.addRemote(a, "team");
+        expectExit(await shelf(a, "sync", "team"), 0);
+        await server.join(b, catalogUrl);
+        const status = await shelfJson<{ status: { catalogs: { shards: number; live: number }[] } }>(b, "status");
+        expect(status.status.catalogs[0]).toMatchObject({ shards: 8, live: 40 });
+        // an edit on B goes back to A through the same eight documents
+        expectExit(await shelf(b, "set", "npm:pkg-7", "summary=edited on b"), 0);
+        expectExit(await shelf(b, "sync"), 0);
+        expectExit(await shelf(a, "sync"), 0);
+        expect((await shelfJson(a, "show", "npm:pkg-7")).record.summary).toBe("edited on b");
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      tmp.remove();
+    }
+  });
+
   it("with a read-only token, fetches what the relay has without waiting for it to take local edits", async () => {
     const tmp = makeTempDir("shelf-relay-read-only-");
     try {

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { commandKit, type CliIo, type Opts } from "./command-kit.js";
 import type { DoctorReport } from "../commands/doctor.js";
 import { formatBytes, formatStatus, printJson, say } from "./render.js";
+import { DEFAULT_SHARD_COUNT, MAX_SHARDS, MIN_SHARDS, parseShardCount } from "../model/catalog-doc.js";
 
 export function registerCatalogCommands(program: Command, io: CliIo): void {
   const { out, action, withProgress } = commandKit(io);
@@ -11,11 +12,12 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
     .command("init")
     .description("create a catalog and print its URL")
     .option("--name <name>", "catalog name", "main")
+    .option("--shards <n>", `record documents the catalog is split into, fixed for its life (${MIN_SHARDS}-${MAX_SHARDS}; more for a catalog that will hold several hundred thousand records)`, String(DEFAULT_SHARD_COUNT))
     .option("--json", "print JSON")
     .action(
       action(async (opts: Opts) => {
         const { init } = await import("../commands/catalog.js");
-        const result = await init({ ...opts, name: opts.name as string });
+        const result = await init({ ...opts, name: opts.name as string, shards: parseShardCount(opts.shards as string) });
         if (opts.json) printJson(out(opts), { catalog: result });
         else {
           io.stdout.write(result.url + "\n");

@@ -12,10 +12,10 @@ export interface InitResult {
   default: boolean;
 }
 
-export async function init(options: GlobalOptions & { name?: string }): Promise<InitResult> {
+export async function init(options: GlobalOptions & { name?: string; shards?: number }): Promise<InitResult> {
   const instance = Instance.open(resolveHome(options.home), { create: true });
   try {
-    const store = await CatalogStore.create(instance, options.name ?? "main");
+    const store = await CatalogStore.create(instance, options.name ?? "main", options.shards);
     return { name: store.catalog.name, url: store.catalog.url, home: instance.home, default: store.catalog.isDefault };
   } finally {
     await instance.close();

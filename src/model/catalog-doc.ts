@@ -4,9 +4,22 @@
  */
 import type { ImmutableString } from "@automerge/automerge";
 import type { DocumentId } from "@automerge/automerge-repo/slim";
+import { ShelfError } from "../errors.js";
 
 export const CATALOG_FORMAT = 1;
 export const DEFAULT_SHARD_COUNT = 256;
+/** Bounds of `shelf init --shards`: one document at least; past 4096 the root alone grows large. */
+export const MIN_SHARDS = 1;
+export const MAX_SHARDS = 4096;
+
+/** A shard count given on the command line, checked. */
+export function parseShardCount(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < MIN_SHARDS || n > MAX_SHARDS) {
+    throw new ShelfError("SHELF_E_USAGE", `--shards ${JSON.stringify(text)} is not a whole number from ${MIN_SHARDS} to ${MAX_SHARDS}`, `the default, ${DEFAULT_SHARD_COUNT}, suits most catalogs (see docs/architecture.md, "Sharding")`);
+  }
+  return n;
+}
 
 export interface RootDoc {
   shelf: "catalog";

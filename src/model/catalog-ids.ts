@@ -23,7 +23,7 @@ import bs58check from "bs58check";
 
 const ROOT = 0x72;
 const SHARD = 0x73;
-/** Shard indexes fit in two bytes; shelf makes 256 shards. */
+/** Shard indexes fit in two bytes; `shelf init` makes 256 shards by default, at most 4096. */
 export const MAX_DERIVED_SHARDS = 65_536;
 
 function derive(kind: number, index: number, domain: string, input: Uint8Array): DocumentId {
