@@ -24,6 +24,7 @@ import { RepoSocket, type RepoMessage } from "../protocol/repo-socket.js";
 import { readTakenNotice } from "../protocol/taken-notice.js";
 import { storageError } from "../store/storage-errors.js";
 import type { StoredDocuments } from "../store/stored-documents.js";
+import { GroupedCommits } from "../store/grouped-commits.js";
 import { deadline } from "../protocol/deadline.js";
 import { DocumentSync, type OutgoingSync, type SyncDirection } from "./document-sync.js";
 import type { Remote } from "./remotes.js";
@@ -69,6 +70,8 @@ export interface ExchangeResult {
 export const DOCUMENTS_IN_FLIGHT = 16;
 /** Documents in sync handed to onStored in one transaction (see #handOver), out of those in flight. */
 const HANDED_OVER_TOGETHER = 8;
+/** Longest a write transaction of the exchange stays open (see GroupedCommits). */
+const COMMIT_EVERY_MS = 2_000;
 /** Wait before reconnecting, and before asking again for a document the remote did not have. */
 const RETRY_MS = 1000;
 
@@ -121,6 +124,8 @@ class ExchangeSession {
   readonly #inFlight = new Map<string, DocumentSync>();
   /** documents in sync and stored, kept to be handed to onStored together */
   readonly #waiting: DocumentSync[] = [];
+  /** their chunks and their view, committed a window at a time */
+  readonly #writes: GroupedCommits;
   /** called whenever something may have changed: a message, a connection, an abort */
   #wake: () => void = () => {};
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -143,6 +148,7 @@ class ExchangeSession {
     this.#refused = refused;
     this.#signal = signal;
     this.#onStored = onStored;
+    this.#writes = new GroupedCommits(instance.db, COMMIT_EVERY_MS);
     signal.addEventListener("abort", () => this.#wake(), { once: true });
     this.#socket = new RepoSocket(connectionUrl(remote), {
       peerId: `shelf-${instance.id}-${randomBytes(4).toString("hex")}`,
@@ -195,12 +201,22 @@ class ExchangeSession {
       // Nothing received is lost: what came in before a failure is stored too.
       for (const sync of [...this.#inFlight.values()]) this.#finish(sync);
       this.#handOver();
+      this.#commit();
     }
   }
 
   close(): void {
     clearTimeout(this.#retryTimer);
     this.#socket.close();
+    this.#commit();
+  }
+
+  #commit(): void {
+    try {
+      this.#writes.commit();
+    } catch (err) {
+      throw storageError(err, this.#instance.home) ?? err;
+    }
   }
 
   #start(documentId: string): void {
@@ -217,7 +233,7 @@ class ExchangeSession {
     // completes one cut off before), and the materializer does nothing when it is there.
     const handed = this.#onStored !== undefined && !sync.empty;
     try {
-      if (sync.changed) this.#instance.db.transaction(() => this.#documents.save(sync.documentId, sync.stored, sync.loadedHeads)).immediate();
+      if (sync.changed) this.#writes.run(() => this.#documents.save(sync.documentId, sync.stored, sync.loadedHeads));
     } catch (err) {
       this.#documents.free(sync.stored);
       throw storageError(err, this.#instance.home) ?? err;
@@ -238,9 +254,7 @@ class ExchangeSession {
     const batch = this.#waiting.splice(0);
     if (batch.length === 0) return;
     try {
-      const written = this.#instance.db
-        .transaction(() => batch.filter((sync) => this.#documents.holdsEveryChunk(sync.documentId, sync.stored)).map((sync) => this.#onStored!(sync.documentId, sync.stored.doc)))
-        .immediate();
+      const written = this.#writes.run(() => batch.filter((sync) => this.#documents.holdsEveryChunk(sync.documentId, sync.stored)).map((sync) => this.#onStored!(sync.documentId, sync.stored.doc)));
       for (const w of written) if (w) this.materialized = { changed: this.materialized.changed + w.changed, counts: addCounts(this.materialized.counts, w.counts) };
     } catch {
       // left dirty: see above
