@@ -208,7 +208,13 @@ class ExchangeSession {
   close(): void {
     clearTimeout(this.#retryTimer);
     this.#socket.close();
-    this.#commit();
+    // After a failure that kept syncAll from committing, what was stored before it is kept; that
+    // failure is the one the exchange reports.
+    try {
+      this.#writes.commit();
+    } catch {
+      // (the transaction was rolled back: nothing of it is kept, and the exchange already failed)
+    }
   }
 
   #commit(): void {
