@@ -33,6 +33,8 @@ export interface BenchContext {
   home: string;
   /** the TSV the CLI imports (the dataset, or its first --records rows) */
   datasetFile: string;
+  /** the catalog's shard count (--shards), or shelf's default */
+  shards?: number;
   /** the accepted rows of datasetFile, read on first use */
   rows: () => Promise<WriteItem[]>;
   log: (message: string) => void;
@@ -57,7 +59,7 @@ export interface ImportFigureData {
 
 export async function runImport(ctx: BenchContext): Promise<ImportFigureData> {
   ctx.log(`init: ${ctx.home}`);
-  const init = expectExit(await runChild(shelf(ctx, "init", "--json"), { scratch: ctx.scratch }));
+  const init = expectExit(await runChild(shelf(ctx, "init", ...(ctx.shards !== undefined ? ["--shards", String(ctx.shards)] : []), "--json"), { scratch: ctx.scratch }));
   ctx.log(`import tsv ${ctx.datasetFile} (the whole dataset takes minutes)`);
   const run = await runChild(shelf(ctx, "import", "tsv", ctx.datasetFile, "--json"), { scratch: ctx.scratch, rss: true });
   // exit 1 with a result means some rows were rejected: still a completed import

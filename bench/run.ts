@@ -2,7 +2,7 @@
  * shelf's benchmark: prints figures, not pass/fail.
  *
  *   npm run bench -- [--records N] [--only import,search,coldstart,edit,rebuild,shards,conflicts,relay,importers,reimport,filescan,webdav,relaymem,bundle,ops,ui]
- *                    [--shard-records N] [--edits N] [--connections 50,100,200]
+ *                    [--shard-records N] [--shards N] [--edits N] [--connections 50,100,200]
  *                    [--importer-records N] [--reimport-records N] [--scan-files N] [--rounds N]
  *                    [--dataset FILE] [--from-home DIR] [--baseline DIR] [--json] [--keep]
  *
@@ -61,6 +61,7 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --records N        use only the first N rows of the dataset (default: all)
   --only a,b         run only these figures: ${FIGURES.join(", ")} (or their numbers 1-13)
   --shard-records N  rows for the shard-count comparison (default ${DEFAULT_SHARD_RECORDS}, at most --records)
+  --shards N         the catalog the figures import into is made with \`shelf init --shards N\` (default: shelf's)
   --edits N          relay figure: edits timed from A to B (default ${DEFAULT_EDITS})
   --connections a,b  relay figure: numbers of concurrent clients (default ${DEFAULT_CONNECTIONS.join(",")})
   --importer-records N  importers figure: documents per provider (default ${DEFAULT_IMPORTER_RECORDS})
@@ -79,6 +80,7 @@ interface Options {
   records?: number;
   only: FigureName[];
   shardRecords: number;
+  shards?: number;
   edits: number;
   connections: number[];
   importerRecords: number;
@@ -108,6 +110,7 @@ function parseOptions(argv: string[]): Options | "help" {
         records: { type: "string" },
         only: { type: "string" },
         "shard-records": { type: "string" },
+        shards: { type: "string" },
         edits: { type: "string" },
         connections: { type: "string" },
         "importer-records": { type: "string" },
@@ -157,6 +160,7 @@ function parseOptions(argv: string[]): Options | "help" {
     records,
     only: FIGURES.filter((f) => only.includes(f)),
     shardRecords: positiveInt("--shard-records", v["shard-records"]) ?? DEFAULT_SHARD_RECORDS,
+    shards: positiveInt("--shards", v.shards),
     edits: positiveInt("--edits", v.edits) ?? DEFAULT_EDITS,
     connections,
     importerRecords: positiveInt("--importer-records", v["importer-records"]) ?? DEFAULT_IMPORTER_RECORDS,
@@ -300,6 +304,7 @@ async function main(argv: string[]): Promise<number> {
       scratch,
       home: join(scratch, "home"),
       datasetFile,
+      shards: opts.shards,
       rows: () => (rows ??= readItems(datasetFile).then((r) => r.items)),
       log,
     };
@@ -404,6 +409,7 @@ async function main(argv: string[]): Promise<number> {
       `code      ${revision} (processes run a copy of dist/ taken at the start)`,
       `dataset   ${dataset.path} (${dataset.kind}: ${dataset.note})`,
       opts.fromHome !== undefined ? `home      a copy of ${opts.fromHome} (the dataset was not imported)` : `rows      ${datasetRows === undefined ? "all" : fmtInt(datasetRows)}${opts.records !== undefined ? ` (first ${fmtInt(opts.records)} asked; the file is in name order, so a cut is not a random sample)` : ""}`,
+      ...(opts.shards !== undefined && opts.fromHome === undefined ? [`shards    ${opts.shards} (shelf init --shards)`] : []),
       `figures   ${opts.only.join(", ")}   (total ${fmtMs(Date.now() - started)})`,
       ...(setupImport ? [`setup     import of ${fmtInt(setupImport.records as number)} records took ${fmtMs(setupImport.wallMs as number)} (not a figure)`] : []),
       ...warnings.map((w) => `WARNING   ${w}`),
