@@ -46,5 +46,8 @@ export function shardIndex(id: string, shardCount: number): number {
 /** The document id inside an Automerge URL ("automerge:<id>"). */
 export const documentIdOf = (url: string): DocumentId => url.replace(/^automerge:/, "") as DocumentId;
 
+/** The id of the shard document that holds record `id`. */
+export const shardDocumentOf = (catalog: { shardUrls: readonly string[] }, id: string): DocumentId => documentIdOf(catalog.shardUrls[shardIndex(id, catalog.shardUrls.length)]!);
+
 /** The ids of a catalog's documents: its root, then its shards in order. */
 export const documentIdsOf = (catalog: { url: string; shardUrls: readonly string[] }): DocumentId[] => [catalog.url, ...catalog.shardUrls].map(documentIdOf);

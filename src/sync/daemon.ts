@@ -24,7 +24,7 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, NetworkAdapterInterface, PeerId } from "@automerge/automerge-repo";
 import { CatalogStore, documentIdOf, takeStoredChunks } from "../catalog/catalog-store.js";
-import { documentIdsOf, shardIndex } from "../model/catalog-doc.js";
+import { documentIdsOf, shardDocumentOf } from "../model/catalog-doc.js";
 import { validateId, validatePatch } from "../model/record.js";
 import { storageError } from "../store/storage-errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
@@ -250,7 +250,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
   // changed, stored and materialized before the command hears back.
   const writeForCommand = async (request: WriteRequest) => {
     if (signal.aborted) throw new Error("stopping");
-    const shardId = documentIdOf(catalog.shardUrls[shardIndex(request.id, catalog.shardUrls.length)]!);
+    const shardId = shardDocumentOf(catalog, request.id);
     // A shard not held here is as stored, and the view tells a write that would change nothing:
     // no load here, and no relay or live peer told to load it.
     if (!live.get(shardId) && request.mode === "forbid") {
