@@ -113,7 +113,7 @@ function writeShards(shards: WriteItem[][]): ShardRuns {
       if (name === "floor") extra.saveCpuMs += saveMs;
       if (name === "model") {
         extra.loadCpuMs += timed(() => A.free(A.load(saved)));
-        extra.scanCpuMs += timed(() => void scanLog(doc));
+        extra.scanCpuMs += timed(() => void scanLog(A.getBackend(doc)));
       }
       A.free(doc);
     }

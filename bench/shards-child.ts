@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     let doc = A.init<ShardDoc>();
     for (const chunk of chunksOf.all(prefix, prefix.slice(0, -1) + "0")) doc = A.loadIncremental(doc, chunk.data);
     const saved = A.save(doc);
-    const records = recordFields(doc).size;
+    const records = recordFields(A.getBackend(doc)).size;
     totalBytes += saved.length;
     totalRecords += records;
     maxRecords = Math.max(maxRecords, records);

@@ -18,6 +18,7 @@ import type { Db } from "../src/store/db.js";
 import { countConflicted, countListed, countRecords, countSearched, EXACT_RANKING_MAX_MATCHES, getRecord, labelCounts, listRecords, searchRecords } from "../src/view/queries.js";
 import { SCHEMA_MIGRATIONS, SEARCH_MIGRATION } from "../src/store/schema.js";
 import { tempCatalog, tempInstance } from "./helpers/temp-home.js";
+import { coreOf } from "../src/model/shard-core.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DIST_SRC = resolve(here, "../dist/src");
@@ -27,7 +28,7 @@ const CRASH_WRITER = resolve(here, "helpers/crash-writer.mjs");
 async function crdtRecord(store: CatalogStore, id: string): Promise<CatalogRecord | undefined> {
   const repo = await store.instance.repo();
   const url = store.catalog.shardUrls[shardIndex(id, store.catalog.shardUrls.length)]! as AutomergeUrl;
-  return readRecord((await repo.find<ShardDoc>(url)).doc(), id);
+  return readRecord(coreOf((await repo.find<ShardDoc>(url)).doc()), id);
 }
 
 /** Records every row the view writes to `records`, through temporary triggers on this connection. */

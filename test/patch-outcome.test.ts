@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { readRecord, writeRecord, type EditStamp, type ShardDoc } from "../src/model/crdt-record.js";
 import { predictOutcome } from "../src/model/patch-outcome.js";
 import type { JsonValue, RecordPatch } from "../src/model/record.js";
+import { coreOf } from "../src/model/shard-core.js";
 
 const ID = "npm:left-pad";
 const STAMP: EditStamp = { at: "2026-12-01T00:00:00.000Z", by: "a".repeat(32) };
@@ -45,10 +46,10 @@ describe("predictOutcome", () => {
         let doc: A.Doc<ShardDoc> = A.from<{ records: ShardDoc["records"] }>({ records: {} });
         doc = A.change(doc, (d) => void writeRecord(d, ID, { ...history[0], name: history[0]!.name ?? "first" }, STAMP, "allow"));
         for (const earlier of history.slice(1)) doc = A.change(doc, (d) => void writeRecord(d, ID, earlier, STAMP, "allow"));
-        const before = readRecord(doc, ID)!;
+        const before = readRecord(coreOf(doc), ID)!;
         let written: string | undefined;
         const after = readRecord(
-          A.change(doc, (d) => void (written = writeRecord(d, ID, next, STAMP, "forbid"))),
+          coreOf(A.change(doc, (d) => void (written = writeRecord(d, ID, next, STAMP, "forbid")))),
           ID,
         )!;
         // Who edited last comes from the change itself, which the view does not compare.

@@ -8,6 +8,7 @@ import { ShelfError, type ErrorCode } from "../src/errors.js";
 import { validateId, validatePatch, type RecordKind, type RecordPatch } from "../src/model/record.js";
 import { readRecord, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../src/model/crdt-record.js";
 import { changeMessage } from "../src/model/change-message.js";
+import { coreOf } from "../src/model/shard-core.js";
 
 const HEX64 = "0123456789abcdef".repeat(4);
 
@@ -178,7 +179,7 @@ function write(doc: A.Doc<ShardDoc>, id: string, patch: RecordPatch, at: EditSta
   return { doc: next, outcome: outcome! };
 }
 
-const read = (doc: A.Doc<ShardDoc>, id: string) => readRecord(doc, id)!;
+const read = (doc: A.Doc<ShardDoc>, id: string) => readRecord(coreOf(doc), id)!;
 
 describe("writeRecord / readRecord", () => {
   it("creates a record with defaults derived from its id", () => {

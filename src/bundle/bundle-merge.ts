@@ -9,7 +9,7 @@ import * as A from "@automerge/automerge";
 import { headsHash, keyHash } from "../store/chunk-keys.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { documentIdOf } from "../model/catalog-doc.js";
-import type { ShardDoc } from "../model/crdt-record.js";
+import { coreOf, loadLean } from "../model/shard-core.js";
 import { createCrdtStorage } from "../store/crdt-storage.js";
 import { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
 import { Materializer } from "../view/materializer.js";
@@ -78,13 +78,13 @@ export class BundleMerge {
       if (stored.length === 0) {
         // New here: the bundle's bytes are the document, stored as they are.
         this.#storage.saveNow([documentId, "snapshot", headsHash(heads)], data);
-        doc = A.load(data);
+        doc = loadLean(data);
       } else {
         const added = changesBeyond(stored, data);
         if (!added) return { changed: false, records: 0 };
         this.#storage.saveNow([documentId, "incremental", keyHash(added)], added);
         // What automerge-repo will load from now on: the stored chunks, then the new one.
-        doc = A.load(concatBytes([...stored, added]), { allowMissingChanges: true });
+        doc = loadLean(concatBytes([...stored, added]));
       }
       try {
         return { changed: true, records: this.#materialize(documentId, doc) };
@@ -100,6 +100,6 @@ export class BundleMerge {
       this.#materializer.markDocument(this.#catalog.catId, documentId, doc);
       return 0;
     }
-    return this.#materializer.materializeShard(this.#catalog.catId, shard, documentId, doc as A.Doc<ShardDoc>).changedIds;
+    return this.#materializer.materializeShard(this.#catalog.catId, shard, documentId, coreOf(doc)).changedIds;
   }
 }

@@ -17,6 +17,7 @@ import { Materializer, sameHeads, type MaterializeResult } from "../view/materia
 import { resetView } from "../view/view-tables.js";
 import { damagedDatabase, storageError } from "../store/storage-errors.js";
 import type { StoredDocument, StoredDocuments } from "../store/stored-documents.js";
+import { changeLean, coreOf } from "../model/shard-core.js";
 
 export interface WriteItem {
   id: string;
@@ -207,7 +208,7 @@ export class CatalogStore {
     } else if (dirty.has(rootId)) {
       // Outside the daemon the root is read from storage, as the shards are: no CRDT store to start.
       await this.#leaveStore();
-      await this.#withStored<RootDoc, void>([this.catalog.url], (loaded) => this.#materializer.markDocument(this.catalog.catId, rootId, loaded.doc));
+      await this.#withStored<void>([this.catalog.url], (loaded) => this.#materializer.markDocument(this.catalog.catId, rootId, loaded.doc));
     }
     const shards = this.catalog.shardUrls.map((url, i) => [i, documentIdOf(url)] as const).filter(([, id]) => dirty.has(id));
     let done = 0;
@@ -244,7 +245,7 @@ export class CatalogStore {
     }
     this.#shardOfDocument ??= new Map(this.catalog.shardUrls.map((url, i) => [documentIdOf(url), i]));
     const shard = this.#shardOfDocument.get(documentId);
-    return shard === undefined ? undefined : this.#materializer.materializeShard(this.catalog.catId, shard, documentId, doc as A.Doc<ShardDoc>);
+    return shard === undefined ? undefined : this.#materializer.materializeShard(this.catalog.catId, shard, documentId, coreOf(doc));
   }
 
   /**
@@ -299,25 +300,24 @@ export class CatalogStore {
    */
   async #inStorage(shards: { shard: number; change?: ShardChange }[]): Promise<MaterializeResult[]> {
     const urls = shards.map(({ shard }) => this.catalog.shardUrls[shard]!);
-    return this.#withStored<ShardDoc, MaterializeResult>(urls, (loaded, documents, documentId, i) => {
+    return this.#withStored<MaterializeResult>(urls, (loaded, documents, documentId, i) => {
       const { shard, change } = shards[i]!;
       if (change) {
         const since = A.getHeads(loaded.doc);
-        loaded.doc = A.change(loaded.doc, change.options, change.fn);
-        documents.save(documentId, loaded, since);
+        if (changeLean(loaded.doc, change.options, change.fn)) documents.save(documentId, loaded, since);
       }
-      return this.#materializer.materializeShard(this.catalog.catId, shard, documentId, loaded.doc);
+      return this.#materializer.materializeShard(this.catalog.catId, shard, documentId, coreOf(loaded.doc));
     });
   }
 
   /** Runs `work` on each document in turn, loaded from its stored chunks and freed after, all under one write lock. */
-  async #withStored<T, R>(urls: string[], work: (loaded: StoredDocument<T>, documents: StoredDocuments, documentId: string, i: number) => R): Promise<R[]> {
+  async #withStored<R>(urls: string[], work: (loaded: StoredDocument, documents: StoredDocuments, documentId: string, i: number) => R): Promise<R[]> {
     const documents = await this.instance.storedDocuments();
     try {
       return this.instance.db.transaction(() =>
         urls.map((url, i) => {
           const documentId = documentIdOf(url);
-          const loaded = documents.load<T>(documentId);
+          const loaded = documents.load(documentId);
           if (!loaded) throw this.#unavailable(url, "no chunk of it is stored");
           try {
             return work(loaded, documents, documentId, i);
@@ -359,7 +359,7 @@ export class CatalogStore {
   #materialize(shard: number, handle: DocHandle<ShardDoc>): MaterializeResult {
     return this.instance.db.transaction(() => {
       takeStoredChunks(this.instance, handle);
-      return this.#materializer.materializeShard(this.catalog.catId, shard, handle.documentId, handle.doc());
+      return this.#materializer.materializeShard(this.catalog.catId, shard, handle.documentId, coreOf(handle.doc()));
     }).immediate();
   }
 

@@ -8,6 +8,7 @@ import * as A from "@automerge/automerge";
 import { Instance, resolveHome, type CatalogRow } from "../instance.js";
 import { documentIdOf } from "../model/catalog-doc.js";
 import type { ShardDoc } from "../model/crdt-record.js";
+import { coreOf, recordKeys } from "../model/shard-core.js";
 import { newDatabase, type Db } from "../store/db.js";
 import { SCHEMA_MIGRATIONS } from "../store/schema.js";
 import { encodeKey, upperBound } from "../store/sqlite-storage-adapter.js";
@@ -147,9 +148,9 @@ function scratchView(catalog: CatalogRow): Scratch {
 function compareShard(db: Db, scratch: Scratch, catalog: CatalogRow, shard: number, documentId: string, doc: A.Doc<ShardDoc>): string | undefined {
   const stored = db.prepare<[string], { heads: string }>("SELECT heads FROM view_heads WHERE doc_id = ?").get(documentId);
   const heads = A.getHeads(doc);
-  if (!stored) return Object.keys(doc.records ?? {}).length > 0 ? "never materialized" : undefined;
+  if (!stored) return recordKeys(coreOf(doc)).length > 0 ? "never materialized" : undefined;
   if (!sameHeads(JSON.parse(stored.heads) as A.Heads, heads)) return "the view was materialized at other heads than the stored document's";
-  scratch.materializer.materializeShard(catalog.catId, shard, documentId, doc);
+  scratch.materializer.materializeShard(catalog.catId, shard, documentId, coreOf(doc));
   const mine = dumpShard(db, catalog.catId, shard);
   const truth = dumpShard(scratch.db, catalog.catId, shard);
   if (mine.length !== truth.length) return `the view holds ${mine.length} records, the CRDT ${truth.length}`;

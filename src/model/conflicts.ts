@@ -6,7 +6,8 @@
  */
 import * as A from "@automerge/automerge";
 import type { JsonValue } from "./record.js";
-import { fieldKey, plain, type ShardDoc } from "./crdt-record.js";
+import { fieldKey, plain } from "./crdt-record.js";
+import { recordsObjectId, shownValue, type Core } from "./shard-core.js";
 import { parseChangeMessage } from "./change-message.js";
 import type { RecordOps } from "./record-log.js";
 
@@ -42,7 +43,7 @@ export { parseChangeMessage, type ChangeMessage } from "./change-message.js";
 /** Finds which change wrote an operation, from the document's change metadata. */
 class Authorship {
   #byActor: Map<string, A.ChangeMetadata[]> | undefined;
-  constructor(private readonly doc: A.Doc<unknown>) {}
+  constructor(private readonly core: Core) {}
 
   of(opId: string): { by: string | null; at: string | null } {
     const change = this.changeOf(opId);
@@ -89,7 +90,7 @@ class Authorship {
   #index(): Map<string, A.ChangeMetadata[]> {
     if (!this.#byActor) {
       this.#byActor = new Map();
-      for (const meta of A.getChangesMetaSince(this.doc, [])) {
+      for (const meta of this.core.getChangesMeta([])) {
         const list = this.#byActor.get(meta.actor) ?? [];
         list.push(meta);
         this.#byActor.set(meta.actor, list);
@@ -122,8 +123,9 @@ function decode(field: string, raw: unknown): JsonValue {
  * Records without conflicts are left out. `logOf` gives what the whole change log holds for a
  * record (asked only for tombstones).
  */
-export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Map<string, unknown>>, logOf: (id: string) => RecordOps | undefined): Map<string, RecordConflicts> {
-  const authorship = new Authorship(doc);
+export function findConflicts(core: Core, fieldsById: Map<string, Map<string, unknown>>, logOf: (id: string) => RecordOps | undefined): Map<string, RecordConflicts> {
+  const authorship = new Authorship(core);
+  const recordsObj = recordsObjectId(core);
   // A document whose changes form one line was never written concurrently: no field can hold two
   // values, and only tombstones need a look (for edits made after the delete).
   const concurrent = authorship.hasConcurrentChanges();
@@ -132,8 +134,8 @@ export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Map<
     if (!concurrent && fields.get("deleted") !== true) continue;
     const conflicts: FieldConflict[] = [];
     for (const field of concurrent ? [...fields.keys()].filter(isConflictField).sort() : []) {
-      const competing = A.getConflicts(doc.records, fieldKey(id, field));
-      if (!competing || Object.keys(competing).length < 2) continue;
+      const competing = competingValues(core, recordsObj, fieldKey(id, field));
+      if (Object.keys(competing).length < 2) continue;
       // Two sides that wrote the same value agree: one entry per distinct value, credited to the
       // latest write of it.
       const byValue = new Map<string, { opId: string; value: JsonValue }>();
@@ -148,7 +150,7 @@ export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Map<
         .map(({ opId, value }, i) => ({ n: i + 1, value, winner: opId === winnerOp, ...authorship.of(opId) }));
       conflicts.push({ field, values });
     }
-    const editedWhileDeleted = isEditedWhileDeleted(doc, id, authorship, logOf);
+    const editedWhileDeleted = fields.get("deleted") === true && isEditedWhileDeleted(core, recordsObj!, id, authorship, logOf);
     if (conflicts.length > 0 || editedWhileDeleted) out.set(id, { fields: conflicts, editedWhileDeleted });
   }
   return out;
@@ -159,15 +161,17 @@ export function findConflicts(doc: A.Doc<ShardDoc>, fieldsById: Map<string, Map<
  * that is shown (a change that wrote a current deletedAt) nor one such a delete had seen: an edit
  * concurrent with the delete, or made after it.
  */
-function isEditedWhileDeleted(doc: A.Doc<ShardDoc>, id: string, authorship: Authorship, logOf: (id: string) => RecordOps | undefined): boolean {
-  const records = doc.records;
-  if (records[fieldKey(id, "deleted")] !== true) return false;
-  // getConflicts answers only when there are two values or more; getAll gives the operation id of
-  // every current value, one or many (the last element of each entry).
-  const recordsObj = A.getObjectId(doc, "records")!;
-  const deletes = A.getBackend(doc)
-    .getAll(recordsObj, fieldKey(id, "deletedAt"))
-    .map((value) => authorship.changeOf(String(value.at(-1)))?.hash);
+function isEditedWhileDeleted(core: Core, recordsObj: string, id: string, authorship: Authorship, logOf: (id: string) => RecordOps | undefined): boolean {
+  // getAll gives the operation id of every current value, one or many (the last element of each entry).
+  const deletes = core.getAll(recordsObj, fieldKey(id, "deletedAt")).map((value) => authorship.changeOf(String(value.at(-1)))?.hash);
   const seenByDeletes = authorship.ancestors(deletes);
   return [...(logOf(id)?.changes ?? [])].some((hash) => !seenByDeletes.has(hash));
+}
+
+/** Every value a key of the records map holds, by the id of the operation that wrote it (as A.getConflicts gives them). */
+function competingValues(core: Core, recordsObj: string | undefined, key: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (recordsObj === undefined) return out;
+  for (const entry of core.getAll(recordsObj, key)) out[String(entry.at(-1))] = shownValue(core, entry as [string, unknown]);
+  return out;
 }

@@ -23,12 +23,12 @@
  * concurrent put and delete of one key leaves the key present, so tags and collections are
  * add-wins sets. A record exists while its "name" key does; deletion is the "deleted" tombstone.
  */
-import type * as A from "@automerge/automerge";
 import { ImmutableString } from "@automerge/automerge";
 import type { CatalogRecord, JsonValue, RecordKind, RecordPatch } from "./record.js";
 import { validateId } from "./record.js";
 import { ShelfError } from "../errors.js";
 import { lastEditOf, scanLog, type RecordOps } from "./record-log.js";
+import { recordsObjectId, shownValue, type Core } from "./shard-core.js";
 
 export type StoredValue = ImmutableString | boolean | null;
 
@@ -144,31 +144,46 @@ function defaultKind(provider: string): RecordKind {
  * Reads the records of a shard, all of them or only `ids`, in one pass over its keys.
  * Sets come out sorted, so output is deterministic.
  */
-export function readRecords(doc: A.Doc<ShardDoc>, ids?: ReadonlySet<string>): Map<string, CatalogRecord> {
+export function readRecords(core: Core, ids?: ReadonlySet<string>): Map<string, CatalogRecord> {
   const out = new Map<string, CatalogRecord>();
-  const log = scanLog(doc, ids).records;
-  for (const [id, fields] of recordFields(doc, ids)) out.set(id, toRecord(id, fields, log.get(id)));
+  const log = scanLog(core, ids).records;
+  for (const [id, fields] of recordFields(core, ids)) out.set(id, toRecord(id, fields, log.get(id)));
   return out;
 }
 
-/** The stored fields of each existing record (all, or only `ids`), from one pass over the keys. */
-export function recordFields(doc: ShardDoc, ids?: ReadonlySet<string>): Map<string, Map<string, StoredValue>> {
-  const records = doc.records ?? {};
+/**
+ * The stored fields of each existing record (all, or only `ids`), from one pass over the keys.
+ * A few records are read key by key; all of them, as one object built by the core.
+ */
+export function recordFields(core: Core, ids?: ReadonlySet<string>): Map<string, Map<string, StoredValue>> {
   const fieldsById = new Map<string, Map<string, StoredValue>>();
-  for (const key of Object.keys(records)) {
+  const recordsObj = recordsObjectId(core);
+  if (recordsObj === undefined) return fieldsById;
+  const add = (key: string, value: unknown) => {
     const { id, field } = splitKey(key);
-    if (ids && !ids.has(id)) continue;
     let fields = fieldsById.get(id);
     if (!fields) fieldsById.set(id, (fields = new Map()));
-    fields.set(field, records[key] as StoredValue);
+    fields.set(field, value as StoredValue);
+  };
+  const keys = ids ? core.keys(recordsObj) : [];
+  const wanted = keys.filter((key) => ids!.has(splitKey(key).id));
+  // A key read alone costs several times its share of reading the whole map at once.
+  if (ids && wanted.length * 4 < keys.length) {
+    for (const key of wanted) {
+      const entry = core.getWithType(recordsObj, key);
+      if (entry) add(key, shownValue(core, entry as [string, unknown]));
+    }
+  } else {
+    const records = core.materialize(recordsObj) as Record<string, unknown>;
+    for (const key of Object.keys(records)) if (!ids || ids.has(splitKey(key).id)) add(key, records[key]);
   }
   for (const [id, fields] of fieldsById) if (!fields.has("name")) fieldsById.delete(id);
   return fieldsById;
 }
 
 /** One record of a shard, or undefined if it does not exist. */
-export function readRecord(doc: A.Doc<ShardDoc>, id: string): CatalogRecord | undefined {
-  return readRecords(doc, new Set([id])).get(id);
+export function readRecord(core: Core, id: string): CatalogRecord | undefined {
+  return readRecords(core, new Set([id])).get(id);
 }
 
 /** A record from its stored fields and what the change log says about it (its last edit). */

@@ -5,7 +5,7 @@
  */
 import * as A from "@automerge/automerge";
 import type { JsonValue } from "./record.js";
-import type { ShardDoc } from "./crdt-record.js";
+import { recordsObjectId, type Core } from "./shard-core.js";
 import { parseChangeMessage } from "./change-message.js";
 
 export interface FieldChange {
@@ -39,13 +39,13 @@ function decodeValue(field: string, op: DecodedOp): JsonValue {
   return value;
 }
 
-export function recordHistory(doc: A.Doc<ShardDoc>, id: string): HistoryEntry[] {
-  const recordsObj = A.getObjectId(doc, "records");
+export function recordHistory(core: Core, id: string): HistoryEntry[] {
+  const recordsObj = recordsObjectId(core);
   const prefix = `${id} `;
   // The value each field had after each op, by op id, so "old" follows the op's own predecessors.
   const valueByOp = new Map<string, JsonValue>();
   const entries: HistoryEntry[] = [];
-  for (const change of A.getAllChanges(doc)) {
+  for (const change of core.getChanges([])) {
     const decoded = A.decodeChange(change);
     const fields: FieldChange[] = [];
     decoded.ops.forEach((op, i) => {

@@ -11,7 +11,8 @@
  */
 import * as A from "@automerge/automerge";
 import { parseChangeMessage } from "./change-message.js";
-import { splitKey, type ShardDoc } from "./crdt-record.js";
+import { splitKey } from "./crdt-record.js";
+import { recordsObjectId, type Core } from "./shard-core.js";
 
 /** The last edit of a record, as the view and `shelf show` present it. */
 export interface LastEdit {
@@ -43,8 +44,8 @@ export interface LogScan {
 }
 
 /** Reads the operations of `changes` (binary Automerge changes of `doc`), record by record. */
-export function scanChanges(doc: A.Doc<ShardDoc>, changes: Iterable<Uint8Array>, ids?: ReadonlySet<string>): LogScan {
-  const recordsObj = A.getObjectId(doc, "records");
+export function scanChanges(core: Core, changes: Iterable<Uint8Array>, ids?: ReadonlySet<string>): LogScan {
+  const recordsObj = recordsObjectId(core);
   const records = new Map<string, RecordOps>();
   const hashes = new Set<string>();
   let touchedRoot = false;
@@ -72,8 +73,8 @@ export function scanChanges(doc: A.Doc<ShardDoc>, changes: Iterable<Uint8Array>,
 }
 
 /** The whole log of a shard, for the records `ids` (all when omitted). */
-export function scanLog(doc: A.Doc<ShardDoc>, ids?: ReadonlySet<string>): LogScan {
-  return scanChanges(doc, A.getAllChanges(doc), ids);
+export function scanLog(core: Core, ids?: ReadonlySet<string>): LogScan {
+  return scanChanges(core, core.getChanges([]), ids);
 }
 
 /**
@@ -82,9 +83,9 @@ export function scanLog(doc: A.Doc<ShardDoc>, ids?: ReadonlySet<string>): LogSca
  * scanned changes were made on top of the rest (an edit, an import); false when an older,
  * concurrent change arrived (a merge), which needs the whole log.
  */
-export function newestOfAll(doc: A.Doc<ShardDoc>, scan: LogScan, ids: Iterable<string>): boolean {
+export function newestOfAll(core: Core, scan: LogScan, ids: Iterable<string>): boolean {
   let olderMax = 0;
-  for (const meta of A.getChangesMetaSince(doc, [])) if (!scan.hashes.has(meta.hash)) olderMax = Math.max(olderMax, meta.maxOp);
+  for (const meta of core.getChangesMeta([])) if (!scan.hashes.has(meta.hash)) olderMax = Math.max(olderMax, meta.maxOp);
   for (const id of ids) {
     const ops = scan.records.get(id);
     if (!ops || ops.counter <= olderMax) return false;

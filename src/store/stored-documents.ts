@@ -15,6 +15,7 @@
  */
 import * as A from "@automerge/automerge";
 import { sameHeads } from "../protocol/heads-summary.js";
+import { loadLean } from "../model/shard-core.js";
 import { headsHash, keyHash } from "./chunk-keys.js";
 import type { Db } from "./db.js";
 import { encodeKey, upperBound } from "./sqlite-storage-adapter.js";
@@ -25,8 +26,9 @@ interface StoredChunk {
   size: number;
 }
 
-export interface StoredDocument<T> {
-  doc: A.Doc<T>;
+export interface StoredDocument {
+  /** loaded lean (shard-core.ts): read through its core */
+  doc: A.Doc<unknown>;
   /** the chunks stored for it, as loaded or since saved: for the compaction rule, and holdsEveryChunk */
   chunks: StoredChunk[];
   /** the bytes a document new here was loaded from whole (a peer's message), and their heads: saved as they are */
@@ -58,7 +60,7 @@ export class StoredDocuments {
   }
 
   /** Every stored chunk of the document, snapshots first, as automerge-repo loads them; undefined when none is stored. */
-  load<T>(documentId: string): StoredDocument<T> | undefined {
+  load(documentId: string): StoredDocument | undefined {
     const chunks: StoredChunk[] = [];
     const binaries: Uint8Array[] = [];
     for (const kind of ["snapshot", "incremental"] as const) {
@@ -70,8 +72,7 @@ export class StoredDocuments {
     }
     if (chunks.length === 0) return undefined;
     this.#hooks.onLoaded?.(documentId);
-    // A chunk whose dependencies are missing is kept aside, as automerge-repo's loadIncremental does.
-    const doc = A.load<T>(Buffer.concat(binaries), { allowMissingChanges: true });
+    const doc = loadLean(Buffer.concat(binaries));
     this.#mostHeld = Math.max(this.#mostHeld, ++this.#held);
     return { doc, chunks };
   }
@@ -81,7 +82,7 @@ export class StoredDocuments {
    * from and those it saved since): no other process stored one meanwhile. Inside a write
    * transaction, the answer holds until it commits.
    */
-  holdsEveryChunk(documentId: string, stored: StoredDocument<unknown>): boolean {
+  holdsEveryChunk(documentId: string, stored: StoredDocument): boolean {
     const loaded = new Set(stored.chunks.map((chunk) => chunk.key));
     let count = 0;
     for (const kind of ["snapshot", "incremental"] as const) {
@@ -95,13 +96,13 @@ export class StoredDocuments {
   }
 
   /** A document with nothing stored yet (one a sync is about to receive), to be saved and freed as a loaded one. */
-  empty<T>(): StoredDocument<T> {
+  empty(): StoredDocument {
     this.#mostHeld = Math.max(this.#mostHeld, ++this.#held);
-    return { doc: A.init<T>(), chunks: [] };
+    return { doc: A.init<unknown>(), chunks: [] };
   }
 
   /** Frees a loaded document's memory (its WebAssembly part): the next one reuses it. */
-  free(stored: StoredDocument<unknown>): void {
+  free(stored: StoredDocument): void {
     A.free(stored.doc);
     this.#held--;
   }
@@ -116,7 +117,7 @@ export class StoredDocuments {
    * chunk, or, by automerge-repo's rule (the snapshot is small, or the incrementals have outgrown
    * it), one snapshot that replaces every chunk it was loaded from.
    */
-  save<T>(documentId: string, stored: StoredDocument<T>, since: A.Heads): void {
+  save(documentId: string, stored: StoredDocument, since: A.Heads): void {
     const heads = A.getHeads(stored.doc);
     if (sameHeads(heads, since)) return;
     let snapshotBytes = 0;

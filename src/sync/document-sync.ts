@@ -7,6 +7,7 @@ import * as A from "@automerge/automerge";
 import { concatBytes } from "../bundle/automerge-bytes.js";
 import { sameHeads } from "../protocol/heads-summary.js";
 import type { StoredDocument } from "../store/stored-documents.js";
+import { coreOf, loadLean } from "../model/shard-core.js";
 
 /** "both": the peer holds exactly our heads; "pull": we hold the peer's (it takes nothing from us). */
 export type SyncDirection = "both" | "pull";
@@ -20,14 +21,14 @@ export interface OutgoingSync {
 
 export class DocumentSync {
   readonly documentId: string;
-  readonly stored: StoredDocument<unknown>;
+  readonly stored: StoredDocument;
   /** the heads the document was loaded at: what is new since is saved */
   readonly loadedHeads: A.Heads;
   #state = A.initSyncState();
   /** the peer said it does not have the document */
   unavailable = false;
 
-  constructor(documentId: string, stored: StoredDocument<unknown>) {
+  constructor(documentId: string, stored: StoredDocument) {
     this.documentId = documentId;
     this.stored = stored;
     this.loadedHeads = A.getHeads(stored.doc);
@@ -48,10 +49,10 @@ export class DocumentSync {
 
   /**
    * A document we hold nothing of comes whole in the peer's first message (a join): it is loaded
-   * from the message's bytes, as from storage, which builds its JavaScript object once. Applied
-   * as a sync message, it would be built from a patch per field, about three times the work for a
-   * 900-record shard. The message then only updates what the peer is known to hold. Changes that
-   * do not load on their own (they depend on changes not sent) are applied as usual.
+   * lean from the message's bytes, as from storage. Applied as a sync message, its JavaScript
+   * object would be built from a patch per field. The message then only updates what the peer is
+   * known to hold. Changes that do not load on their own (they depend on changes not sent) are
+   * applied as usual.
    */
   #loadWhole(data: Uint8Array): void {
     const { changes } = A.decodeSyncMessage(data as A.SyncMessage);
@@ -59,8 +60,12 @@ export class DocumentSync {
     const bytes = concatBytes(changes);
     let whole: A.Doc<unknown>;
     try {
-      whole = A.load(bytes, { actor: A.getActorId(this.stored.doc) });
+      whole = loadLean(bytes, { actor: A.getActorId(this.stored.doc) });
     } catch {
+      return;
+    }
+    if (coreOf(whole).getMissingDeps().length > 0) {
+      A.free(whole);
       return;
     }
     A.free(this.stored.doc);

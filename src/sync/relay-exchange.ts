@@ -12,7 +12,7 @@
  * holds.
  */
 import { randomBytes } from "node:crypto";
-import type * as A from "@automerge/automerge";
+import * as A from "@automerge/automerge";
 import { decode } from "cbor-x";
 import { documentIdOf, type Progress } from "../catalog/catalog-store.js";
 import { ShelfError } from "../errors.js";
@@ -90,7 +90,7 @@ export async function exchange(instance: Instance, remote: Remote, request: Exch
     if (wanted(rootId) || shardUrls === undefined) {
       await session.syncAll([rootId], (_, doc) => {
         if (shardUrls === undefined) {
-          shardUrls = shardUrlsOf(doc as A.Doc<RootDoc>, remote);
+          shardUrls = shardUrlsOf(doc, remote);
           request.onShardUrls?.(shardUrls);
         }
       });
@@ -226,7 +226,7 @@ class ExchangeSession {
   }
 
   #start(documentId: string): void {
-    const stored = this.#documents.load<unknown>(documentId) ?? this.#documents.empty<unknown>();
+    const stored = this.#documents.load(documentId) ?? this.#documents.empty();
     const sync = new DocumentSync(documentId, stored);
     this.#inFlight.set(documentId, sync);
     this.#send(sync.restart());
@@ -360,7 +360,9 @@ export function connectionUrl(remote: Remote): string {
   return url.toString();
 }
 
-function shardUrlsOf(root: A.Doc<RootDoc>, remote: Remote): string[] {
+function shardUrlsOf(doc: A.Doc<unknown>, remote: Remote): string[] {
+  // Stored documents are loaded lean (shard-core.ts): the root is read whole from its core.
+  const root = A.toJS(doc) as Partial<RootDoc>;
   if (root.shelf !== "catalog" || !Array.isArray(root.shards)) {
     throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `the document ${remote.name} holds at that URL is not a shelf catalog`, "check the catalog URL (`shelf status` prints it on an instance that holds the catalog)");
   }

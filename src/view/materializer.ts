@@ -6,7 +6,7 @@
  */
 import * as A from "@automerge/automerge";
 import type { Db } from "../store/db.js";
-import type { ShardDoc } from "../model/crdt-record.js";
+import type { Core } from "../model/shard-core.js";
 import { recordFields, toRecord } from "../model/crdt-record.js";
 import { newestOfAll, scanChanges, scanLog, type RecordOps } from "../model/record-log.js";
 import { findConflicts, type RecordConflicts } from "../model/conflicts.js";
@@ -74,14 +74,14 @@ export class Materializer {
   }
 
   /**
-   * Brings the rows of one shard document up to `doc`'s heads. `doc` must hold every chunk stored
+   * Brings the rows of one shard document up to `core`'s heads. `core` must hold every chunk stored
    * for the document (CatalogStore merges the ones it lacks in the same transaction): the stored
    * heads and the dirty mark are read and written under the write lock, so another process's
    * materialization cannot slip in between and be undone.
    */
-  materializeShard(catId: number, shard: number, documentId: string, doc: A.Doc<ShardDoc>): MaterializeResult {
+  materializeShard(catId: number, shard: number, documentId: string, core: Core): MaterializeResult {
     return this.#underWriteLock((): MaterializeResult => {
-      const heads = A.getHeads(doc);
+      const heads = core.getHeads();
       const stored = this.#stmts.heads.get(documentId);
       const fromHeads = stored ? (JSON.parse(stored.heads) as string[]) : [];
       const dirtySeq = this.#stmts.dirtySeq.get(documentId)?.seq ?? 0;
@@ -92,20 +92,20 @@ export class Materializer {
       // Stored heads this copy lacks, although it holds every stored chunk, were written from
       // changes that never reached storage (a process cut off between the two): the view is
       // rewritten whole from what is stored rather than trusted.
-      const incremental = fromHeads.length > 0 && A.hasHeads(doc, fromHeads);
+      const incremental = fromHeads.length > 0 && fromHeads.every((hash) => core.getChangeByHash(hash) !== null);
       // The records the new changes touched, read from their operations rather than from a diff
       // of what is shown: a write that loses to the value already shown changes nothing visible,
       // yet adds a competing value to show as a conflict.
-      const recent = incremental ? scanChanges(doc, A.getChangesSince(doc, fromHeads)) : undefined;
+      const recent = incremental ? scanChanges(core, core.getChanges(fromHeads)) : undefined;
       const touched = recent && !recent.touchedRoot ? new Set(recent.records.keys()) : "all";
       const ids = touched === "all" ? undefined : touched;
-      const fields = recordFields(doc, ids);
+      const fields = recordFields(core, ids);
       let whole: Map<string, RecordOps> | undefined;
-      const wholeLog = () => (whole ??= scanLog(doc, ids).records);
+      const wholeLog = () => (whole ??= scanLog(core, ids).records);
       // Each record's last edit: among the new changes when they were made on top of the rest
       // (an edit, an import); a merge of older concurrent changes needs the whole log.
-      const log = recent && touched !== "all" && newestOfAll(doc, recent, touched) ? recent.records : wholeLog();
-      const conflicts = findConflicts(doc, fields, (id) => wholeLog().get(id));
+      const log = recent && touched !== "all" && newestOfAll(core, recent, touched) ? recent.records : wholeLog();
+      const conflicts = findConflicts(core, fields, (id) => wholeLog().get(id));
       const view = (id: string): MaterializedRecord | undefined => {
         const f = fields.get(id);
         return f && { record: toRecord(id, f, log.get(id)), conflicts: conflicts.get(id) };
