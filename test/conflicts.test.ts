@@ -23,7 +23,6 @@ import type { CatalogRecord, RecordPatch } from "../src/model/record.js";
 import { countConflicted, countRecords, getRecord, getRecordConflicts, listConflicts, listRecords, type ConflictedRecord } from "../src/view/queries.js";
 import { tempDir } from "./helpers/temp-home.js";
 import { expectExit, parseJson, shelf, shelfJson } from "./helpers/cli.js";
-import { coreOf } from "../src/model/shard-core.js";
 
 // ---------------------------------------------------------------------------------------------
 // Replicas
@@ -75,7 +74,7 @@ const recordOf = (s: CatalogStore, id: string): CatalogRecord => {
   return record!;
 };
 const allRecords = (s: CatalogStore) => listRecords(s.instance.db, s.catalog.catId, { includeDeleted: true });
-const historyOf = async (s: CatalogStore, id: string): Promise<HistoryEntry[]> => recordHistory(coreOf(await s.shardOf(id)), id);
+const historyOf = async (s: CatalogStore, id: string): Promise<HistoryEntry[]> => s.readShard(id, (core) => recordHistory(core, id));
 
 /** Replicas that exchanged everything show the same conflicts and the same records, byte for byte. */
 function expectAgreement(stores: CatalogStore[]): void {

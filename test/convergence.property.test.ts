@@ -15,7 +15,6 @@ import type { Db } from "../src/store/db.js";
 import { countRecords, getRecordConflicts, listConflicts, listRecords } from "../src/view/queries.js";
 import { recordHistory } from "../src/model/history.js";
 import { tempDir } from "./helpers/temp-home.js";
-import { coreOf } from "../src/model/shard-core.js";
 
 const IDS = ["npm:a", "npm:b", "pypi:c", "winget:D.E"];
 const WORDS = ["alpha", "beta", "gamma"];
@@ -152,8 +151,8 @@ describe("convergence", () => {
             // Every change any replica made to a record is in its history on every replica.
             for (const s of stores) {
               for (const id of new Set(written.map((w) => w.id))) {
-                const changes = recordHistory(coreOf(await s.shardOf(id)), id).length;
-                expect(changes).toBe(recordHistory(coreOf(await stores[0]!.shardOf(id)), id).length);
+                const changes = (await s.readShard(id, (core) => recordHistory(core, id))).length;
+                expect(changes).toBe((await stores[0]!.readShard(id, (core) => recordHistory(core, id))).length);
                 expect(changes).toBeGreaterThanOrEqual(written.filter((w) => w.id === id).length);
               }
             }

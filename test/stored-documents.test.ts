@@ -8,6 +8,7 @@ import { CatalogStore, documentIdOf } from "../src/catalog/catalog-store.js";
 import { Instance } from "../src/instance.js";
 import { searchRecords } from "../src/view/queries.js";
 import { tempCatalog } from "./helpers/temp-home.js";
+import { coreOf, recordKeys } from "../src/model/shard-core.js";
 
 describe("a document loaded from its stored chunks", () => {
   it("holds every chunk until another writer on the home stores one; the view then catches up with both edits", async () => {
@@ -27,7 +28,7 @@ describe("a document loaded from its stored chunks", () => {
     expect(documents.holdsEveryChunk(shardId, loaded)).toBe(false);
 
     // This copy lacks the second record; the view, caught up from storage, has both.
-    expect(Object.keys((loaded.doc as { records: Record<string, unknown> }).records).some((key) => key.startsWith("npm:second"))).toBe(false);
+    expect(recordKeys(coreOf(loaded.doc)).some((key) => key.startsWith("npm:second"))).toBe(false);
     await store.catchUp();
     expect(searchRecords(instance.db, store.catalog.catId, "second").map((r) => r.id)).toStrictEqual(["npm:second"]);
     expect(searchRecords(instance.db, store.catalog.catId, "first").map((r) => r.id)).toStrictEqual(["npm:first"]);

@@ -17,7 +17,7 @@ import { Materializer, sameHeads, type MaterializeResult } from "../view/materia
 import { resetView } from "../view/view-tables.js";
 import { damagedDatabase, storageError } from "../store/storage-errors.js";
 import type { StoredDocument, StoredDocuments } from "../store/stored-documents.js";
-import { changeLean, coreOf } from "../model/shard-core.js";
+import { changeLean, coreOf, type Core } from "../model/shard-core.js";
 
 export interface WriteItem {
   id: string;
@@ -132,9 +132,16 @@ export class CatalogStore {
     await this.#changeRecord(id, "resolve", (doc, stamp) => resolveField(doc, id, field, value, stamp));
   }
 
-  /** The shard document holding record `id` (for history). */
-  async shardOf(id: string): Promise<A.Doc<ShardDoc>> {
-    return (await this.#shard(shardIndex(id, this.catalog.shardUrls.length))).doc();
+  /**
+   * Reads the shard document holding record `id` (for history) through its core: the daemon's
+   * copy, or otherwise the stored chunks, loaded lean.
+   */
+  async readShard<R>(id: string, read: (core: Core) => R): Promise<R> {
+    const shard = shardIndex(id, this.catalog.shardUrls.length);
+    if (this.#keepRepo) return read(coreOf((await this.#shard(shard)).doc()));
+    await this.#leaveStore();
+    const [result] = await this.#withStored([this.catalog.shardUrls[shard]!], (loaded) => read(coreOf(loaded.doc)));
+    return result!;
   }
 
   async #changeRecord<T>(id: string, op: string, fn: (doc: ShardDoc, stamp: EditStamp) => T): Promise<T> {

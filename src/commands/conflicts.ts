@@ -5,7 +5,6 @@
 import { ShelfError } from "../errors.js";
 import { isConflictField } from "../model/conflicts.js";
 import { recordHistory, type HistoryEntry } from "../model/history.js";
-import { coreOf } from "../model/shard-core.js";
 import { validateId, validatePatch, type JsonValue, type RecordPatch } from "../model/record.js";
 import { getRecord, getRecordConflicts } from "../view/queries.js";
 import type { CatalogRecord } from "../model/record.js";
@@ -82,6 +81,6 @@ export async function history(id: string, options: GlobalOptions): Promise<Histo
     if (!getRecord(instance.db, catalog.catId, id)) {
       throw new ShelfError("SHELF_E_RECORD_NOT_FOUND", `no record ${id} in catalog ${catalog.name}`, "`shelf search WORDS` finds records by name and summary");
     }
-    return { id, entries: recordHistory(coreOf(await store.shardOf(id)), id) };
+    return { id, entries: await store.readShard(id, (core) => recordHistory(core, id)) };
   });
 }

@@ -92,7 +92,7 @@ export class Materializer {
       // Stored heads this copy lacks, although it holds every stored chunk, were written from
       // changes that never reached storage (a process cut off between the two): the view is
       // rewritten whole from what is stored rather than trusted.
-      const incremental = fromHeads.length > 0 && fromHeads.every((hash) => core.getChangeByHash(hash) !== null);
+      const incremental = fromHeads.length > 0 && fromHeads.every((hash) => Boolean(core.getChangeByHash(hash)));
       // The records the new changes touched, read from their operations rather than from a diff
       // of what is shown: a write that loses to the value already shown changes nothing visible,
       // yet adds a competing value to show as a conflict.
