@@ -22,6 +22,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type WebSocket from "ws";
 import { ShelfError } from "../src/errors.js";
 import { plain } from "../src/model/crdt-record.js";
+import { coreOf, shownValue } from "../src/model/shard-core.js";
 import { SqliteStorageAdapter } from "../src/store/sqlite-storage-adapter.js";
 import { unloadDocument } from "../src/store/unload-document.js";
 import { ACCESS_HEADER } from "../src/protocol/access-header.js";
@@ -111,7 +112,17 @@ interface CatalogRootDoc {
   shards?: unknown;
 }
 
-const isCatalogRoot = (doc: unknown): doc is CatalogRootDoc => typeof doc === "object" && doc !== null && (doc as { shelf?: unknown }).shelf === "catalog";
+/**
+ * A loaded document as a catalog root, or undefined. Read from its core first: the bundled relay
+ * loads documents without building their JavaScript object (scripts/bundle-cli.mjs), and a shard's
+ * would cost thousands of fields to build.
+ */
+function catalogRootOf(doc: A.Doc<unknown>): CatalogRootDoc | undefined {
+  const core = coreOf(doc);
+  const shelf = core.getWithType("_root", "shelf");
+  if (!shelf || plain(shownValue(core, shelf as [string, unknown])) !== "catalog") return undefined;
+  return A.toJS(doc) as CatalogRootDoc;
+}
 
 export async function buildRelay(options: RelayOptions): Promise<Relay> {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -181,8 +192,8 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
           // "unavailable" is not final: while a client pushes a new catalog, the root is briefly
           // unavailable before its first changes arrive, and its shards are asked for meanwhile.
           if (!handle.isReady()) await handle.whenReady(["ready"], { signal });
-          handle.on("change", ({ doc }) => onChange(doc));
-          return handle.doc();
+          handle.on("change", ({ doc }) => onChange(A.toJS(doc)));
+          return A.toJS(handle.doc());
         } catch {
           return undefined; // no one has sent it within ROOT_WAIT_MS
         }
@@ -240,8 +251,8 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     const roots: [DocumentId, CatalogRootDoc][] = [];
     for (const [id, handle] of Object.entries(repo.handles)) {
       if (!handle.isReady()) continue;
-      const doc = handle.doc();
-      if (isCatalogRoot(doc)) roots.push([id as DocumentId, doc]);
+      const root = catalogRootOf(handle.doc());
+      if (root) roots.push([id as DocumentId, root]);
     }
     return roots;
   };

@@ -45,19 +45,20 @@ const neverSettlingForeverPromise = {
 
 /**
  * Loading a document from storage cost a relay or daemon about 110 ms of CPU for a shard of a
- * 227k catalog (5,000 fields), twice what the document itself costs, on two things nothing in shelf
- * uses: storage loaded it with `loadIncremental` on an empty document, which builds a patch per
- * field (63 ms against 32 ms for `load`, which `StoredDocuments` uses with the same option), and
- * the handle then diffed the whole document against the empty one (50 ms) for its "change"
- * event's patches, which automerge-repo's synchronizer (the one listener) never reads. Here the
- * load is `load`, and the patches are computed when a listener reads them. Each edit must match
- * exactly once, or the build fails.
+ * 227k catalog (5,000 fields), twice what the document itself costs, on things nothing in shelf
+ * uses: storage loaded it with `loadIncremental` on an empty document, which builds the document's
+ * JavaScript object from a patch per field, and the handle then diffed the whole document against
+ * the empty one (50 ms) for its "change" event's patches, which automerge-repo's synchronizer (the
+ * one listener) never reads. Here the document is loaded lean, as `loadLean` in
+ * src/model/shard-core.ts does: into Automerge's core, with its JavaScript object never built
+ * (shelf reads a stored document through its core, a root with A.toJS). The patches are computed
+ * when a listener reads them. Each edit must match exactly once, or the build fails.
  */
 const AUTOMERGE_REPO_EDITS = [
   {
     file: /[\\/]@automerge[\\/]automerge-repo[\\/]dist[\\/]storage[\\/]StorageSubsystem\.js$/,
     from: "const newDoc = A.loadIncremental(A.init(), binary);",
-    to: "const newDoc = binary.byteLength > 0 ? A.load(binary, { allowMissingChanges: true }) : A.init();",
+    to: "const newDoc = A.init(); if (binary.byteLength > 0) { const core = A.getBackend(newDoc); core.loadIncremental(binary); core.updateDiffCursor(); }",
   },
   {
     file: /[\\/]@automerge[\\/]automerge-repo[\\/]dist[\\/]DocHandle\.js$/,

@@ -75,7 +75,10 @@ async function mergeDocument(instance: Instance, documentId: string, chunks: Uin
   return doc;
 }
 
-/** Loads a document of the store for reading (for uploads and snapshots). */
+/**
+ * Loads a document of the store for reading (for uploads and snapshots). The bundled CLI's store
+ * loads documents lean (scripts/bundle-cli.mjs): read one whole with A.toJS, not its object.
+ */
 export async function loadDocument(instance: Instance, documentId: string): Promise<A.Doc<unknown>> {
   const repo = await instance.repo();
   const handle = await repo.find<unknown>(`automerge:${documentId}` as AutomergeUrl);

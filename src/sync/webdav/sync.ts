@@ -487,7 +487,7 @@ function checkOwnShards(rootId: string, shardUrls: string[], url: string): void 
 }
 
 async function rootShards(instance: Instance, rootId: string, remote: Remote): Promise<string[]> {
-  const root = (await loadDocument(instance, rootId)) as A.Doc<RootDoc>;
+  const root = A.toJS(await loadDocument(instance, rootId)) as Partial<RootDoc>;
   await instance.recycleRepo();
   if (root.shelf !== "catalog" || !Array.isArray(root.shards)) {
     throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `the document ${remote.name} holds at that URL is not a shelf catalog`, "check the catalog URL (`shelf status` prints it on an instance that holds the catalog)");
