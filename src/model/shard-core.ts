@@ -85,13 +85,6 @@ export function shownValue(core: Core, [datatype, value]: [string, unknown, ...u
   }
 }
 
-/** One key of the shard's `records` map as the document object shows it; undefined when absent. */
-export function recordValue(core: Core, key: string): unknown {
-  const records = recordsObjectId(core);
-  const entry = records === undefined ? null : core.getWithType(records, key);
-  return entry ? shownValue(core, entry as [string, unknown]) : undefined;
-}
-
 /**
  * The shard's `records` map as an object that reads and writes the core, the way Automerge's own
  * change proxies do: the record model's writers (writeRecord, resolveField) run on either.
@@ -100,7 +93,10 @@ function recordsProxy(core: Core): ShardDoc["records"] {
   const records = recordsObjectId(core);
   if (records === undefined) throw new Error("the shard document has no records map");
   return new Proxy({} as ShardDoc["records"], {
-    get: (_, key) => (typeof key === "string" ? recordValue(core, key) : undefined),
+    get: (_, key) => {
+      const entry = typeof key === "string" ? core.getWithType(records, key) : null;
+      return entry ? shownValue(core, entry as [string, unknown]) : undefined;
+    },
     has: (_, key) => typeof key === "string" && core.get(records, key) !== undefined,
     set: (_, key, value: unknown) => {
       if (typeof key !== "string") return false;
