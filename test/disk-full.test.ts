@@ -177,16 +177,22 @@ describe("a read-only home", () => {
 });
 
 describe("a home another process holds too long", () => {
-  it("a write fails with SHELF_E_HOME_BUSY after the busy timeout; a read answers meanwhile", { timeout: 120_000 }, async () => {
+  it("a write fails with SHELF_E_HOME_BUSY after the busy timeout; reads answer meanwhile, a record's history too", { timeout: 120_000 }, async () => {
     const home = await preparedHome("busy");
     // What only a pathological transaction would do: hold the write lock past the 10 s timeout.
     const holder = new Database(join(home, "shelf.db"));
     holder.exec("BEGIN IMMEDIATE");
     try {
-      const [set, listed] = await Promise.all([shelf(home, "set", "npm:kept", "version=2.0.0", "--json"), shelf(home, "list", "--json")]);
+      const [set, listed, history] = await Promise.all([
+        shelf(home, "set", "npm:kept", "version=2.0.0", "--json"),
+        shelf(home, "list", "--json"),
+        shelf(home, "history", "npm:kept", "--json"),
+      ]);
       expectRefusal(set, "SHELF_E_HOME_BUSY");
       expectExit(listed, 0);
       expect(parseJson(listed).count).toBe(1);
+      expectExit(history, 0);
+      expect(parseJson(history).count).toBeGreaterThan(0);
     } finally {
       holder.exec("ROLLBACK");
       holder.close();

@@ -140,7 +140,7 @@ export class CatalogStore {
     const shard = shardIndex(id, this.catalog.shardUrls.length);
     if (this.#keepRepo) return read(coreOf((await this.#shard(shard)).doc()));
     await this.#leaveStore();
-    const [result] = await this.#withStored([this.catalog.shardUrls[shard]!], (loaded) => read(coreOf(loaded.doc)));
+    const [result] = await this.#withStored([this.catalog.shardUrls[shard]!], (loaded) => read(coreOf(loaded.doc)), "read");
     return result!;
   }
 
@@ -317,11 +317,15 @@ export class CatalogStore {
     });
   }
 
-  /** Runs `work` on each document in turn, loaded from its stored chunks and freed after, all under one write lock. */
-  async #withStored<R>(urls: string[], work: (loaded: StoredDocument, documents: StoredDocuments, documentId: string, i: number) => R): Promise<R[]> {
+  /**
+   * Runs `work` on each document in turn, loaded from its stored chunks and freed after, all in
+   * one transaction: under the write lock, or for `work` that only reads, in a read transaction
+   * that waits for no writer.
+   */
+  async #withStored<R>(urls: string[], work: (loaded: StoredDocument, documents: StoredDocuments, documentId: string, i: number) => R, access: "write" | "read" = "write"): Promise<R[]> {
     const documents = await this.instance.storedDocuments();
     try {
-      return this.instance.db.transaction(() =>
+      const transaction = this.instance.db.transaction(() =>
         urls.map((url, i) => {
           const documentId = documentIdOf(url);
           const loaded = documents.load(documentId);
@@ -332,7 +336,8 @@ export class CatalogStore {
             documents.free(loaded);
           }
         }),
-      ).immediate();
+      );
+      return access === "write" ? transaction.immediate() : transaction.deferred();
     } catch (err) {
       throw storageError(err, this.instance.home) ?? err;
     }
