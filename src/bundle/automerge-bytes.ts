@@ -2,13 +2,13 @@
  * Automerge data handled as bytes: parsed by Automerge's core without building the JavaScript
  * object of the document, which is most of the cost of loading one (about five times the parse
  * at 900 records a shard). Checking a bundle and finding what it adds need heads and changes, not
- * values. `getBackend` is Automerge's own handle on that core (undocumented; the version is pinned).
+ * values (see src/model/shard-core.ts).
  * Each document is freed before the next is parsed, so WebAssembly's heap holds one at a time.
  */
 import * as A from "@automerge/automerge";
 import { sameHeads } from "../protocol/heads-summary.js";
+import { coreOf, loadLean, type Core } from "../model/shard-core.js";
 
-type Core = ReturnType<typeof A.getBackend>;
 
 /** The heads of the complete document held in `data`; throws saying what is wrong with it. */
 export function headsOf(data: Uint8Array): A.Heads {
@@ -44,11 +44,9 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
 }
 
 function withCore<T>(data: Uint8Array, fn: (core: Core) => T): T {
-  const doc = A.init();
+  const doc = loadLean(data);
   try {
-    const core = A.getBackend(doc);
-    core.loadIncremental(data);
-    return fn(core);
+    return fn(coreOf(doc));
   } finally {
     A.free(doc);
   }
