@@ -171,7 +171,8 @@ export async function relayMemoryFigure(ctx: BenchContext, options: RelayMemoryO
     }
     const final = procMemory(relay.child.pid);
     const loadedAtEnd = await loadedDocuments(http);
-    const noticed = edited.map((id) => notices.get(id) ?? 0);
+    // notices are counted per shard; a shard edited twice in the run is told of twice
+    const noticed = edited.map((id) => (notices.get(id) ?? 0) / edited.filter((other) => other === id).length);
     await Promise.all(clients.map((c) => c.repo.shutdown().catch(() => undefined)));
     clients.length = 0;
     const stopped = await relay.stop();

@@ -5,19 +5,17 @@
  * handful of files instead of about thirty, which is most of a fresh `shelf search`'s own cost
  * (docs/architecture.md, "Start-up").
  *
- * commander, automerge-repo (with its WebSocket adapter and their plain JavaScript dependencies)
- * and bs58check are bundled; every other npm package stays in node_modules, so each keeps its one
- * copy (Automerge must be one instance for shelf and automerge-repo alike, better-sqlite3 and cbor-x
- * load native addons from there). chunks/packages.json names the npm packages bundled into each
+ * commander, automerge-repo (with its WebSocket adapter and their plain JavaScript dependencies),
+ * cbor-x and bs58check are bundled; every other npm package stays in node_modules, so each keeps its
+ * one copy (Automerge must be one instance for shelf and automerge-repo alike, better-sqlite3 loads
+ * a native addon from there). chunks/packages.json names the npm packages bundled into each
  * output file, so test/lean-reads.test.ts still sees every package a command loads.
  */
 import { build } from "esbuild";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 
-const BUNDLED = ["commander", "@automerge/automerge-repo", "@automerge/automerge-repo-network-websocket", "bs58check"];
-/** Packages the bundled ones use that must stay in node_modules: cbor-x loads a native addon. */
-const KEPT_EXTERNAL = ["cbor-x"];
+const BUNDLED = ["commander", "@automerge/automerge-repo", "@automerge/automerge-repo-network-websocket", "bs58check", "cbor-x"];
 const OUT = "dist/src/cli";
 
 /**
@@ -52,9 +50,9 @@ const neverSettlingForeverPromise = {
  * one listener) never reads. Here the document is loaded lean, as `loadLean` in
  * src/model/shard-core.ts does: into Automerge's core, with its JavaScript object never built
  * (shelf reads a stored document through its core, a root with A.toJS). The patches are computed
- * when a listener reads them. Each edit must match exactly once, or the build fails.
+ * when a listener reads them. Each edit below must match exactly once, or the build fails.
  */
-const AUTOMERGE_REPO_EDITS = [
+const PACKAGE_EDITS = [
   {
     file: /[\\/]@automerge[\\/]automerge-repo[\\/]dist[\\/]storage[\\/]StorageSubsystem\.js$/,
     from: "const newDoc = A.loadIncremental(A.init(), binary);",
@@ -75,12 +73,19 @@ const AUTOMERGE_REPO_EDITS = [
                     doc: after,
                     get patches() { return (patches ??= A.diff(after, beforeHeads, afterHeads)); },`,
   },
+  // commander loads child_process when it is loaded, about 6 ms of every command, for subcommands
+  // that are executables of their own, which shelf has none of.
+  {
+    file: /[\\/]commander[\\/]lib[\\/]command\.js$/,
+    from: "const childProcess = require('node:child_process');",
+    to: "const childProcess = { get spawn() { return require('node:child_process').spawn; } };",
+  },
 ];
 const applied = new Set();
-const automergeRepoEdits = {
-  name: "automerge-repo-edits",
+const packageEdits = {
+  name: "package-edits",
   setup(pluginBuild) {
-    for (const edit of AUTOMERGE_REPO_EDITS) {
+    for (const edit of PACKAGE_EDITS) {
       pluginBuild.onLoad({ filter: edit.file }, (args) => {
         const source = readFileSync(args.path, "utf8");
         const at = source.indexOf(edit.from);
@@ -111,8 +116,27 @@ const automergeThroughLoader = {
   },
 };
 
+/**
+ * cbor-x (the sync messages' encoding) is bundled from its portable entry. Its Node entry loads the
+ * native `cbor-extract` addon, and the addon's loader `child_process`, on the first sync message:
+ * about 14 ms of every sync that exchanges anything, for faster decoding of long runs of strings,
+ * which sync messages (binary changes, a few ids) do not hold.
+ */
+const CBOR_X = /^cbor-x$/;
+const CBOR_X_PORTABLE = resolve("node_modules/cbor-x/index.js");
+let cborPortable = false;
+const cborWithoutNativeAddon = {
+  name: "cbor-x-without-native-addon",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: CBOR_X }, () => {
+      cborPortable = true;
+      return { path: CBOR_X_PORTABLE };
+    });
+  },
+};
+
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
-const external = [...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.includes(name)), ...KEPT_EXTERNAL];
+const external = Object.keys(pkg.dependencies).filter((name) => !BUNDLED.includes(name));
 
 // Step one: esbuild splits only ES modules, so the bundle is first written as ES modules here.
 const STAGE = "dist/.cli-esm";
@@ -131,11 +155,12 @@ const { metafile } = await build({
   sourcemap: "linked",
   metafile: true,
   logLevel: "warning",
-  plugins: [neverSettlingForeverPromise, automergeRepoEdits, automergeThroughLoader],
+  plugins: [neverSettlingForeverPromise, packageEdits, automergeThroughLoader, cborWithoutNativeAddon],
 });
 
 if (!automergeRouted) throw new Error("bundle-cli: no import of @automerge/automerge went through src/cli/load-automerge.cjs");
-for (const edit of AUTOMERGE_REPO_EDITS) if (!applied.has(edit)) throw new Error(`bundle-cli: no file matching ${edit.file} was bundled`);
+for (const edit of PACKAGE_EDITS) if (!applied.has(edit)) throw new Error(`bundle-cli: no file matching ${edit.file} was bundled`);
+if (!cborPortable) throw new Error("bundle-cli: nothing in the bundle imports cbor-x; check its entry");
 if (!foreverPromiseReplaced) throw new Error("bundle-cli: @automerge/automerge-repo's helpers/foreverPromise.js was not bundled; check the leak it works around");
 
 // program.ts finds package.json relative to its own file: it must stay in main, not in a chunk.

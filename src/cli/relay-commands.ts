@@ -11,6 +11,7 @@ import { ShelfError } from "../errors.js";
 import { resolveHome } from "../instance.js";
 import { commandKit, intInRange, type CliIo } from "./command-kit.js";
 import { printJson, say } from "./render.js";
+import { keepYoungGenerationSmall } from "./young-generation.js";
 
 type Opts = Record<string, unknown> & { home?: string; data?: string; json?: boolean; catalog?: string };
 
@@ -44,6 +45,7 @@ export function registerRelayCommands(program: Command, io: CliIo): void {
       if (upstreamUrl !== undefined && !/^wss?:\/\/[^/?#\s]+/i.test(upstreamUrl)) {
         throw new ShelfError("SHELF_E_USAGE", `--upstream must be a ws:// or wss:// URL, got ${JSON.stringify(upstreamUrl)}`, "pass the URL the other relay printed, for instance ws://relay1.example:3030/sync");
       }
+      await keepYoungGenerationSmall();
       const { startRelay } = await import("../../relay/server.js");
       const running = await startRelay({
         host: opts.host as string,

@@ -2,6 +2,7 @@
 import { Option, type Command } from "commander";
 import { commandKit, intInRange, positiveInt, type CliIo, type Opts } from "./command-kit.js";
 import { formatSyncRun, formatSyncStatus, printJson, say } from "./render.js";
+import { keepYoungGenerationSmall } from "./young-generation.js";
 import type { SyncResult } from "../commands/sync.js";
 
 /** The relay's default port is 3030; a served instance takes the next one. */
@@ -148,6 +149,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .option("--json", "print errors as JSON (the daemon logs on stderr and prints nothing on stdout)")
     .action(
       action(async (opts: Opts) => {
+        await keepYoungGenerationSmall();
         const { daemon } = await import("../commands/daemon.js");
         const log = (line: string) => io.stderr.write(`${new Date().toISOString()} shelf daemon: ${line}\n`);
         await daemon(opts, log);
@@ -168,6 +170,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .option("--json", 'print the listening line as JSON, {"listening": URL}, and errors as JSON')
     .action(
       action(async (opts: Opts) => {
+        await keepYoungGenerationSmall();
         const { serve } = await import("../commands/daemon.js");
         const log = (line: string) => io.stderr.write(`${new Date().toISOString()} shelf serve: ${line}\n`);
         // One line on stdout, for people and scripts: the URL peers add as a remote.
