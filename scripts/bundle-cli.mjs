@@ -118,7 +118,7 @@ const automergeThroughLoader = {
 
 /**
  * cbor-x (the sync messages' encoding) is bundled from its portable entry. Its Node entry loads the
- * native `cbor-extract` addon, and the addon's loader `child_process`, on the first sync message:
+ * native `cbor-extract` addon, and the addon's loader `child_process`, as it is loaded:
  * about 14 ms of every sync that exchanges anything, for faster decoding of long runs of strings,
  * which sync messages (binary changes, a few ids) do not hold.
  */
