@@ -1,16 +1,19 @@
 /**
  * Bulk work holds a bounded number of documents at once, whatever the catalog's size: imports and
- * rebuilds one shard document at a time, a join and a first upload a few documents. Memory is
+ * rebuilds one shard document at a time, a join and a first upload a few documents (through a
+ * WebDAV folder, one at a time). Memory is
  * measured in `npm run bench`; this pins the shape that keeps it bounded, by counting documents.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { SHARDS_IN_MEMORY, type WriteItem } from "../src/catalog/catalog-store.js";
 import { Instance } from "../src/instance.js";
 import { DOCUMENTS_IN_FLIGHT } from "../src/sync/relay-exchange.js";
 import { joinCatalog, syncCatalog } from "../src/sync/sync-catalog.js";
+import { joinWebdav, syncWebdav } from "../src/sync/webdav/sync.js";
 import { countRecords, searchRecords } from "../src/view/queries.js";
-import { tempCatalog, tempInstance } from "./helpers/temp-home.js";
+import { tempCatalog, tempDir, tempInstance } from "./helpers/temp-home.js";
 import { tempRelayRemote } from "./helpers/relay-process.js";
+import { startRclone, type DavServer } from "./helpers/webdav-servers.js";
 
 // More shards than two batches of bulk work, and many times the documents a sync exchanges at once.
 const SHARDS = 2 * SHARDS_IN_MEMORY + 7;
@@ -61,6 +64,35 @@ describe("through a relay", () => {
     const held = (await b.storedDocuments()).mostHeld;
     expect(held).toBeGreaterThan(0);
     expect(held).toBeLessThanOrEqual(DOCUMENTS_IN_FLIGHT);
+    const catalog = b.catalog("joined");
+    expect(searchRecords(b.db, catalog.catId, "bounded-599").map((r) => r.id)).toStrictEqual(["npm:bounded-599"]);
+  }, 240_000);
+});
+
+describe("through a WebDAV folder", () => {
+  let server: DavServer | undefined;
+  afterAll(async () => server?.stop());
+
+  it("a first upload, a join and a compaction hold one document at a time, and none in the CRDT store", async () => {
+    const { instance: a, store } = await tempCatalog(SHARDS);
+    await store.writeMany(items(600), "import tsv");
+    server = await startRclone(tempDir("shelf-bounded-dav-"));
+    const remote = { name: "dav", url: server.remoteUrl, token: null, addedAt: new Date().toISOString() };
+
+    const upload = watchMost(() => a.documentsInStore);
+    const sent = await syncWebdav(a, store.catalog, remote, { timeoutMs: 120_000, onProgress: upload.onProgress, compact: true });
+    expect(sent.webdav.compacted).toBe(true);
+    expect(upload.most()).toBe(0);
+    expect(a.documentsInStore).toBe(0);
+    expect((await a.storedDocuments()).mostHeld).toBe(1);
+
+    const b: Instance = tempInstance();
+    const join = watchMost(() => b.documentsInStore);
+    const joined = await joinWebdav(b, store.catalog.url, "joined", remote, { timeoutMs: 120_000, onProgress: join.onProgress });
+    expect(joined).toMatchObject({ added: 600 });
+    expect(join.most()).toBe(0);
+    expect(b.documentsInStore).toBe(0);
+    expect((await b.storedDocuments()).mostHeld).toBe(1);
     const catalog = b.catalog("joined");
     expect(searchRecords(b.db, catalog.catId, "bounded-599").map((r) => r.id)).toStrictEqual(["npm:bounded-599"]);
   }, 240_000);

@@ -1,14 +1,14 @@
 /**
- * Merging verified file contents into the instance's CRDT store, document by document: every chunk
- * for one document (from any number of files) is applied in one update, so changes that depend on
- * each other across files fall into place; then each file is checked to be fully applied (its
- * heads are now in the document). Changes whose dependencies are missing stay out, and their file
- * is not counted as merged.
+ * Merging verified file contents into the instance's stored documents, document by document:
+ * every chunk for one document (from any number of files) is applied in one update, so changes
+ * that depend on each other across files fall into place; then each file is checked to be fully
+ * applied (its heads are now in the document). Changes whose dependencies are missing stay out,
+ * and their file is not counted as merged.
  */
 import * as A from "@automerge/automerge";
-import type { AutomergeUrl, DocHandle, DocumentId } from "@automerge/automerge-repo";
-import { SHARDS_IN_MEMORY } from "../../catalog/catalog-store.js";
 import type { Instance } from "../../instance.js";
+import { coreOf } from "../../model/shard-core.js";
+import type { StoredDocuments } from "../../store/stored-documents.js";
 import type { FileDocument } from "./snapshot-file.js";
 
 export interface FileContent {
@@ -31,8 +31,10 @@ export function isStored(instance: Instance, documentId: string): boolean {
 }
 
 /**
- * Merges `files` (in order) into the store; `accept` decides which documents may be written at all.
- * Leaves the store flushed and recycled.
+ * Merges `files` (in order) into storage; `accept` decides which documents may be written at all.
+ * One document at a time, read lean from its stored chunks, given the files' chunks, stored and
+ * freed, each under the write lock (so chunks another process stores meanwhile are in what is
+ * written), without the CRDT store. Stored documents are marked for the view to catch up.
  */
 export async function mergeFiles(instance: Instance, files: FileContent[], accept: (documentId: string) => boolean, onProgress?: (done: number, total: number) => void): Promise<MergeOutcome> {
   const byDoc = new Map<string, { file: string; data: Uint8Array; heads: string[] }[]>();
@@ -44,43 +46,63 @@ export async function mergeFiles(instance: Instance, files: FileContent[], accep
       list.push({ file: file.name, data: d.data, heads: d.heads });
     }
   }
+  // what the store holds is stored before anything is merged beside it
+  await instance.recycleRepo();
+  const documents = await instance.storedDocuments();
   const incomplete = new Set<string>();
   const heads = new Map<string, string[]>();
   let done = 0;
   for (const [documentId, chunks] of byDoc) {
-    const doc = await mergeDocument(instance, documentId, chunks.map((c) => c.data));
-    for (const chunk of chunks) if (!A.hasHeads(doc, chunk.heads)) incomplete.add(chunk.file);
-    heads.set(documentId, A.getHeads(doc));
-    if (++done % SHARDS_IN_MEMORY === 0) await instance.recycleRepo();
-    onProgress?.(done, byDoc.size);
+    const merged = instance.db.transaction(() => mergeDocument(documents, documentId, chunks)).immediate();
+    for (const file of merged.incompleteFiles) incomplete.add(file);
+    heads.set(documentId, merged.heads);
+    onProgress?.(++done, byDoc.size);
   }
-  await instance.recycleRepo();
   // Files holding only documents that were not accepted count as applied: nothing of theirs is wanted.
   return { applied: new Set(files.map((f) => f.name).filter((name) => !incomplete.has(name))), heads };
 }
 
-async function mergeDocument(instance: Instance, documentId: string, chunks: Uint8Array[]): Promise<A.Doc<unknown>> {
-  const repo = await instance.repo();
-  const url = `automerge:${documentId}` as AutomergeUrl;
-  let handle = repo.handles[documentId as DocumentId] as DocHandle<unknown> | undefined;
-  if (!handle?.isReady() && isStored(instance, documentId)) handle = await repo.find<unknown>(url, { allowableStates: ["ready", "unavailable"] }).catch(() => undefined);
-  if (handle?.isReady()) {
-    handle.update((doc) => chunks.reduce((merged, data) => A.loadIncremental(merged, data), doc));
-    return handle.doc() as A.Doc<unknown>;
+/**
+ * Applies a document's chunks from files to what is stored for it, and stores the result. A
+ * document new here is stored only once it holds something: changes that wait for missing
+ * dependencies have no heads yet, and a file whose heads are not all in the document now is not
+ * fully applied.
+ */
+function mergeDocument(documents: StoredDocuments, documentId: string, chunks: { file: string; data: Uint8Array; heads: string[] }[]): { heads: A.Heads; incompleteFiles: string[] } {
+  const stored = documents.load(documentId) ?? documents.empty();
+  try {
+    const before = A.getHeads(stored.doc);
+    const core = coreOf(stored.doc);
+    for (const chunk of chunks) core.loadIncremental(chunk.data);
+    documents.save(documentId, stored, before);
+    return { heads: A.getHeads(stored.doc), incompleteFiles: chunks.filter((chunk) => !A.hasHeads(stored.doc, chunk.heads)).map((chunk) => chunk.file) };
+  } finally {
+    documents.free(stored);
   }
-  // New here: built in memory, and stored only once it holds something (changes that wait for
-  // missing dependencies have no heads yet).
-  const doc = chunks.reduce((merged, data) => A.loadIncremental(merged, data), A.init<unknown>());
-  if (A.getHeads(doc).length > 0) repo.import<unknown>(A.save(doc), { docId: documentId as DocumentId });
-  return doc;
 }
 
 /**
- * Loads a document of the store for reading (for uploads and snapshots). The bundled CLI's store
- * loads documents lean (scripts/bundle-cli.mjs): read one whole with A.toJS, not its object.
+ * Reads stored documents one at a time (for uploads, snapshots and a root's lineage and shards):
+ * each is loaded lean from its chunks (read it through Automerge's functions, or whole with
+ * A.toJS, never through its object), given to `read`, and freed. Without the CRDT store, nothing
+ * waits for a store's timers before freeing: recycling the store every 32 documents, as reads
+ * through it did, cost a sync 120 ms each time. A document with nothing stored is skipped.
  */
-export async function loadDocument(instance: Instance, documentId: string): Promise<A.Doc<unknown>> {
-  const repo = await instance.repo();
-  const handle = await repo.find<unknown>(`automerge:${documentId}` as AutomergeUrl);
-  return handle.doc() as A.Doc<unknown>;
+export async function readStored<T>(instance: Instance, documentIds: readonly string[], read: (documentId: string, doc: A.Doc<unknown>) => T | undefined): Promise<T[]> {
+  // what the store holds is stored before it is read from storage
+  await instance.recycleRepo();
+  const documents = await instance.storedDocuments();
+  const results: T[] = [];
+  for (const documentId of documentIds) {
+    // one read transaction: a compaction by another process cannot fall between its chunks
+    const stored = instance.db.transaction(() => documents.load(documentId))();
+    if (!stored) continue;
+    try {
+      const result = read(documentId, stored.doc);
+      if (result !== undefined) results.push(result);
+    } finally {
+      documents.free(stored);
+    }
+  }
+  return results;
 }

@@ -23,7 +23,7 @@ import { syncReport, type SyncReport } from "../sync-report.js";
 import { DavClient, type DavStats, type RetryPolicy } from "./client.js";
 import { credentialsFor } from "./credentials.js";
 import { catalogFolder, mergeOrder, parseName, tempName, TEMP_PREFIX, writerOf, SHELF_SUFFIX, type FileName } from "./layout.js";
-import { isStored, loadDocument, mergeFiles, type FileContent } from "./merge.js";
+import { isStored, mergeFiles, readStored, type FileContent } from "./merge.js";
 import { isDerivedRootId, shardIdFor, shardIndexIn } from "../../model/catalog-ids.js";
 import { genesisInChunk, genesisOf, RootLineage } from "../../model/root-lineage.js";
 import type { DavEntry } from "./multistatus.js";
@@ -356,15 +356,11 @@ async function upload(session: Session, catalog: CatalogRow, folderMissing: bool
   });
   if (stale.length === 0) return [];
 
-  const parts: FileDocument[] = [];
-  for (const [i, id] of stale.entries()) {
-    const doc = await loadDocument(instance, id);
+  const parts = await readStored(instance, stale, (id, doc): FileDocument | undefined => {
     const known = (serverHeads.get(id) ?? []).filter((h) => A.hasHeads(doc, [h]));
     const data = known.length > 0 ? A.saveSince(doc, known) : A.save(doc);
-    if (data.byteLength > 0) parts.push({ documentId: id, data, heads: A.getHeads(doc) });
-    if ((i + 1) % 32 === 0) await instance.recycleRepo();
-  }
-  await instance.recycleRepo();
+    return data.byteLength > 0 ? { documentId: id, data, heads: A.getHeads(doc) } : undefined;
+  });
   if (parts.length === 0) return [];
   if (folderMissing) await session.client.ensureFolder();
   const seq = state.lastSeq() + 1;
@@ -388,13 +384,8 @@ async function upload(session: Session, catalog: CatalogRow, folderMissing: bool
  */
 async function compact(session: Session, catalog: CatalogRow, ownFiles: { name: string; etag: string | null }[], entries: DavEntry[]): Promise<void> {
   const { instance, state } = session;
-  const parts: FileDocument[] = [];
-  for (const [i, url] of [catalog.url, ...catalog.shardUrls].entries()) {
-    const doc = await loadDocument(instance, documentIdOf(url));
-    parts.push({ documentId: documentIdOf(url), data: A.save(doc), heads: A.getHeads(doc) });
-    if ((i + 1) % 32 === 0) await instance.recycleRepo();
-  }
-  await instance.recycleRepo();
+  // a document with nothing stored here is in none of this instance's files either
+  const parts = await readStored(instance, [catalog.url, ...catalog.shardUrls].map(documentIdOf), (documentId, doc): FileDocument => ({ documentId, data: A.save(doc), heads: A.getHeads(doc) }));
   const replaced = ownFiles.map((f) => f.name.toLowerCase());
   const seq = state.lastSeq() + 1;
   const file = encodeFile({ catalog: session.catalogUrl, writer: session.writer, seq, kind: "s", supersedes: replaced, documents: parts });
@@ -437,10 +428,8 @@ async function deleteOwn(session: Session, name: string, etag: string | null): P
  */
 async function heldLineage(instance: Instance, rootId: string): Promise<RootLineage> {
   if (isDerivedRootId(rootId)) return new RootLineage(rootId, []);
-  const root = await loadDocument(instance, rootId);
-  const known = genesisOf(root);
-  await instance.recycleRepo();
-  return new RootLineage(rootId, known);
+  const [known] = await readStored(instance, [rootId], (_, root) => genesisOf(root));
+  return new RootLineage(rootId, known ?? []);
 }
 
 /**
@@ -449,8 +438,7 @@ async function heldLineage(instance: Instance, rootId: string): Promise<RootLine
  */
 async function joinerLineage(instance: Instance, rootId: string): Promise<RootLineage> {
   if (isDerivedRootId(rootId) || !isStored(instance, rootId)) return new RootLineage(rootId, undefined);
-  const left = genesisOf(await loadDocument(instance, rootId));
-  await instance.recycleRepo();
+  const [left] = await readStored(instance, [rootId], (_, root) => genesisOf(root));
   return new RootLineage(rootId, undefined, left);
 }
 
@@ -487,8 +475,7 @@ function checkOwnShards(rootId: string, shardUrls: string[], url: string): void 
 }
 
 async function rootShards(instance: Instance, rootId: string, remote: Remote): Promise<string[]> {
-  const root = A.toJS(await loadDocument(instance, rootId)) as Partial<RootDoc>;
-  await instance.recycleRepo();
+  const [root = {}] = await readStored(instance, [rootId], (_, doc) => A.toJS(doc) as Partial<RootDoc>);
   if (root.shelf !== "catalog" || !Array.isArray(root.shards)) {
     throw new ShelfError("SHELF_E_BAD_INPUT_FILE", `the document ${remote.name} holds at that URL is not a shelf catalog`, "check the catalog URL (`shelf status` prints it on an instance that holds the catalog)");
   }
