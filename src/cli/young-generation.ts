@@ -4,12 +4,13 @@
  * keeps it until the process ends. For the long-running processes and the bulk commands that
  * run no slower without it, a growth factor of 1 keeps the size the process started with:
  * a 10k-record import peaked at 118 and 121 MiB against 146 and 148 MiB, in the same time
- * (docs/architecture.md, "Bulk work and memory"). A join of 50k records ran 10% slower, so syncs,
- * joins and rebuilds keep V8's default.
+ * (docs/architecture.md, "V8's young generation"). A join of 50k records ran about 12% slower, so
+ * syncs, joins and rebuilds keep V8's default.
  *
  * V8 reads the factor each time it would grow the young generation, so setting it after start
  * works. A changed flag also makes Node compile the built-in modules it loads afterwards without
- * their code cache, which costs these commands a few milliseconds once.
+ * their code cache (a read that set one at start ran 4% more instructions: src/cli/load-automerge.cjs),
+ * which is why only these commands, that run for seconds or stay running, set it.
  */
 export async function keepYoungGenerationSmall(): Promise<void> {
   const { setFlagsFromString } = await import("node:v8");
