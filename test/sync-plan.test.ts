@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { headsDigest, isHeadsSummary, summarize, type Heads, type HeadsSummary } from "../src/protocol/heads-summary.js";
 import type { RemoteMemory } from "../src/sync/checkpoints.js";
-import { advancePlan, planSync, rememberAfterSync } from "../src/sync/sync-plan.js";
+import { advancePlan, changedSinceLastSync, planSync, rememberAfterSync } from "../src/sync/sync-plan.js";
 
 const h = (n: number): string => n.toString(16).padStart(64, "0");
 const URL_A = "ws://relay.example/sync";
@@ -51,6 +51,17 @@ describe("planning a sync from a heads summary", () => {
     expect(plan!.fullListing).toBeUndefined();
     // only s1 has changes to send: s2 here is still what the server was last seen to hold
     expect([...plan!.changedHere]).toEqual(["s1"]);
+  });
+
+  it("knows before asking which documents changed here since the last sync: those the plan sends", async () => {
+    const s = server({ root: [[h(1)], 1], s1: [[h(2)], 2], s2: [[h(9)], 5] });
+    const local = new Map<string, Heads | undefined>([["root", [h(1)]], ["s1", [h(7)]], ["s2", [h(3)]], ["s3", undefined]]);
+    const memory = memoryOf({ root: [h(1)], s1: [h(2)], s2: [h(3)] }, 2);
+    const plan = await planSync(s.fetch, memory, URL_A, local);
+    expect([...changedSinceLastSync(memory, URL_A, local)]).toEqual([...plan!.changedHere]);
+    // nothing is known of a remote never synced with, or synced with at another URL
+    expect(changedSinceLastSync(undefined, URL_A, local).size).toBe(0);
+    expect(changedSinceLastSync(memory, "ws://elsewhere.example/sync", local).size).toBe(0);
   });
 
   it("asks for the whole listing on a first sync, a new epoch, or a picture that does not add up", async () => {

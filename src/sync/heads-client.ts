@@ -18,13 +18,14 @@ export interface SummaryTraffic {
   bytesDown: number;
 }
 
-export async function fetchSummary(remote: Remote, catalogUrl: string, since: number, signal: AbortSignal, traffic: SummaryTraffic): Promise<HeadsSummary | undefined> {
+/** `onSent`: called once the request has left (see requestPrefetch). */
+export async function fetchSummary(remote: Remote, catalogUrl: string, since: number, signal: AbortSignal, traffic: SummaryTraffic, onSent?: () => void): Promise<HeadsSummary | undefined> {
   const url = summaryUrl(remote.url);
   url.searchParams.set("catalog", catalogUrl);
   url.searchParams.set("since", String(since));
   let response: { status: number; body: string };
   try {
-    response = await sendText(url, "GET", remote.token ? { authorization: `Bearer ${remote.token}` } : {}, signal);
+    response = await sendText(url, "GET", remote.token ? { authorization: `Bearer ${remote.token}` } : {}, signal, undefined, onSent);
   } catch (err) {
     if (signal.aborted) throw new ShelfError("SHELF_E_REMOTE_UNREACHABLE", `no answer from ${remote.name} (${remote.url})`, "check that the relay is running and the URL is right (`shelf remote list`)");
     const { code, message } = err as { code?: string; message?: string };

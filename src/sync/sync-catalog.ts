@@ -15,7 +15,7 @@ import { deadline } from "../protocol/deadline.js";
 import { fetchSummary, requestPrefetch, type SummaryTraffic } from "./heads-client.js";
 import type { ExchangeOptions, ExchangeResult } from "./relay-exchange.js";
 import type { Remote } from "./remotes.js";
-import { advancePlan, planSync, rememberAfterSync, type ListingReason } from "./sync-plan.js";
+import { advancePlan, changedSinceLastSync, planSync, rememberAfterSync, type ListingReason } from "./sync-plan.js";
 import { syncReport, type Materialized, type SyncReport } from "./sync-report.js";
 import type { MaterializeResult } from "../view/materializer.js";
 
@@ -35,24 +35,43 @@ export async function syncCatalog(instance: Instance, catalog: CatalogRow, remot
   const memory = readRemoteMemory(instance.db, remote.name, catalog.url);
   const traffic: SummaryTraffic = { requests: 0, bytesDown: 0 };
   const limit = deadline(options.timeoutMs);
-  const summaryAfter = (since: number) => fetchSummary(remote, catalog.url, since, limit.signal, traffic);
+  let summarySent = Promise.resolve();
+  const summaryAfter = (since: number) => {
+    let sent = () => {};
+    summarySent = new Promise<void>((resolve) => (sent = resolve));
+    return fetchSummary(remote, catalog.url, since, limit.signal, traffic, sent).finally(sent);
+  };
   let plan;
   let result: ExchangeResult | undefined;
   try {
-    plan = await planSync(summaryAfter, memory, remote.url, local);
+    // Edits made here since the last sync will be sent whatever the remote holds: the relay is
+    // asked to load those documents at once, and this instance loads Automerge and the exchange
+    // (about 100 ms) while the summary is on its way, once both requests have left.
+    const changedHere = changedSinceLastSync(memory, remote.url, local);
+    const planned = planSync(summaryAfter, memory, remote.url, local);
+    planned.catch(() => undefined); // its failure is thrown below, once awaited
+    // (asked after the summary, which the relay then answers before it loads them)
+    const early = changedHere.size > 0 ? requestPrefetch(remote, catalog.url, [...changedHere], limit.signal, [...changedHere]) : undefined;
+    let modules: Promise<ExchangeModules> | undefined;
+    if (early) {
+      await Promise.all([early.sent, summarySent]);
+      modules = loadExchangeModules();
+    }
+    plan = await planned;
     // the relay loads its copies of a few documents while this instance loads its own, and tells
     // its live clients which of them are about to change
-    const prefetch = plan && requestPrefetch(remote, catalog.url, [...plan.documents], limit.signal, [...plan.changedHere]);
+    const notAsked = (id: string) => !changedHere.has(id);
+    const prefetch = plan && requestPrefetch(remote, catalog.url, [...plan.documents].filter(notAsked), limit.signal, [...plan.changedHere].filter(notAsked));
     await prefetch?.sent;
     if (!plan || plan.documents.size > 0) {
-      const [{ exchange }, { CatalogStore }] = await Promise.all([import("./relay-exchange.js"), import("../catalog/catalog-store.js")]);
+      const [{ exchange }, { CatalogStore }] = await (modules ?? loadExchangeModules());
       const store = CatalogStore.open(instance, catalog);
       const onStored = (documentId: string, doc: A.Doc<unknown>) => materialized(store.materializeStored(documentId, doc));
       result = await exchange(instance, remote, { rootUrl: catalog.url, shardUrls: catalog.shardUrls, only: plan?.documents }, { ...options, onStored });
       // Only refines what is remembered: a remote gone quiet by now does not undo the sync.
       if (plan) plan = advancePlan(plan, await summaryAfter(plan.summary.seq).catch(() => undefined));
     }
-    await prefetch?.answered;
+    await Promise.all([early?.answered, prefetch?.answered]);
   } finally {
     limit.dispose();
   }
@@ -76,7 +95,7 @@ export async function joinCatalog(instance: Instance, url: string, name: string,
     throw new ShelfError("SHELF_E_CATALOG_EXISTS", `this instance already holds ${url}, as the catalog ${JSON.stringify(held.name)}`, `sync it with \`shelf sync\`, or pass --name ${held.name} to join it again`);
   }
   if (!held) instance.assertCatalogNameFree(name);
-  const [{ exchange }, { CatalogStore }] = await Promise.all([import("./relay-exchange.js"), import("../catalog/catalog-store.js")]);
+  const [{ exchange }, { CatalogStore }] = await loadExchangeModules();
   let catalog = held;
   let store = held && CatalogStore.open(instance, held);
   const register = (shardUrls: string[]) => {
@@ -94,6 +113,11 @@ export async function joinCatalog(instance: Instance, url: string, name: string,
     throw err;
   }
 }
+
+type ExchangeModules = [typeof import("./relay-exchange.js"), typeof import("../catalog/catalog-store.js")];
+
+/** The exchange and the store, which load Automerge: only a sync that exchanges something needs them. */
+const loadExchangeModules = (): Promise<ExchangeModules> => Promise.all([import("./relay-exchange.js"), import("../catalog/catalog-store.js")]);
 
 /** What a shard's materialization wrote, as a sync report adds it up. */
 function materialized(result: MaterializeResult | undefined): Materialized | undefined {

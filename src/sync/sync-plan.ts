@@ -31,6 +31,21 @@ export interface SyncPlan {
   requests: number;
 }
 
+/**
+ * The documents whose view changed here since the remote was last seen to hold them, known before
+ * its summary is asked for: a sync that has any will exchange them (unless the remote took them
+ * meanwhile by another way). Empty when nothing is remembered of this remote.
+ */
+export function changedSinceLastSync(memory: RemoteMemory | undefined, remoteUrl: string, local: Map<string, Heads | undefined>): Set<string> {
+  const changed = new Set<string>();
+  if (memory === undefined || memory.remoteUrl !== remoteUrl) return changed;
+  for (const [docId, ours] of local) {
+    const shared = memory.sharedHeads.get(docId);
+    if (ours !== undefined && shared !== undefined && !sameHeads(shared, ours)) changed.add(docId);
+  }
+  return changed;
+}
+
 /** Fetches the summary of what the remote wrote after `since`; undefined when it has none. */
 export type FetchSummary = (since: number) => Promise<HeadsSummary | undefined>;
 
