@@ -336,6 +336,43 @@ describe("shelf daemon", () => {
     }
   }, 300_000);
 
+  it("loads each shard another instance is about to change, even with its slots full, dropping a settled one", async () => {
+    const tmp = makeTempDir("shelf-daemon-warm-");
+    const a = join(tmp.dir, "a");
+    const b = join(tmp.dir, "b");
+    let relay: RelayProcess | undefined;
+    const daemons: Daemon[] = [];
+    const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
+    try {
+      let catalogUrl: string;
+      ({ relay, catalogUrl } = await twoInstancesOnRelay(tmp.dir));
+      // Shards stay loaded (idle for a minute before they are dropped): B's eight slots fill up.
+      daemons.push(startDaemon(a), startDaemon(b));
+      await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 45_000);
+      const ids: string[] = [];
+      const shards = new Set<number>();
+      for (let i = 0; ids.length < 11; i++) {
+        const id = `npm:warm-${i}`;
+        if (shards.has(shardIndex(id, 256))) continue;
+        shards.add(shardIndex(id, 256));
+        ids.push(id);
+      }
+      const shardOf = (id: string) => shardIdFor(catalogUrl.slice("automerge:".length), shardIndex(id, 256));
+      for (const id of ids) {
+        expectExit(await shelf(a, "add", id, "--name", id.slice(4)), 0);
+        await waitFor(`${id} on B`, async () => (await shelfJson(b, "show", id, "--json")).record?.name === id.slice(4), logs, 45_000);
+      }
+      // Told each shard was about to change, B loaded it while A wrote: the ninth and later too,
+      // each in place of one that was settled.
+      for (const id of ids) expect(daemons[1]!.stderr(), logs()).toContain(`another instance is about to change: ${shardOf(id)}`);
+      for (const d of daemons) expect((await stopDaemon(d)).code).toBe(0);
+    } finally {
+      await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
+      await relay?.stop("SIGTERM");
+      tmp.remove();
+    }
+  }, 300_000);
+
   it("takes 1,000 edits to scattered shards, then drops back to the root alone and under its idle memory bound", async () => {
     const tmp = makeTempDir("shelf-daemon-memory-");
     const a = join(tmp.dir, "a");

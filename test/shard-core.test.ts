@@ -87,6 +87,35 @@ describe("a shard changed through its core", () => {
     );
   });
 
+  it("reads a few records key by key from the keys it listed once and followed since, as a whole read shows them", () => {
+    // Enough other records that one record's keys are read alone (src/model/record-keys.ts).
+    const others = (from: number, count: number) => (d: ShardDoc) => {
+      for (let i = from; i < from + count; i++) writeRecord(d, `npm:other-${i}`, { name: `o${i}`, summary: "filler text ".repeat(4) }, STAMP, "allow");
+    };
+    fc.assert(
+      fc.property(fc.array(fc.array(edit, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 6 }), (batches) => {
+        const lean = loadLean(emptyShard());
+        changeLean(lean, { message: MESSAGE }, others(0, 40));
+        const core = coreOf(lean);
+        for (const batch of batches) {
+          changeLean(lean, { message: MESSAGE }, (d) => void applyBatch(d, batch));
+          const all = readRecords(core);
+          for (const id of IDS) expect(readRecords(core, new Set([id])).get(id)).toEqual(all.get(id));
+        }
+        A.free(lean);
+      }),
+      { numRuns: 60 },
+    );
+    // A change too large to follow: the keys are listed again.
+    const lean = loadLean(emptyShard());
+    changeLean(lean, { message: MESSAGE }, others(0, 40));
+    expect(readRecords(coreOf(lean), new Set(["npm:other-1"])).get("npm:other-1")?.name).toBe("o1");
+    changeLean(lean, { message: MESSAGE }, others(40, 1_500));
+    expect(A.getLastLocalChange(lean)!.byteLength).toBeGreaterThan(64 * 1024);
+    expect(readRecords(coreOf(lean), new Set(["npm:other-1500"])).get("npm:other-1500")?.name).toBe("o1500");
+    A.free(lean);
+  });
+
   it("undoes the whole change when the edit throws, and takes the next one", () => {
     const lean = loadLean(emptyShard());
     const heads = A.getHeads(lean);

@@ -28,6 +28,7 @@ import type { CatalogRecord, JsonValue, RecordKind, RecordPatch } from "./record
 import { validateId } from "./record.js";
 import { ShelfError } from "../errors.js";
 import { lastEditOf, scanLog, type RecordOps } from "./record-log.js";
+import { keysOfRecords } from "./record-keys.js";
 import { recordsObjectId, shownValue, type Core } from "./shard-core.js";
 
 export type StoredValue = ImmutableString | boolean | null;
@@ -165,10 +166,10 @@ export function recordFields(core: Core, ids?: ReadonlySet<string>): Map<string,
     if (!fields) fieldsById.set(id, (fields = new Map()));
     fields.set(field, value as StoredValue);
   };
-  const keys = ids ? core.keys(recordsObj) : [];
-  const wanted = keys.filter((key) => ids!.has(splitKey(key).id));
-  // A key read alone costs several times its share of reading the whole map at once.
-  if (ids && wanted.length * 4 < keys.length) {
+  // A key read alone costs several times its share of reading the whole map at once; every record
+  // has at least one key, so many records are read with the whole map without listing keys first.
+  const { keys: wanted, count } = ids && ids.size * 4 < core.length(recordsObj) ? keysOfRecords(core, recordsObj, ids) : { keys: [], count: 0 };
+  if (ids && wanted.length * 4 < count) {
     for (const key of wanted) {
       const entry = core.getWithType(recordsObj, key);
       if (entry) add(key, shownValue(core, entry as [string, unknown]));

@@ -80,13 +80,13 @@ export class LiveDocuments {
   }
 
   /**
-   * Loads the document ahead of a change announced as coming, if a slot is free now: a hint never
-   * waits for a slot or drops another shard for one. Failures are left to the change's own load.
-   * Returns whether it started a load.
+   * Loads the document ahead of a change announced as coming, if a slot is free now or one can be
+   * made by dropping a settled shard (as a load for a change would when it came): a hint never
+   * waits for a slot. Failures are left to the change's own load. Returns whether it started a load.
    */
   warm(documentId: DocumentId): boolean {
     if (!this.#options.documents.has(documentId) || this.get(documentId) || this.#loading.has(documentId)) return false;
-    if (this.#loadedShards().length >= (this.#options.maxLoaded ?? DEFAULT_MAX_LOADED_SHARDS)) return false;
+    if (this.#loadedShards().length >= (this.#options.maxLoaded ?? DEFAULT_MAX_LOADED_SHARDS) && this.#droppable().length === 0) return false;
     this.load(documentId).catch(() => undefined);
     return true;
   }
@@ -146,13 +146,8 @@ export class LiveDocuments {
     const max = this.#options.maxLoaded ?? DEFAULT_MAX_LOADED_SHARDS;
     const giveUpAt = Date.now() + this.#options.loadTimeoutMs;
     while (!this.#closed && Date.now() < giveUpAt) {
-      const loaded = this.#loadedShards();
-      if (loaded.length < max) return;
-      const now = Date.now();
-      const settled = loaded
-        .filter((id) => now - (this.#lastActive.get(id) ?? 0) >= MIN_LOADED_MS && this.#settled(id))
-        .sort((x, y) => (this.#lastActive.get(x) ?? 0) - (this.#lastActive.get(y) ?? 0));
-      const drop = settled[0];
+      if (this.#loadedShards().length < max) return;
+      const drop = this.#droppable()[0];
       if (drop !== undefined) {
         await this.#options.repo.flush([drop]);
         // it may have been dropped, or changed, while being written
@@ -161,6 +156,14 @@ export class LiveDocuments {
       }
       await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
     }
+  }
+
+  /** Loaded shards that may be dropped to make room, least recently active first. */
+  #droppable(): DocumentId[] {
+    const now = Date.now();
+    return this.#loadedShards()
+      .filter((id) => now - (this.#lastActive.get(id) ?? 0) >= MIN_LOADED_MS && this.#settled(id))
+      .sort((x, y) => (this.#lastActive.get(x) ?? 0) - (this.#lastActive.get(y) ?? 0));
   }
 
   #loadedShards(): DocumentId[] {
