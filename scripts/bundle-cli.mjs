@@ -73,6 +73,16 @@ const PACKAGE_EDITS = [
                     doc: after,
                     get patches() { return (patches ??= A.diff(after, beforeHeads, afterHeads)); },`,
   },
+  // automerge-repo passes a document's changes on to its other peers at most every 100 ms, counted
+  // from the document's load: a relay or daemon that loaded a shard for a change on its way (a
+  // prefetch, a changing notice) held that change until 100 ms after the load, and at 10k records,
+  // where a load and a write take a few milliseconds, that wait was most of an edit's way from one
+  // daemon to another. 10 ms still gathers a burst of messages into one.
+  {
+    file: /[\\/]@automerge[\\/]automerge-repo[\\/]dist[\\/]synchronizer[\\/]DocSynchronizer\.js$/,
+    from: "syncDebounceRate = 100;",
+    to: "syncDebounceRate = 10;",
+  },
   // commander loads child_process when it is loaded, about 6 ms of every command, for subcommands
   // that are executables of their own, which shelf has none of.
   {

@@ -90,6 +90,48 @@ async function twoInstancesOnRelay(dir: string): Promise<{ a: string; b: string;
   return { a, b, relay, catalogUrl };
 }
 
+/** The end of each daemon's log, for a failed expectation to show. */
+const logsOf = (daemons: Daemon[]) => () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
+
+/** `count` record ids named `prefix-N`, each in a shard of its own (of 256). */
+function idsInShardsOfTheirOwn(prefix: string, count: number): string[] {
+  const ids: string[] = [];
+  const shards = new Set<number>();
+  for (let i = 0; ids.length < count; i++) {
+    const id = `npm:${prefix}-${i}`;
+    if (shards.has(shardIndex(id, 256))) continue;
+    shards.add(shardIndex(id, 256));
+    ids.push(id);
+  }
+  return ids;
+}
+
+interface TwoDaemons {
+  dir: string;
+  a: string;
+  b: string;
+  catalogUrl: string;
+  /** the daemons `body` starts, stopped after it */
+  daemons: Daemon[];
+  logs: () => string;
+}
+
+/** Two instances of one catalog on a relay, for daemons that `body` starts; all stopped after. */
+async function withTwoDaemons(prefix: string, body: (two: TwoDaemons) => Promise<void>): Promise<void> {
+  const tmp = makeTempDir(prefix);
+  let relay: RelayProcess | undefined;
+  const daemons: Daemon[] = [];
+  try {
+    const setup = await twoInstancesOnRelay(tmp.dir);
+    relay = setup.relay;
+    await body({ dir: tmp.dir, a: setup.a, b: setup.b, catalogUrl: setup.catalogUrl, daemons, logs: logsOf(daemons) });
+  } finally {
+    await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
+    await relay?.stop("SIGTERM");
+    tmp.remove();
+  }
+}
+
 async function stopDaemon(d: Daemon, timeoutMs = 15_000): Promise<CliResult> {
   if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill("SIGTERM");
   const timer = setTimeout(() => d.child.kill("SIGKILL"), timeoutMs);
@@ -133,7 +175,7 @@ describe("shelf daemon", () => {
     const relayData = join(tmp.dir, "relay");
     let relay: RelayProcess | undefined;
     const daemons: Daemon[] = [];
-    const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
+    const logs = logsOf(daemons);
     const nameOn = async (home: string, id: string) => {
       const result = await shelf(home, "show", id, "--json");
       return result.code === 0 ? (JSON.parse(result.stdout).record.name as string) : undefined;
@@ -195,7 +237,7 @@ describe("shelf daemon", () => {
     const b = join(tmp.dir, "b");
     let relay: RelayProcess | undefined;
     const daemons: Daemon[] = [];
-    const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
+    const logs = logsOf(daemons);
     const recordOn = async (home: string, id: string) => {
       const result = await shelf(home, "show", id, "--json");
       return result.code === 0 ? (JSON.parse(result.stdout).record as { name: string; summary: string }) : undefined;
@@ -261,15 +303,7 @@ describe("shelf daemon", () => {
   }, 300_000);
 
   it("starts with the root alone, loads only the shards that change, and drops them once idle", async () => {
-    const tmp = makeTempDir("shelf-daemon-lazy-");
-    const a = join(tmp.dir, "a");
-    const b = join(tmp.dir, "b");
-    let relay: RelayProcess | undefined;
-    const daemons: Daemon[] = [];
-    const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
-    try {
-      let catalogUrl: string;
-      ({ relay, catalogUrl } = await twoInstancesOnRelay(tmp.dir));
+    await withTwoDaemons("shelf-daemon-lazy-", async ({ dir, a, b, catalogUrl, daemons, logs }) => {
 
       // Polls of the view only when a command signals an edit (below).
       const polling = { SHELF_DAEMON_POLL_MS: "600000" };
@@ -279,14 +313,8 @@ describe("shelf daemon", () => {
 
       // Twelve records in twelve shards, added on A: B's daemon holds only the root, and loads
       // each shard when the relay says it changed.
-      const ids: string[] = [];
-      const shards = new Set<number>();
-      for (let i = 0; ids.length < 12; i++) {
-        const id = `npm:lazy-${i}`;
-        if (shards.has(shardIndex(id, 256))) continue;
-        shards.add(shardIndex(id, 256));
-        ids.push(id);
-      }
+      const ids = idsInShardsOfTheirOwn("lazy", 12);
+      const shards = new Set(ids.map((id) => shardIndex(id, 256)));
       for (const id of ids) expectExit(await shelf(a, "add", id, "--name", id.slice(4)), 0);
       await waitFor("A's twelve records on B", async () => (await shelfJson(b, "list", "--json")).records.length === 13, logs, 60_000);
       // Idle shards are dropped: each daemon goes back to holding the root alone, having dropped
@@ -303,7 +331,7 @@ describe("shelf daemon", () => {
       // told of that one only.
       let imported = "";
       for (let i = 0; !imported; i++) if (!shards.has(shardIndex(`npm:imported-${i}`, 256))) imported = `imported-${i}`;
-      const tsv = join(tmp.dir, "one.tsv");
+      const tsv = join(dir, "one.tsv");
       writeFileSync(tsv, `name\tversion\tdownloads_a_month\tsummary\n${imported}\t1.0.0\t0\timported\n`);
       expectExit(await shelf(a, "import", "tsv", tsv), 0);
       await waitFor("A's daemon took the import", async () => /took local edits/.test(daemons[0]!.stderr()), logs, 45_000);
@@ -329,34 +357,15 @@ describe("shelf daemon", () => {
       expect(heard, logs()).toContain(`another instance is about to change: ${shardOf(ids[2]!)}`);
       expect(heard, logs()).not.toContain(shardOf(ids[1]!));
       for (const d of daemons) expect((await stopDaemon(d)).code).toBe(0);
-    } finally {
-      await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
-      await relay?.stop("SIGTERM");
-      tmp.remove();
-    }
+    });
   }, 300_000);
 
   it("loads each shard another instance is about to change, even with its slots full, dropping a settled one", async () => {
-    const tmp = makeTempDir("shelf-daemon-warm-");
-    const a = join(tmp.dir, "a");
-    const b = join(tmp.dir, "b");
-    let relay: RelayProcess | undefined;
-    const daemons: Daemon[] = [];
-    const logs = () => daemons.map((d, i) => `--- daemon ${i === 0 ? "A" : "B"} stderr:\n${d.stderr().slice(-4000)}`).join("\n");
-    try {
-      let catalogUrl: string;
-      ({ relay, catalogUrl } = await twoInstancesOnRelay(tmp.dir));
+    await withTwoDaemons("shelf-daemon-warm-", async ({ a, b, catalogUrl, daemons, logs }) => {
       // Shards stay loaded (idle for a minute before they are dropped): B's eight slots fill up.
       daemons.push(startDaemon(a), startDaemon(b));
       await waitFor("both daemons connected", async () => daemons.every((d) => /connected to origin/.test(d.stderr())), logs, 45_000);
-      const ids: string[] = [];
-      const shards = new Set<number>();
-      for (let i = 0; ids.length < 11; i++) {
-        const id = `npm:warm-${i}`;
-        if (shards.has(shardIndex(id, 256))) continue;
-        shards.add(shardIndex(id, 256));
-        ids.push(id);
-      }
+      const ids = idsInShardsOfTheirOwn("warm", 11);
       const shardOf = (id: string) => shardIdFor(catalogUrl.slice("automerge:".length), shardIndex(id, 256));
       for (const id of ids) {
         expectExit(await shelf(a, "add", id, "--name", id.slice(4)), 0);
@@ -366,11 +375,7 @@ describe("shelf daemon", () => {
       // each in place of one that was settled.
       for (const id of ids) expect(daemons[1]!.stderr(), logs()).toContain(`another instance is about to change: ${shardOf(id)}`);
       for (const d of daemons) expect((await stopDaemon(d)).code).toBe(0);
-    } finally {
-      await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
-      await relay?.stop("SIGTERM");
-      tmp.remove();
-    }
+    });
   }, 300_000);
 
   it("takes 1,000 edits to scattered shards, then drops back to the root alone and under its idle memory bound", async () => {
