@@ -11,6 +11,7 @@
  */
 import Database from "better-sqlite3";
 import { performance } from "node:perf_hooks";
+import { setTimeout as delay } from "node:timers/promises";
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
 import { Repo, type AutomergeUrl, type DocHandle, type PeerId } from "@automerge/automerge-repo";
@@ -32,6 +33,8 @@ export interface RelayMemoryOptions {
 const REMOTE = "relaymem";
 const SAMPLE_MS = 250;
 const EDIT_TIMEOUT_MS = 30_000;
+/** automerge-repo's interval between sends of a changed document (its DocSynchronizer's syncDebounceRate), with room */
+const SYNC_TIMER_MS = 150;
 
 interface RootLike {
   shards: unknown[];
@@ -65,17 +68,26 @@ async function connect(url: string, token: string, rootUrl: string): Promise<Liv
   return { repo, relay: adapter.remotePeerId!, root, theirHeads };
 }
 
-/** One edit as a lazy client makes it: fetch the shard, change one record, wait for the relay, drop it. */
-async function edit(client: LiveClient, id: string, value: string): Promise<string> {
+/**
+ * One edit as a lazy client makes it: fetch the shard, change one record, wait for the relay.
+ * Returns once the relay has it, with the shard's id and how to drop the shard (untimed).
+ */
+async function edit(client: LiveClient, id: string, value: string): Promise<{ documentId: string; drop: () => Promise<void> }> {
   const shards = client.root.doc().shards.map((u) => plain(u) as string);
   const url = shards[shardIndex(id, shards.length)]!;
   const shard = await client.repo.find<{ records: Record<string, unknown> }>(url as AutomergeUrl, { signal: AbortSignal.timeout(EDIT_TIMEOUT_MS) });
   shard.change((d) => void (d.records[`${id} summary`] = new A.ImmutableString(value)));
   const ours = A.getHeads(shard.doc() as A.Doc<unknown>);
   await waitUntil("the relay acknowledged an edit", () => sameHeads(client.theirHeads.get(shard.documentId) ?? [], ours), () => "", EDIT_TIMEOUT_MS, 10);
-  shard.removeAllListeners();
-  await client.repo.removeFromCache(shard.documentId);
-  return shard.documentId;
+  const drop = async () => {
+    // automerge-repo sends a changed document to its peers on a timer (100 ms, unless shelf's bundle
+    // shortens it); a document dropped before the timer fires leaves that send waiting for it to be
+    // ready again, until it gives up with an error. A timer has no event to wait on.
+    await delay(SYNC_TIMER_MS);
+    shard.removeAllListeners();
+    await client.repo.removeFromCache(shard.documentId);
+  };
+  return { documentId: shard.documentId, drop };
 }
 
 /** The relay's HTTP base (for /metrics), from its WebSocket sync URL. */
@@ -162,8 +174,10 @@ export async function relayMemoryFigure(ctx: BenchContext, options: RelayMemoryO
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         else late++;
         const start = performance.now();
-        edited.push(await edit(clients[i % clients.length]!, ids[i]!, `relaymem ${i}`));
+        const made = await edit(clients[i % clients.length]!, ids[i]!, `relaymem ${i}`);
         editMs.push(performance.now() - start);
+        edited.push(made.documentId);
+        await made.drop();
       }
       await new Promise((r) => setTimeout(r, 5_000)); // the last notices, and the in-step drops
     } finally {
