@@ -106,7 +106,7 @@ describe("a shard changed through its core", () => {
       }),
       { numRuns: 60 },
     );
-    // A change too large to follow: the keys are listed again.
+    // After a change too large to follow, whose keys are listed again, reads are still right.
     const lean = loadLean(emptyShard());
     changeLean(lean, { message: MESSAGE }, others(0, 40));
     expect(readRecords(coreOf(lean), new Set(["npm:other-1"])).get("npm:other-1")?.name).toBe("o1");
