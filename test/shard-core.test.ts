@@ -7,58 +7,9 @@
 import * as A from "@automerge/automerge";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readRecords, resolveField, writeRecord, type EditStamp, type ShardDoc, type WriteOutcome } from "../src/model/crdt-record.js";
-import type { JsonValue, RecordPatch } from "../src/model/record.js";
-import { changeMessage } from "../src/model/change-message.js";
+import { readRecords, writeRecord, type ShardDoc } from "../src/model/crdt-record.js";
 import { changeLean, coreOf, loadLean, recordKeys } from "../src/model/shard-core.js";
-
-const STAMP: EditStamp = { at: "2026-12-01T00:00:00.000Z", by: "b".repeat(32) };
-const MESSAGE = changeMessage(STAMP, "set");
-const IDS = ["npm:a", "npm:b", "npm:c", "pypi:d"];
-
-const text = fc.constantFrom("x", "y", "");
-const label = fc.constantFrom("t1", "t2");
-const json: fc.Arbitrary<JsonValue> = fc.constantFrom<JsonValue>("MIT", 2, false, null, ["l"], { k: "v" });
-const patch: fc.Arbitrary<RecordPatch> = fc.record(
-  {
-    name: text.map((t) => `n${t}`),
-    version: text,
-    summary: text,
-    meta: fc.dictionary(fc.constantFrom("license", "homepage"), fc.option(json, { nil: undefined }), { minKeys: 1 }),
-    addTags: fc.array(label, { maxLength: 2 }),
-    removeTags: fc.array(label, { maxLength: 2 }),
-    addCollections: fc.array(label, { maxLength: 2 }),
-    deleted: fc.boolean(),
-  },
-  { requiredKeys: [] },
-);
-type Edit = { kind: "write"; id: string; patch: RecordPatch } | { kind: "resolve"; id: string; field: string; value: JsonValue };
-const edit: fc.Arbitrary<Edit> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("write" as const), id: fc.constantFrom(...IDS), patch }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      kind: fc.constant("resolve" as const),
-      id: fc.constantFrom(...IDS),
-      field: fc.constantFrom("summary", "deleted", "meta.license"),
-      value: fc.constantFrom<JsonValue>("x", true, false, "MIT"),
-    }),
-  },
-);
-
-/** Applies one batch of edits; returns each edit's outcome, or the error it threw. */
-function applyBatch(records: ShardDoc, batch: Edit[]): string[] {
-  return batch.map((e) => {
-    try {
-      if (e.kind === "resolve") return String(resolveField(records, e.id, e.field, e.value, STAMP));
-      return writeRecord(records, e.id, e.patch, STAMP, "allow") satisfies WriteOutcome;
-    } catch (err) {
-      return (err as Error).message;
-    }
-  });
-}
-
-const emptyShard = () => A.save(A.from<{ records: ShardDoc["records"] }>({ records: {} }));
+import { applyBatch, edit, emptyShard, fillerRecords, IDS, MESSAGE, STAMP } from "./helpers/shard-edits.js";
 
 describe("a shard changed through its core", () => {
   it("holds and shows what the same edits make through A.change, read a few records or all", () => {
@@ -88,14 +39,11 @@ describe("a shard changed through its core", () => {
   });
 
   it("reads a few records key by key from the keys it listed once and followed since, as a whole read shows them", () => {
-    // Enough other records that one record's keys are read alone (src/model/record-keys.ts).
-    const others = (from: number, count: number) => (d: ShardDoc) => {
-      for (let i = from; i < from + count; i++) writeRecord(d, `npm:other-${i}`, { name: `o${i}`, summary: "filler text ".repeat(4) }, STAMP, "allow");
-    };
     fc.assert(
       fc.property(fc.array(fc.array(edit, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 6 }), (batches) => {
         const lean = loadLean(emptyShard());
-        changeLean(lean, { message: MESSAGE }, others(0, 40));
+        // Enough other records that one record's keys are read alone (src/model/record-keys.ts).
+        changeLean(lean, { message: MESSAGE }, fillerRecords(0, 40));
         const core = coreOf(lean);
         for (const batch of batches) {
           changeLean(lean, { message: MESSAGE }, (d) => void applyBatch(d, batch));
@@ -108,9 +56,9 @@ describe("a shard changed through its core", () => {
     );
     // After a change too large to follow, whose keys are listed again, reads are still right.
     const lean = loadLean(emptyShard());
-    changeLean(lean, { message: MESSAGE }, others(0, 40));
+    changeLean(lean, { message: MESSAGE }, fillerRecords(0, 40));
     expect(readRecords(coreOf(lean), new Set(["npm:other-1"])).get("npm:other-1")?.name).toBe("o1");
-    changeLean(lean, { message: MESSAGE }, others(40, 1_500));
+    changeLean(lean, { message: MESSAGE }, fillerRecords(40, 1_500));
     expect(A.getLastLocalChange(lean)!.byteLength).toBeGreaterThan(64 * 1024);
     expect(readRecords(coreOf(lean), new Set(["npm:other-1500"])).get("npm:other-1500")?.name).toBe("o1500");
     A.free(lean);

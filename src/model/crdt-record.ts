@@ -152,11 +152,36 @@ export function readRecords(core: Core, ids?: ReadonlySet<string>): Map<string, 
   return out;
 }
 
+/** Fields any record may hold, whatever it shows: its scalars, its tombstone, the stamps of records written before stamps came from changes. */
+const FIXED_FIELDS = [...SCALAR_FIELDS, "deleted", "deletedAt", "deletedBy", "updatedAt", "updatedBy"] as const;
+
+/** What a record shows of its variable fields: its meta keys, tags and collections. */
+export interface ShownFields {
+  meta: Iterable<string>;
+  tags: Iterable<string>;
+  collections: Iterable<string>;
+}
+
 /**
- * The stored fields of each existing record (all, or only `ids`), from one pass over the keys.
- * A few records are read key by key; all of them, as one object built by the core.
+ * The keys whose values make what record `id` shows, from what it shows. `toRecord` and
+ * `findConflicts` read the fixed fields, meta keys, and tags and collections that are members; any
+ * other key of the record holds nothing shown (a tag key whose value is not `true`, a field this
+ * version does not know), so a record read from these keys alone is the record read from all.
  */
-export function recordFields(core: Core, ids?: ReadonlySet<string>): Map<string, Map<string, StoredValue>> {
+export function keysShown(id: string, shown: ShownFields): string[] {
+  const keys: string[] = FIXED_FIELDS.map((field) => fieldKey(id, field));
+  for (const key of shown.meta) keys.push(fieldKey(id, PREFIX.meta + key));
+  for (const tag of shown.tags) keys.push(fieldKey(id, PREFIX.tag + tag));
+  for (const collection of shown.collections) keys.push(fieldKey(id, PREFIX.collection + collection));
+  return keys;
+}
+
+/**
+ * The stored fields of each existing record (all, or only `ids`). A few records are read key by
+ * key, from `keysOf` (keys that may hold their fields; a key that holds nothing is skipped) or else
+ * from the shard's listed keys; all of them, or many, as one object built by the core.
+ */
+export function recordFields(core: Core, ids?: ReadonlySet<string>, keysOf?: () => string[] | undefined): Map<string, Map<string, StoredValue>> {
   const fieldsById = new Map<string, Map<string, StoredValue>>();
   const recordsObj = recordsObjectId(core);
   if (recordsObj === undefined) return fieldsById;
@@ -168,8 +193,10 @@ export function recordFields(core: Core, ids?: ReadonlySet<string>): Map<string,
   };
   // A key read alone costs several times its share of reading the whole map at once; every record
   // has at least one key, so many records are read with the whole map without listing keys first.
-  const { keys: wanted, count } = ids && ids.size * 4 < core.length(recordsObj) ? keysOfRecords(core, recordsObj, ids) : { keys: [], count: 0 };
-  if (ids && wanted.length * 4 < count) {
+  const total = ids ? core.length(recordsObj) : 0;
+  const few = ids && ids.size * 4 < total ? ids : undefined;
+  const wanted = few ? (keysOf?.() ?? keysOfRecords(core, recordsObj, few)) : [];
+  if (few && wanted.length * 4 < total) {
     for (const key of wanted) {
       const entry = core.getWithType(recordsObj, key);
       if (entry) add(key, shownValue(core, entry as [string, unknown]));

@@ -41,6 +41,8 @@ export interface LogScan {
   /** a scanned change wrote outside the `records` map (its creation, a reset, a foreign document) */
   touchedRoot: boolean;
   hashes: Set<string>;
+  /** every key of the `records` map the scanned changes wrote (put or deleted), of the records scanned */
+  keys: Set<string>;
 }
 
 /** Reads the operations of `changes` (binary Automerge changes of `doc`), record by record. */
@@ -48,6 +50,7 @@ export function scanChanges(core: Core, changes: Iterable<Uint8Array>, ids?: Rea
   const recordsObj = recordsObjectId(core);
   const records = new Map<string, RecordOps>();
   const hashes = new Set<string>();
+  const keys = new Set<string>();
   let touchedRoot = false;
   for (const binary of changes) {
     const change = A.decodeChange(binary);
@@ -60,6 +63,7 @@ export function scanChanges(core: Core, changes: Iterable<Uint8Array>, ids?: Rea
       }
       const { id } = splitKey(op.key);
       if (ids && !ids.has(id)) return;
+      keys.add(op.key);
       const counter = change.startOp + i;
       const seen = records.get(id);
       if (!seen) records.set(id, { counter, actor: change.actor, change: ref, changes: new Set([change.hash]) });
@@ -69,7 +73,7 @@ export function scanChanges(core: Core, changes: Iterable<Uint8Array>, ids?: Rea
       }
     });
   }
-  return { records, touchedRoot, hashes };
+  return { records, touchedRoot, hashes, keys };
 }
 
 /** The whole log of a shard, for the records `ids` (all when omitted). */

@@ -26,8 +26,6 @@ import type { DocHandle, DocumentId, NetworkAdapterInterface, PeerId } from "@au
 import { CatalogStore, documentIdOf, takeStoredChunks } from "../catalog/catalog-store.js";
 import { documentIdsOf, shardDocumentOf } from "../model/catalog-doc.js";
 import { validateId, validatePatch } from "../model/record.js";
-import { indexRecordKeys } from "../model/record-keys.js";
-import { coreOf } from "../model/shard-core.js";
 import { storageError } from "../store/storage-errors.js";
 import type { CatalogRow, Instance } from "../instance.js";
 import { startImportScheduler } from "../import/schedule.js";
@@ -152,13 +150,6 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
     // Another client is about to change these: load them now, while its change is being made.
     const warming = (readChangingNotice(message) ?? []).filter((id) => live.warm(id as DocumentId));
     if (warming.length > 0) log(`loading ${warming.length} shard${warming.length === 1 ? "" : "s"} another instance is about to change: ${warming.join(", ")}`);
-    // and their keys, so that materializing the change lists none (src/model/record-keys.ts)
-    for (const id of warming) {
-      live
-        .load(id as DocumentId)
-        .then((handle) => handle && indexRecordKeys(coreOf(handle.doc() as A.Doc<unknown>)))
-        .catch(() => undefined); // (a failed load is the change's own to report)
-    }
     for (const [id, heads] of Object.entries(readChangedNotice(message) ?? {})) {
       const handle = live.get(id as DocumentId);
       if (!handle || !A.hasHeads(handle.doc() as A.Doc<unknown>, heads as A.Heads)) void loadQuietly(id as DocumentId, heads as A.Heads);
