@@ -11,7 +11,7 @@ import { ShelfError } from "../errors.js";
 import { resolveHome } from "../instance.js";
 import { commandKit, intInRange, type CliIo } from "./command-kit.js";
 import { printJson, say } from "./render.js";
-import { keepYoungGenerationSmall } from "./young-generation.js";
+import { keepYoungGenerationSmall } from "./heap-growth.js";
 
 type Opts = Record<string, unknown> & { home?: string; data?: string; json?: boolean; catalog?: string };
 

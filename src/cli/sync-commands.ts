@@ -2,7 +2,7 @@
 import { Option, type Command } from "commander";
 import { commandKit, intInRange, positiveInt, type CliIo, type Opts } from "./command-kit.js";
 import { formatSyncRun, formatSyncStatus, printJson, say } from "./render.js";
-import { keepYoungGenerationSmall } from "./young-generation.js";
+import { keepYoungGenerationSmall } from "./heap-growth.js";
 import type { SyncResult } from "../commands/sync.js";
 
 /** The relay's default port is 3030; a served instance takes the next one. */
