@@ -169,7 +169,7 @@ async function measureSyncCost(ctx: BenchContext, cli: (home: string, ...args: s
   for (let i = 0; i < 3; i++) noChange.push(await sync(homeA));
   const quiet = noChange.sort((x, y) => x.wallMs - y.wallMs)[1]!;
   const someRecord = parseJsonOutput<{ results: { id: string }[] }>(expectExit(await runChild(cli(homeA, "search", "a", "--limit", "1", "--json"), { scratch: ctx.scratch }))).results[0]!.id;
-  // Three sets, each after a run of the floor (the same record's shard loaded by a bare process):
+  // Three sets, each after a run of the floor (a bare process changing the same record's shard):
   // the medians compare what shelf adds to what any fresh process writing through Automerge pays.
   const sets: ChildRun[] = [];
   const floorRuns: number[] = [];

@@ -192,6 +192,7 @@ describe("incremental materialization", () => {
     // Bulk work (the catch-up) closed the CRDT store the handle came from: read the shard afresh.
     expect(await store.readShard(id, (core) => core.getAll(recordsObjectId(core)!, `${id} version`))).toHaveLength(2);
   });
+
   it("reads a few changed records from the keys their rows show and the changes wrote, as a rebuild reads them (random edits and merges)", () => {
     const replicaStep = fc.record({ on: fc.constantFrom("a", "b"), batch: fc.array(edit, { minLength: 1, maxLength: 4 }), merge: fc.boolean() });
     fc.assert(
