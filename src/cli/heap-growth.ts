@@ -23,7 +23,7 @@ export async function keepYoungGenerationSmall(): Promise<void> {
  * After each full collection V8 lets the old generation grow to several times what survived it
  * before collecting again. An import's rows and the shards it writes live long enough to be
  * promoted there and die soon after, so the heap filled with them: a 227k-record import peaked at
- * 243 and 245 MiB, against 176 MiB with the old generation let grow by 30% of what survived
+ * 243 and 245 MiB, against 176 to 187 MiB with the old generation let grow by 30% of what survived
  * (docs/architecture.md, "V8's old generation"). V8 reads it at every full collection, so setting
  * it after start works; set by the commands that write a catalog in bulk.
  */
