@@ -17,6 +17,15 @@ export const DB_FILE = "shelf.db";
 /** How long automerge-repo waits to coalesce saves of a changed document. */
 const SAVE_DEBOUNCE_MS = 50;
 
+/**
+ * SQLite's page cache, in KiB, for a command that writes the whole view in one pass (import,
+ * rebuild, import-bundle, join). better-sqlite3 builds SQLite with 16 MB per connection, which such
+ * a pass fills with pages it has done with: a 50k-record import peaked 10 MiB lower with 4 MB.
+ * 4 MB still holds the index pages one transaction of eight shards comes back to: a 227k import
+ * took 3% longer with it, a rebuild no longer (docs/architecture.md, "SQLite's page cache").
+ */
+const BULK_WORK_PAGE_CACHE_KIB = 4096;
+
 export interface CatalogRow {
   catId: number;
   url: string;
@@ -64,9 +73,10 @@ export class Instance {
 
   /**
    * Opens the instance at `home`. `create` makes the directory and database when missing;
-   * otherwise a missing instance is an error that says how to make one.
+   * otherwise a missing instance is an error that says how to make one. `bulkWork` is for a
+   * command that writes the whole view in one pass: it keeps a smaller page cache (above).
    */
-  static open(home: string, options: { create?: boolean } = {}): Instance {
+  static open(home: string, options: { create?: boolean; bulkWork?: boolean } = {}): Instance {
     const dbPath = join(home, DB_FILE);
     if (!Instance.exists(home)) {
       if (!options.create) {
@@ -74,7 +84,7 @@ export class Instance {
       }
       mkdirSync(home, { recursive: true });
     }
-    const db = openDb(dbPath);
+    const db = openDb(dbPath, { pageCacheKiB: options.bulkWork ? BULK_WORK_PAGE_CACHE_KIB : undefined });
     const id = ensureInstanceId(db);
     return new Instance(home, db, id);
   }

@@ -167,6 +167,19 @@ describe("a write", () => {
     expect(tagged.packages).toContain("@automerge/automerge");
   });
 
+  it("an import loads the parser its source needs, and no other importer's", async () => {
+    const C = join(dir.dir, "c");
+    expectExit(await shelf(C, "init"), 0);
+    const fixture = (name: string) => join(import.meta.dirname, "..", "fixtures", name);
+    const tsv = await tracedJson(C, "import", "tsv", fixture("npm-sample.tsv"));
+    expect(tsv.json.import.added).toBe(300);
+    expect(loaded(tsv.packages, HEAVY)).toEqual([]);
+    // the WinGet fixtures hold malformed manifests too, hence exit 1 with the good ones imported
+    const winget = await traced(C, "import", "winget", fixture("winget"), "--json");
+    expect(parseJson(winget).import.added).toBeGreaterThan(0);
+    expect(loaded(winget.packages, HEAVY)).toEqual(["yaml"]);
+  });
+
   it("long work without a terminal (a script, a pipe) loads no progress bar", async () => {
     const { packages, ...result } = await traced(A, "rebuild");
     expectExit(result, 0);

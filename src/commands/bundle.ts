@@ -72,12 +72,12 @@ export async function importBundle(file: string, options: GlobalOptions & { name
     const home = resolveHome(options.home);
     return await named(home, async () => {
       // A home made only once the bundle has passed its checks.
-      let instance = Instance.exists(home) ? Instance.open(home) : undefined;
+      let instance = Instance.exists(home) ? Instance.open(home, { bulkWork: true }) : undefined;
       let merged: { result: ImportBundleResult; saved: ReadonlySet<string> };
       try {
         const heads = bundle.verify(undefined, instance ? heldAsIs(instance, bundle.entries) : undefined);
         const shardUrls = shardUrlsOf(bundle);
-        instance ??= Instance.open(home, { create: true });
+        instance ??= Instance.open(home, { create: true, bulkWork: true });
         merged = await mergeBundle(instance, bundle, { heads, shardUrls, name: options.name }, onProgress);
       } finally {
         if (instance) await closeInstance(instance);

@@ -30,7 +30,7 @@ export async function init(options: GlobalOptions & { name?: string; shards?: nu
 export async function rebuild(options: GlobalOptions, onProgress?: Progress): Promise<CatalogCounts & { catalog: string; ms: number }> {
   const home = resolveHome(options.home);
   return named(home, async () => {
-    const instance = Instance.open(home);
+    const instance = Instance.open(home, { bulkWork: true });
     try {
       const catalog = instance.catalog(options.catalog);
       const started = performance.now();

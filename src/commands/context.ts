@@ -60,11 +60,14 @@ async function catchUpForRead(instance: Instance, catalog: CatalogRow, options: 
   }
 }
 
-/** Runs `fn` with the catalog's CRDT store open for writing, and flushes and closes after. */
-export async function withStore<T>(options: GlobalOptions, fn: (ctx: WriteContext) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with the catalog's CRDT store open for writing, and flushes and closes after.
+ * `bulkWork`: `fn` writes the whole view in one pass (see Instance.open).
+ */
+export async function withStore<T>(options: GlobalOptions, fn: (ctx: WriteContext) => Promise<T>, { bulkWork = false } = {}): Promise<T> {
   const home = resolveHome(options.home);
   return named(home, async () => {
-    const instance = Instance.open(home);
+    const instance = Instance.open(home, { bulkWork });
     try {
       const catalog = instance.catalog(options.catalog);
       const store = await openStore(instance, catalog);

@@ -58,7 +58,7 @@ async function toRequest(provider: string, source: string, options: ImportOption
 
 export async function importSource(provider: string, source: string, options: ImportOptions, onProgress?: Progress): Promise<ImportSummary> {
   const request = await toRequest(provider, source, options);
-  return withStore(options, ({ store }) => runAndRecord(store, request, { onProgress, onWait: options.warn }));
+  return withStore(options, ({ store }) => runAndRecord(store, request, { onProgress, onWait: options.warn }), { bulkWork: true });
 }
 
 export async function importAdd(name: string, provider: string, source: string, options: ImportOptions & { every: string }): Promise<ScheduledImport> {

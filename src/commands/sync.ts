@@ -108,7 +108,7 @@ export async function join(url: string, options: GlobalOptions & { relay?: strin
   const transport = await transportFor({ url: source });
   const home = resolveHome(options.home);
   const before = existsSync(joinPath(home, DB_FILE)) ? undefined : entriesOf(home);
-  const instance = Instance.open(home, { create: true });
+  const instance = Instance.open(home, { create: true, bulkWork: true });
   let joined = false;
   try {
     const remoteName = options.remote ?? "origin";

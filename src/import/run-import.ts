@@ -16,7 +16,8 @@ import { loadCursor, recordImportRun, saveCursor, type CursorKey, type RunStatus
 import { HttpClient, type HttpClientOptions } from "./http-client.js";
 import { withImportLock } from "./import-lock.js";
 import { checkHost, hostKey } from "./providers/pacman.js";
-import { PROVIDERS, PROVIDER_NAMES } from "./providers/index.js";
+import { isProviderName, loadProvider, PROVIDER_NAMES } from "./providers/index.js";
+import type { ProviderName } from "./providers/names.js";
 import type { ImportRow, ProviderContext, ProviderState } from "./types.js";
 
 export interface ImportRequest {
@@ -64,8 +65,7 @@ const MAX_LISTED = 100;
 const WRITE_BATCH_ROWS = 5_000;
 
 export function checkRequest(request: ImportRequest): void {
-  const provider = PROVIDERS[request.provider];
-  if (!provider) throw new ShelfError("SHELF_E_USAGE", `unknown import provider ${JSON.stringify(request.provider)}`, `providers: ${PROVIDER_NAMES.join(", ")}`);
+  if (!isProviderName(request.provider)) throw new ShelfError("SHELF_E_USAGE", `unknown import provider ${JSON.stringify(request.provider)}`, `providers: ${PROVIDER_NAMES.join(", ")}`);
   if (request.host !== undefined) {
     if (request.provider !== "pacman") throw new ShelfError("SHELF_E_USAGE", "--as applies only to pacman imports", "run `shelf import pacman /var/lib/pacman/local --as HOSTNAME`");
     checkHost(request.host);
@@ -79,7 +79,7 @@ export function checkRequest(request: ImportRequest): void {
 export async function runImport(store: CatalogStore, request: ImportRequest, onProgress?: Progress): Promise<ImportSummary> {
   const started = performance.now();
   checkRequest(request);
-  const provider = PROVIDERS[request.provider]!;
+  const provider = await loadProvider(request.provider as ProviderName); // a known name: checked above
   const db = store.instance.db;
   const catId = store.catalog.catId;
   const key: CursorKey = { catalogUrl: store.catalog.url, provider: provider.name, source: provider.sourceKey(request.source), host: request.host ?? "" };

@@ -16,6 +16,8 @@ import type { RecordPatch } from "../model/record.js";
 import type { Db } from "../store/db.js";
 
 const PENDING_ROWS = 1_000;
+/** SQLite's page cache for the staging table, in KiB */
+const STAGING_PAGE_CACHE_KIB = 1024;
 
 export class StagedRows {
   readonly #db: Db;
@@ -37,6 +39,9 @@ export class StagedRows {
     db.pragma("temp_store = FILE");
     db.exec("DROP TABLE IF EXISTS temp.import_rows");
     db.exec("CREATE TEMP TABLE import_rows (shard INTEGER NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL, patch TEXT, PRIMARY KEY (shard, id)) WITHOUT ROWID");
+    // Its pages are written once and read back once, in order: a page cache of the default size
+    // (16 MB) only kept most of a 50k-record source's rows in memory after all.
+    db.pragma(`temp.cache_size = -${STAGING_PAGE_CACHE_KIB}`);
     this.#insert = db.prepare<[number, string, string, string | null]>("INSERT INTO temp.import_rows (shard, id, source, patch) VALUES (?, ?, ?, ?)");
     this.#selectSource = db.prepare<[number, string], { source: string }>("SELECT source FROM temp.import_rows WHERE shard = ? AND id = ?");
   }
@@ -92,7 +97,10 @@ export class StagedRows {
       if (rows === 0) first = shard;
       rows += n;
       if (rows < size && i < perShard.length - 1) continue;
-      yield range.all(first, shard).map((r) => ({ id: r.id, patch: patchFromJson(r.patch) }));
+      // row by row: a batch's JSON texts then die young, instead of all outliving the read
+      const batch: WriteItem[] = [];
+      for (const r of range.iterate(first, shard)) batch.push({ id: r.id, patch: patchFromJson(r.patch) });
+      yield batch;
       rows = 0;
     }
   }

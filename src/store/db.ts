@@ -36,6 +36,8 @@ export interface OpenDbOptions {
   readonly?: boolean;
   /** the schema scripts, one per version (default: the instance schema) */
   migrations?: readonly string[];
+  /** SQLite's page cache for this connection, in KiB (default: better-sqlite3's 16 MB) */
+  pageCacheKiB?: number;
 }
 
 export function openDb(path: string, options: OpenDbOptions = {}): Db {
@@ -52,6 +54,7 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
+    if (options.pageCacheKiB !== undefined) db.pragma(`cache_size = -${options.pageCacheKiB}`);
     if (!options.readonly) {
       retryWhileBusy(() => {
         db.pragma("journal_mode = WAL");
