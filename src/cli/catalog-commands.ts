@@ -47,6 +47,8 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
     .option("--json", "print JSON")
     .action(
       action(async (opts: Opts) => {
+        await keepYoungGenerationSmall();
+        await growOldGenerationSlowly();
         const { rebuild } = await import("../commands/catalog.js");
         const result = await withProgress("rebuild", opts, (bar) => rebuild(opts, bar));
         if (opts.json) printJson(out(opts), { rebuild: result });

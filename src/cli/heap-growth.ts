@@ -3,11 +3,12 @@
 /**
  * V8 doubles a process's young generation, up to two 16 MiB halves, whenever many objects outlive
  * a collection (an import's rows, a shard's records being written, sync messages in flight), and
- * keeps it until the process ends. For the long-running processes and the bulk commands that
- * run no slower without it, a growth factor of 1 keeps the size the process started with:
- * a 10k-record import peaked at 118 and 121 MiB against 146 and 148 MiB, in the same time
- * (docs/architecture.md, "V8's young generation"). A join of 50k records ran about 12% slower, so
- * syncs, joins and rebuilds keep V8's default.
+ * keeps it until the process ends. For the long-running processes and the bulk commands, a
+ * growth factor of 1 keeps the size the process started with: a 10k-record import peaked at 118
+ * and 121 MiB against 146 and 148 MiB, in the same time; a 227k rebuild (with the old generation
+ * below) at 112 and 115 MiB against 180 and 182, for about 10% more time (docs/architecture.md,
+ * "V8's young generation"). A join of 50k records ran about 12% slower, so syncs and joins keep
+ * V8's default.
  *
  * V8 reads the factor each time it would grow the young generation, so setting it after start
  * works. A changed flag also makes Node compile the built-in modules it loads afterwards without
@@ -25,7 +26,8 @@ export async function keepYoungGenerationSmall(): Promise<void> {
  * promoted there and die soon after, so the heap filled with them: a 227k-record import peaked at
  * 243 and 245 MiB, against 176 to 187 MiB with the old generation let grow by 30% of what survived
  * (docs/architecture.md, "V8's old generation"). V8 reads it at every full collection, so setting
- * it after start works; set by the commands that write a catalog in bulk.
+ * it after start works; set by the commands that write a whole catalog (import, rebuild,
+ * import-bundle).
  */
 export async function growOldGenerationSlowly(): Promise<void> {
   const { setFlagsFromString } = await import("node:v8");
