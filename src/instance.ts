@@ -20,9 +20,9 @@ const SAVE_DEBOUNCE_MS = 50;
 /**
  * SQLite's page cache, in KiB, for a command that writes the whole view in one pass (import,
  * rebuild, import-bundle, join). better-sqlite3 builds SQLite with 16 MB per connection, which such
- * a pass fills with pages it has done with: a 50k-record import peaked 10 MiB lower with 4 MB.
- * 4 MB still holds the index pages one transaction of eight shards comes back to: a 227k import
- * took 3% longer with it, a rebuild no longer (docs/architecture.md, "SQLite's page cache").
+ * a pass fills with pages it has done with: a 50k-record import peaked about 10 MiB lower with
+ * 4 MB. 4 MB still holds the index pages one transaction of eight shards comes back to: a 227k
+ * import and rebuild took 3 to 6% longer with it (docs/architecture.md, "SQLite's page cache").
  */
 const BULK_WORK_PAGE_CACHE_KIB = 4096;
 

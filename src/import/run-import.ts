@@ -64,7 +64,7 @@ const MAX_LISTED = 100;
 /** Rows written per batch (whole shards): the memory an import holds while it writes. */
 const WRITE_BATCH_ROWS = 5_000;
 
-export function checkRequest(request: ImportRequest): void {
+export function checkRequest(request: ImportRequest): asserts request is ImportRequest & { provider: ProviderName } {
   if (!isProviderName(request.provider)) throw new ShelfError("SHELF_E_USAGE", `unknown import provider ${JSON.stringify(request.provider)}`, `providers: ${PROVIDER_NAMES.join(", ")}`);
   if (request.host !== undefined) {
     if (request.provider !== "pacman") throw new ShelfError("SHELF_E_USAGE", "--as applies only to pacman imports", "run `shelf import pacman /var/lib/pacman/local --as HOSTNAME`");
@@ -79,7 +79,7 @@ export function checkRequest(request: ImportRequest): void {
 export async function runImport(store: CatalogStore, request: ImportRequest, onProgress?: Progress): Promise<ImportSummary> {
   const started = performance.now();
   checkRequest(request);
-  const provider = await loadProvider(request.provider as ProviderName); // a known name: checked above
+  const provider = await loadProvider(request.provider);
   const db = store.instance.db;
   const catId = store.catalog.catId;
   const key: CursorKey = { catalogUrl: store.catalog.url, provider: provider.name, source: provider.sourceKey(request.source), host: request.host ?? "" };

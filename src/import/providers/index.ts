@@ -1,7 +1,8 @@
 /**
  * Every importer, by the name `shelf import PROVIDER` takes, each loaded only when asked for: the
  * parsers some of them need (yaml for WinGet, fast-xml-parser for Chocolatey, mime-types for files)
- * cost an import that uses none of them 9 MiB of memory for their code and tables.
+ * take 9 MiB in a process that loads nothing else, and an import that needs none of them peaked
+ * 2.4 MiB higher with them loaded.
  */
 import type { Provider } from "../types.js";
 import type { ProviderName } from "./names.js";
