@@ -6,8 +6,8 @@
  * keeps it until the process ends. For the long-running processes and the bulk commands, a
  * growth factor of 1 keeps the size the process started with: a 10k-record import peaked at 118
  * and 121 MiB against 146 and 148 MiB, in the same time; a 227k rebuild (with the old generation
- * below) at 112 and 115 MiB against 180 and 182, for about 10% more time (docs/architecture.md,
- * "V8's young generation"). A join of 50k records ran about 12% slower, so syncs and joins keep
+ * below) at 114 to 121 MiB against 113 to 188, depending on the home, for up to 10% more time
+ * (docs/architecture.md, "SQLite's page cache, and what an import loads"). A join of 50k records ran about 12% slower, so syncs and joins keep
  * V8's default.
  *
  * V8 reads the factor each time it would grow the young generation, so setting it after start
