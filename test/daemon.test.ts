@@ -266,11 +266,23 @@ describe("shelf daemon", () => {
       expect((await recordOn(a, "npm:left-pad"))?.name).toBe("left-pad-handed");
       await waitFor("the handed edit visible on B", async () => (await recordOn(b, "npm:left-pad"))?.name === "left-pad-handed", logs, 20_000);
       // A's daemon told the relay it was about to change the shard, and the relay told B: B's
-      // daemon started loading the shard before the change reached it.
-      const shard = shardIdFor(catalogUrl.slice("automerge:".length), shardIndex("npm:left-pad", 256));
-      const warmed = daemons[1]!.stderr().indexOf(`loading 1 shard another instance is about to change: ${shard}`);
-      expect(warmed, logs()).toBeGreaterThanOrEqual(0);
-      expect(daemons[1]!.stderr().indexOf("materialized 1 document", warmed), logs()).toBeGreaterThan(warmed);
+      // daemon started loading the shard before the change reached it. That notice is a hint,
+      // sent on a connection of its own, which the change itself may overtake on a busy machine:
+      // up to three records more, each in a shard of its own, are added through A's daemon until
+      // B is seen warming one.
+      const warmedOnB = (id: string) => {
+        const log = daemons[1]!.stderr();
+        const at = log.indexOf(`loading 1 shard another instance is about to change: ${shardIdFor(catalogUrl.slice("automerge:".length), shardIndex(id, 256))}`);
+        return at >= 0 && log.indexOf("materialized 1 document", at) > at;
+      };
+      let warmed = warmedOnB("npm:left-pad");
+      for (const id of idsInShardsOfTheirOwn("warmed", 4).filter((id) => shardIndex(id, 256) !== shardIndex("npm:left-pad", 256)).slice(0, 3)) {
+        if (warmed) break;
+        expectExit(await shelf(a, "add", id, "--name", id), 0);
+        await waitFor(`${id} visible on B`, async () => (await recordOn(b, id)) !== undefined, logs, 20_000);
+        warmed = warmedOnB(id);
+      }
+      expect(warmed, logs()).toBe(true);
 
       // A refused edit is the command's own error, as without a daemon.
       const missing = await shelf(a, "set", "npm:no-such-package", "name=x");
