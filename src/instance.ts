@@ -22,7 +22,8 @@ const SAVE_DEBOUNCE_MS = 50;
  * rebuild, import-bundle, join). better-sqlite3 builds SQLite with 16 MB per connection, which such
  * a pass fills with pages it has done with: a 50k-record import peaked about 10 MiB lower with
  * 4 MB. 4 MB still holds the index pages one transaction of eight shards comes back to: a 227k
- * import and rebuild took 3 to 6% longer with it (docs/architecture.md, "SQLite's page cache").
+ * import and rebuild took 3 to 6% longer with it (docs/architecture.md, "SQLite's page cache, and
+ * what an import loads").
  */
 const BULK_WORK_PAGE_CACHE_KIB = 4096;
 

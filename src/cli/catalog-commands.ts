@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { commandKit, type CliIo, type Opts } from "./command-kit.js";
 import type { DoctorReport } from "../commands/doctor.js";
 import { formatBytes, formatStatus, printJson, say } from "./render.js";
-import { growOldGenerationSlowly, keepYoungGenerationSmall } from "./heap-growth.js";
+import { sizeHeapForBulkWork } from "./heap-growth.js";
 import { DEFAULT_SHARD_COUNT, MAX_SHARDS, MIN_SHARDS, parseShardCount } from "../model/catalog-doc.js";
 
 export function registerCatalogCommands(program: Command, io: CliIo): void {
@@ -47,8 +47,7 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
     .option("--json", "print JSON")
     .action(
       action(async (opts: Opts) => {
-        await keepYoungGenerationSmall();
-        await growOldGenerationSlowly();
+        await sizeHeapForBulkWork();
         const { rebuild } = await import("../commands/catalog.js");
         const result = await withProgress("rebuild", opts, (bar) => rebuild(opts, bar));
         if (opts.json) printJson(out(opts), { rebuild: result });
@@ -93,8 +92,7 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
     .option("--json", "print JSON")
     .action(
       action(async (file: string, opts: Opts) => {
-        await keepYoungGenerationSmall();
-        await growOldGenerationSlowly();
+        await sizeHeapForBulkWork();
         const { importBundle } = await import("../commands/bundle.js");
         const result = await withProgress("import-bundle", opts, (bar) => importBundle(file, opts as never, bar));
         if (opts.json) printJson(out(opts), { importBundle: result });

@@ -5,10 +5,8 @@
  * a collection (an import's rows, a shard's records being written, sync messages in flight), and
  * keeps it until the process ends. For the long-running processes and the bulk commands, a
  * growth factor of 1 keeps the size the process started with: a 10k-record import peaked at 118
- * and 121 MiB against 146 and 148 MiB, in the same time; a 227k rebuild (with the old generation
- * below) at 114 to 121 MiB against 113 to 188, depending on the home, for up to 10% more time
- * (docs/architecture.md, "SQLite's page cache, and what an import loads"). A join of 50k records ran about 12% slower, so syncs and joins keep
- * V8's default.
+ * and 121 MiB against 146 and 148 MiB, in the same time (docs/architecture.md, "V8's young
+ * generation"). A join of 50k records ran about 12% slower, so syncs and joins keep V8's default.
  *
  * V8 reads the factor each time it would grow the young generation, so setting it after start
  * works. A changed flag also makes Node compile the built-in modules it loads afterwards without
@@ -26,10 +24,20 @@ export async function keepYoungGenerationSmall(): Promise<void> {
  * promoted there and die soon after, so the heap filled with them: a 227k-record import peaked at
  * 243 and 245 MiB, against 176 to 187 MiB with the old generation let grow by 30% of what survived
  * (docs/architecture.md, "V8's old generation"). V8 reads it at every full collection, so setting
- * it after start works; set by the commands that write a whole catalog (import, rebuild,
- * import-bundle).
+ * it after start works.
  */
-export async function growOldGenerationSlowly(): Promise<void> {
+async function growOldGenerationSlowly(): Promise<void> {
   const { setFlagsFromString } = await import("node:v8");
   setFlagsFromString("--heap-growing-percent=30");
+}
+
+/**
+ * Both of the above, for the commands that write a whole catalog (import, rebuild, import-bundle):
+ * a 227k rebuild then peaked at 114 to 121 MiB against 113 to 188 with V8's defaults, depending on
+ * the home, for up to 10% more time (docs/architecture.md, "SQLite's page cache, and what an
+ * import loads").
+ */
+export async function sizeHeapForBulkWork(): Promise<void> {
+  await keepYoungGenerationSmall();
+  await growOldGenerationSlowly();
 }

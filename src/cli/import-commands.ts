@@ -12,7 +12,7 @@ import type { ScheduledImport } from "../import/schedule.js";
 import type { HostComparison } from "../view/host-compare.js";
 import { collect, commandKit, positiveInt, type CliIo, type Opts } from "./command-kit.js";
 import { printJson, say } from "./render.js";
-import { growOldGenerationSlowly, keepYoungGenerationSmall } from "./heap-growth.js";
+import { sizeHeapForBulkWork } from "./heap-growth.js";
 
 const positiveNumber = (name: string) => (value: string) => {
   const n = Number(value);
@@ -81,8 +81,7 @@ export function registerImportCommands(program: Command, io: CliIo): void {
     .option("--json", "print JSON")
     .action(
       action(async (provider: string, source: string, opts: Opts) => {
-        await keepYoungGenerationSmall();
-        await growOldGenerationSlowly();
+        await sizeHeapForBulkWork();
         const { importSource } = await import("../commands/import.js");
         const result = await withProgress("import", opts, (bar) => importSource(provider, source, opts as never, bar));
         for (const note of result.notes) say(out(opts), `note: ${note}`);
