@@ -247,6 +247,8 @@ describe("the fleet: pacman --as and shelf compare", () => {
     const glibc = await show(a, "pacman:glibc");
     expect(glibc.deleted).toBe(false);
     expect(Object.keys(glibc.meta)).toEqual(["host.web-02"]);
+    // the host's cursor forgot them: they vanish once, not at every run
+    expect((await importJson(a, "pacman", hostA, "--as", "web-01", "--prune")).summary).toMatchObject({ vanished: 0, tombstoned: 0 });
   });
 });
 

@@ -15,16 +15,10 @@ export interface CursorKey {
 }
 
 export interface Cursor {
+  /** the cursor's row (its ids are in import_cursor_ids: import-ids.ts); undefined before a first import */
+  cursorId?: number;
   state: ProviderState;
-  /** id -> true when this cursor tombstoned it (--prune) */
-  ids: Map<string, boolean>;
   lastSyncAt: string | null;
-}
-
-function cursorId(db: Db, key: CursorKey): number | undefined {
-  return db
-    .prepare<[string, string, string, string], { cursor_id: number }>("SELECT cursor_id FROM import_cursors WHERE catalog_url = ? AND provider = ? AND source = ? AND host = ?")
-    .get(key.catalogUrl, key.provider, key.source, key.host)?.cursor_id;
 }
 
 export function loadCursor(db: Db, key: CursorKey): Cursor {
@@ -33,25 +27,21 @@ export function loadCursor(db: Db, key: CursorKey): Cursor {
       "SELECT cursor_id, state, last_sync_at FROM import_cursors WHERE catalog_url = ? AND provider = ? AND source = ? AND host = ?",
     )
     .get(key.catalogUrl, key.provider, key.source, key.host);
-  if (!row) return { state: {}, ids: new Map(), lastSyncAt: null };
-  const ids = new Map<string, boolean>();
-  for (const r of db.prepare<[number], { id: string; pruned: number }>("SELECT id, pruned FROM import_cursor_ids WHERE cursor_id = ?").all(row.cursor_id)) ids.set(r.id, r.pruned === 1);
-  return { state: JSON.parse(row.state) as ProviderState, ids, lastSyncAt: row.last_sync_at };
+  if (!row) return { state: {}, lastSyncAt: null };
+  return { cursorId: row.cursor_id, state: JSON.parse(row.state) as ProviderState, lastSyncAt: row.last_sync_at };
 }
 
-/** Saves a cursor in one transaction; the id list is rewritten only when it changed. */
-export function saveCursor(db: Db, key: CursorKey, cursor: Cursor, previousIds: ReadonlyMap<string, boolean>): void {
+/** Saves a cursor, and with `saveIds` its id list, in one transaction. */
+export function saveCursor(db: Db, key: CursorKey, cursor: Omit<Cursor, "cursorId">, saveIds: (cursorId: number) => void): void {
   db.transaction(() => {
-    db.prepare(
-      `INSERT INTO import_cursors (catalog_url, provider, source, host, state, last_sync_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (catalog_url, provider, source, host) DO UPDATE SET state = excluded.state, last_sync_at = excluded.last_sync_at`,
-    ).run(key.catalogUrl, key.provider, key.source, key.host, JSON.stringify(cursor.state), cursor.lastSyncAt);
-    const id = cursorId(db, key)!;
-    const same = previousIds.size === cursor.ids.size && [...cursor.ids].every(([k, pruned]) => previousIds.get(k) === pruned);
-    if (same) return;
-    db.prepare("DELETE FROM import_cursor_ids WHERE cursor_id = ?").run(id);
-    const insert = db.prepare("INSERT INTO import_cursor_ids (cursor_id, id, pruned) VALUES (?, ?, ?)");
-    for (const [recordId, pruned] of cursor.ids) insert.run(id, recordId, pruned ? 1 : 0);
+    const { cursor_id } = db
+      .prepare<[string, string, string, string, string, string | null], { cursor_id: number }>(
+        `INSERT INTO import_cursors (catalog_url, provider, source, host, state, last_sync_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (catalog_url, provider, source, host) DO UPDATE SET state = excluded.state, last_sync_at = excluded.last_sync_at
+         RETURNING cursor_id`,
+      )
+      .get(key.catalogUrl, key.provider, key.source, key.host, JSON.stringify(cursor.state), cursor.lastSyncAt)!;
+    saveIds(cursor_id);
   })();
 }
 

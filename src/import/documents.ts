@@ -87,7 +87,7 @@ interface UrlState {
 export async function* readRegistry(ctx: ProviderContext, api: RegistryApi): AsyncGenerator<ImportRow> {
   const explicit = new Set(ctx.packages);
   const names = new Set(ctx.packages);
-  for (const id of ctx.previousIds) if (id.startsWith(`${api.prefix}:`)) names.add(api.nameOfId(id));
+  for (const id of ctx.previousIds()) if (id.startsWith(`${api.prefix}:`)) names.add(api.nameOfId(id));
   if (names.size === 0) {
     throw new ShelfError("SHELF_E_USAGE", `no packages to fetch from ${ctx.source}`, "name them with --package NAME (repeatable) or --packages FILE; later runs refresh every package this source imported");
   }

@@ -11,6 +11,7 @@ import { ShelfError } from "../errors.js";
 import { shardIndex } from "../model/catalog-doc.js";
 import { predictOutcome } from "../model/patch-outcome.js";
 import { recordReader } from "../view/queries.js";
+import { ImportIds, type VanishedIds } from "./import-ids.js";
 import { StagedRows } from "./staged-rows.js";
 import { loadCursor, recordImportRun, saveCursor, type CursorKey, type RunStatus } from "./cursor-store.js";
 import { HttpClient, type HttpClientOptions } from "./http-client.js";
@@ -84,6 +85,7 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
   const catId = store.catalog.catId;
   const key: CursorKey = { catalogUrl: store.catalog.url, provider: provider.name, source: provider.sourceKey(request.source), host: request.host ?? "" };
   const cursor = loadCursor(db, key);
+  const ids = new ImportIds(db, cursor.cursorId);
   const stats: Record<string, number> = {};
   const notes = new Set<string>();
   let http: HttpClient | undefined;
@@ -92,7 +94,7 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
     source: request.source,
     previous: cursor.state,
     next,
-    previousIds: new Set([...cursor.ids].filter(([, pruned]) => !pruned).map(([id]) => id)),
+    previousIds: () => ids.earlier(),
     host: request.host,
     packages: request.packages ?? [],
     idPrefix: request.provider === "tsv" ? (request.idPrefix ?? "npm") : undefined,
@@ -107,7 +109,6 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
   const current = recordReader(db, catId);
   const staged = new StagedRows(db, (id) => shardIndex(id, store.catalog.shardUrls.length), (id, patch) => predictOutcome(current(id), patch));
   try {
-    const seen = new Set<string>();
     const rejects: { where: string; reason: string }[] = [];
     let rejected = 0;
     const keptIds = new Set<string>();
@@ -119,24 +120,25 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
       if (row.ok === true) {
         const { id } = row.item;
         // A record this source had tombstoned and has again comes back.
-        const patch = cursor.ids.get(id) === true && !request.host ? { ...row.item.patch, deleted: false } : row.item.patch;
+        const patch = !request.host && ids.wasPruned(id) ? { ...row.item.patch, deleted: false } : row.item.patch;
         const earlier = staged.add(id, row.where, patch);
         if (earlier !== undefined) reject({ where: row.where, reason: `${id} was already read from ${earlier}; this one is ignored` });
-        seen.add(id);
+        ids.see(id);
       } else if (row.ok === "kept") {
         keptIds.add(row.id);
-        seen.add(row.id);
+        ids.see(row.id);
       } else {
         reject(row);
-        if (row.id) seen.add(row.id);
+        if (row.id) ids.see(row.id);
         if (row.incomplete) complete = false;
       }
     }
     staged.finish();
+    ids.finish();
     if (http) Object.assign(stats, { requests: http.stats.requests, retries: http.stats.retries });
     // records the source said are as they were (HTTP 304) and that no other row rewrote
     const kept = [...keptIds].filter((id) => !staged.has(id)).length;
-    const vanished = complete ? [...cursor.ids].filter(([id, pruned]) => !pruned && !seen.has(id)).map(([id]) => id) : [];
+    const vanished = complete ? ids.vanished() : [];
     const prunes: WriteItem[] = [];
     if (request.prune) {
       for (const id of vanished) {
@@ -163,14 +165,8 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
         counts.unchanged += written.unchanged;
       }
       if (prunes.length > 0) tombstoned = (await store.writeMany(prunes, `import ${provider.name} --prune`)).updated;
-      const ids = new Map<string, boolean>();
-      for (const id of seen) ids.set(id, false);
-      for (const [id, pruned] of cursor.ids) {
-        if (seen.has(id)) continue;
-        if (pruned || (request.prune && complete && !request.host)) ids.set(id, true);
-        else if (!(request.prune && complete && request.host)) ids.set(id, false);
-      }
-      saveCursor(db, key, { state: next, ids, lastSyncAt: new Date().toISOString() }, cursor.ids);
+      const vanishedIds: VanishedIds = !(request.prune && complete) ? "keep" : request.host ? "forget" : "tombstone";
+      saveCursor(db, key, { state: next, lastSyncAt: new Date().toISOString() }, (cursorId) => ids.save(cursorId, vanishedIds));
     }
 
     return {
@@ -193,6 +189,7 @@ export async function runImport(store: CatalogStore, request: ImportRequest, onP
     };
   } finally {
     staged.drop();
+    ids.drop();
   }
 }
 

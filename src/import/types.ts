@@ -31,8 +31,8 @@ export interface ProviderContext {
   previous: ProviderState;
   /** the state to save after this import; the provider fills it */
   next: ProviderState;
-  /** ids this source produced before and that are not pruned (registry refreshes re-read them) */
-  previousIds: ReadonlySet<string>;
+  /** ids this source produced before and that are not pruned (registry refreshes re-read them), read when asked */
+  previousIds(): string[];
   /** --as HOSTNAME (pacman): record per-host presence instead of the package's own fields */
   host?: string;
   /** --package NAME for registry (HTTP) sources */

@@ -6,7 +6,7 @@ export function localProviderContext(source: string): ProviderContext {
     source,
     previous: {},
     next: {},
-    previousIds: new Set(),
+    previousIds: () => [],
     packages: [],
     http: () => {
       throw new Error("a local source makes no request");
