@@ -70,9 +70,9 @@ export class ImportIds {
    * tombstoned or dropped as `vanished` says. Run it inside the transaction that saves the cursor.
    */
   save(cursorId: number, vanished: VanishedIds): void {
-    if (vanished !== "keep" && this.#cursorId !== undefined) {
+    if (vanished !== "keep") {
       const change = vanished === "tombstone" ? "UPDATE import_cursor_ids SET pruned = 1" : "DELETE FROM import_cursor_ids";
-      this.#db.prepare(`${change} WHERE cursor_id = ? AND pruned = 0 AND id NOT IN (SELECT id FROM temp.import_seen)`).run(this.#cursorId);
+      this.#db.prepare(`${change} WHERE cursor_id = ? AND pruned = 0 AND id NOT IN (SELECT id FROM temp.import_seen)`).run(cursorId);
     }
     this.#db
       .prepare("INSERT INTO import_cursor_ids (cursor_id, id, pruned) SELECT ?, id, 0 FROM temp.import_seen WHERE true ON CONFLICT (cursor_id, id) DO UPDATE SET pruned = 0 WHERE pruned <> 0")
