@@ -10,7 +10,10 @@ export interface ListeningProcess {
   child: ChildProcess;
   /** resolves when the process has ended, with its output */
   exited: Promise<CliResult>;
-  /** sends `signal` and waits for the process to end (SIGKILL after timeoutMs) */
+  /**
+   * Sends `signal` and waits for the process to end. SIGKILL after timeoutMs is only for a process
+   * that hangs: a graceful stop on a busy machine (CI shares two cores) took over ten seconds.
+   */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<CliResult>;
 }
 
@@ -47,7 +50,7 @@ export async function startListening(
     match,
     child,
     exited,
-    async stop(signal = "SIGTERM", stopTimeoutMs = 10_000) {
+    async stop(signal = "SIGTERM", stopTimeoutMs = 60_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill("SIGKILL"), stopTimeoutMs);
       try {
