@@ -34,8 +34,8 @@ const WASM_PAGE_BYTES = 65_536;
  * block's size and, to twice that, the free space it leaves at the top of each thread's heap.
  * Automerge's glue reads its 3.6 MB module with readFileSync and drops it once compiled, which
  * set them to 3.6 and 7.3 MB; V8's four worker threads then each kept up to 7 MB of their
- * compilers' memory: a 10k-record import peaked near 100 MiB, about 92 with this (and with
- * MALLOC_MMAP_THRESHOLD_ fixed, which keeps glibc from adjusting it, at 89). WebAssembly memory is
+ * compilers' memory: a 10k-record import peaked at 107 MiB (median of four), 96 with this (87 to
+ * 92 with MALLOC_MMAP_THRESHOLD_ set, which keeps glibc from adjusting it). WebAssembly memory is
  * mapped and unmapped by V8 itself, so the bytes never pass through malloc.
  */
 function readOutsideMalloc(path) {
