@@ -9,10 +9,11 @@
  * Run by hand with: npm run build && npx vitest run test/bundle-exchange.test.ts
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeBundle, type BundleHeader } from "../src/bundle/bundle-file.js";
+import type { BundleHeader } from "../src/bundle/bundle-format.js";
+import { writeBundle } from "../src/bundle/write-bundle.js";
 import { CatalogStore } from "../src/catalog/catalog-store.js";
 import { Instance } from "../src/instance.js";
 import type { CatalogRecord } from "../src/model/record.js";
@@ -127,6 +128,21 @@ describe("exchanging bundles between two instances", () => {
     expect(again).toMatchObject({ newCatalog: false, documentsChanged: 0, recordsChanged: 0, records: SAMPLE_ROWS + 1 });
     expect(await listOutput(A, "--include-deleted")).toBe(before);
     expect(crdtSize(A)).toEqual(sizeBefore);
+  });
+
+  it("an export that cannot be written fails with SHELF_E_IO naming the file, and leaves no file behind", async () => {
+    // the target is a directory: the bundle is written beside it, then cannot take its place
+    const dir = makeTempDir("shelf-bundle-target-");
+    const target = join(dir.dir, "taken");
+    mkdirSync(join(target, "inside"), { recursive: true });
+    try {
+      const error = expectJsonError(await shelf(A, "export", target, "--json"), 1, "SHELF_E_IO");
+      expect(error.message).toContain(target);
+      expect(readdirSync(dir.dir)).toEqual(["taken"]);
+      expect(readdirSync(target)).toEqual(["inside"]);
+    } finally {
+      dir.remove();
+    }
   });
 
   it("a corrupt, foreign or missing bundle is refused with a message naming it, and changes nothing", async () => {

@@ -14,7 +14,8 @@
  */
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { readBundle, writeBundle } from "../src/bundle/bundle-file.js";
+import { readBundle } from "../src/bundle/bundle-file.js";
+import { writeBundle } from "../src/bundle/write-bundle.js";
 import { CatalogStore, documentIdOf } from "../src/catalog/catalog-store.js";
 import { importBundle } from "../src/commands/bundle.js";
 import { Instance } from "../src/instance.js";

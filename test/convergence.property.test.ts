@@ -6,7 +6,8 @@
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readBundle, writeBundle } from "../src/bundle/bundle-file.js";
+import { readBundle } from "../src/bundle/bundle-file.js";
+import { writeBundle } from "../src/bundle/write-bundle.js";
 import { CatalogStore, documentIdOf } from "../src/catalog/catalog-store.js";
 import { importBundle } from "../src/commands/bundle.js";
 import { Instance } from "../src/instance.js";

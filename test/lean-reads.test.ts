@@ -137,6 +137,18 @@ describe("on an up-to-date view, reads load neither Automerge nor importers nor 
   });
 });
 
+describe("an export", () => {
+  it("copies the stored documents into the bundle without loading Automerge", async () => {
+    const file = join(dir.dir, "lean.bundle");
+    const { json, packages } = await tracedJson(A, "export", file);
+    expect(json.export).toMatchObject({ file, catalog: "main" });
+    expect(loaded(packages, [...AUTOMERGE, ...HEAVY])).toEqual([]);
+    // and the bundle is whole: another home takes the catalog from it
+    const taken = await tracedJson(join(dir.dir, "from-lean"), "import-bundle", file);
+    expect(taken.json.importBundle).toMatchObject({ catalog: "main", records: 3 });
+  });
+});
+
 describe("a write", () => {
   it("set loads Automerge, and no parser, WebDAV client or server", async () => {
     const { json, packages } = await tracedJson(A, "set", "npm:is-odd", "summary=tells whether a number is odd");

@@ -1,107 +1,12 @@
-/**
- * The bundle file: a catalog's Automerge documents in one file, to carry on a USB stick.
- *
- *   SHELF-BUNDLE 1\n
- *   {"format":1,"catalog":{...},"documents":[{"documentId","bytes","sha256"},...]}\n
- *   <the documents' bytes, one after another, in header order>
- *
- * A document's bytes are any Automerge data that loads as the whole document: one saved document,
- * or a document's stored chunks one after another (what automerge-repo itself loads).
- *
- * Both sides stream: the writer and the reader hold one document (or one stored chunk) at a time,
- * whatever the catalog's size. Every document carries its SHA-256 and the header its length, so a
- * truncated or altered file is refused before anything is merged. Files are written to a
- * temporary name and renamed, so a reader never sees half a file.
- */
-import { createHash } from "node:crypto";
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+/** A bundle file (bundle-format.ts) opened for reading, and checked before anything is merged. */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type * as A from "@automerge/automerge";
 import { ShelfError } from "../errors.js";
 import { headsOf } from "./automerge-bytes.js";
+import { MAGIC, sha256, type BundleDocument, type BundleEntry, type BundleHeader, type Progress } from "./bundle-format.js";
 
-const MAGIC = "SHELF-BUNDLE 1\n";
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const HEADER_READ_BYTES = 64 * 1024;
-
-export interface BundleHeader {
-  format: 1;
-  catalog: { url: string; name: string };
-  createdAt: string;
-  createdBy: string;
-  documents: { documentId: string; bytes: number; sha256: string }[];
-}
-
-/** A document to write: its bytes whole, or in parts (read twice: to measure, then to write). */
-export type BundleSource = { documentId: string; data: Uint8Array } | { documentId: string; parts: () => Iterable<Uint8Array> };
-
-export interface BundleDocument {
-  documentId: string;
-  data: Uint8Array;
-}
-
-/** Where a document's bytes are in the file. */
-export interface BundleEntry {
-  documentId: string;
-  bytes: number;
-  sha256: string;
-  offset: number;
-}
-
-export type Progress = (done: number, total: number) => void;
-
-export const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
-
-/** Writes a bundle of `documents`, in that order; returns the file's size in bytes. */
-export function writeBundle(path: string, catalog: BundleHeader["catalog"], createdBy: string, documents: readonly BundleSource[], onProgress?: Progress): number {
-  const partsOf = (d: BundleSource): Iterable<Uint8Array> => ("data" in d ? [d.data] : d.parts());
-  const measure = (d: BundleSource) => {
-    const hash = createHash("sha256");
-    let bytes = 0;
-    for (const part of partsOf(d)) {
-      hash.update(part);
-      bytes += part.byteLength;
-    }
-    return { bytes, sha256: hash.digest("hex") };
-  };
-  const header: BundleHeader = {
-    format: 1,
-    catalog,
-    createdAt: new Date().toISOString(),
-    createdBy,
-    documents: documents.map((d) => ({ documentId: d.documentId, ...measure(d) })),
-  };
-  const temporary = `${path}.${process.pid}.tmp`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(temporary, "w");
-    let written = writeAll(fd, Buffer.from(MAGIC + JSON.stringify(header) + "\n"));
-    for (const [i, d] of documents.entries()) {
-      const hash = createHash("sha256");
-      for (const part of partsOf(d)) {
-        hash.update(part);
-        written += writeAll(fd, part);
-      }
-      // The caller reads both passes in one snapshot; a difference would make a bundle that lies.
-      if (hash.digest("hex") !== header.documents[i]!.sha256) throw new ShelfError("SHELF_E_INTERNAL", `document ${d.documentId} changed while the bundle was written`);
-      onProgress?.(i + 1, documents.length);
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(temporary, path);
-    return written;
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(temporary, { force: true });
-    if (!(err as NodeJS.ErrnoException).syscall) throw err;
-    throw new ShelfError("SHELF_E_IO", `cannot write bundle ${path}: ${(err as Error).message}`, "check that the directory exists and is writable, and that the disk has room");
-  }
-}
-
-function writeAll(fd: number, data: Uint8Array): number {
-  for (let at = 0; at < data.byteLength; ) at += writeSync(fd, data, at, data.byteLength - at);
-  return data.byteLength;
-}
 
 /** A bundle open for reading: its header is read and checked, its documents are read on demand. */
 export class BundleFile {

@@ -14,7 +14,7 @@ import { createCrdtStorage } from "../store/crdt-storage.js";
 import { SqliteStorageAdapter } from "../store/sqlite-storage-adapter.js";
 import { Materializer } from "../view/materializer.js";
 import { changesBeyond, concatBytes } from "./automerge-bytes.js";
-import { sha256, type BundleEntry } from "./bundle-file.js";
+import { sha256, type BundleEntry } from "./bundle-format.js";
 
 /**
  * The bundle's documents this home holds as the very same bytes: stored as one chunk with the

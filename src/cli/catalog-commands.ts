@@ -77,7 +77,7 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
     .option("--json", "print JSON")
     .action(
       action(async (file: string, opts: Opts) => {
-        const { exportBundle } = await import("../commands/bundle.js");
+        const { exportBundle } = await import("../commands/export.js");
         const result = await withProgress("export", opts, (bar) => exportBundle(file, opts, bar));
         if (opts.json) printJson(out(opts), { export: result });
         else say(out(opts), `wrote ${result.file}: catalog ${result.catalog}, ${result.documents} documents, ${formatBytes(result.bytes)}`);

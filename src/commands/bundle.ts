@@ -1,54 +1,18 @@
 /**
- * export / import-bundle: carry a catalog between instances as one file, with no network.
- * Both stream, one document at a time: export copies each document's stored chunks into the file
- * without loading Automerge; import-bundle checks the whole file first, then merges and
- * materializes document by document (src/bundle/).
+ * import-bundle: takes a catalog from a bundle file (`shelf export`: export.ts), with no network.
+ * It checks the whole file first, then merges and materializes document by document, one at a
+ * time (src/bundle/).
  */
 import * as A from "@automerge/automerge";
-import { BundleFile, writeBundle, type Progress } from "../bundle/bundle-file.js";
+import { BundleFile } from "../bundle/bundle-file.js";
+import type { Progress } from "../bundle/bundle-format.js";
 import { BundleMerge, heldAsIs } from "../bundle/bundle-merge.js";
-import { ShelfError } from "../errors.js";
-import { Instance, resolveHome, type CatalogRow } from "../instance.js";
-import { documentIdOf, documentIdsOf, type RootDoc } from "../model/catalog-doc.js";
+import { Instance, resolveHome } from "../instance.js";
+import { documentIdOf, type RootDoc } from "../model/catalog-doc.js";
 import { plain } from "../model/crdt-record.js";
-import { createCrdtStorage } from "../store/crdt-storage.js";
 import { notifyLocalEdit } from "../sync/home-signal.js";
 import { countRecords } from "../view/queries.js";
-import { closeInstance, named, withCatalog, type GlobalOptions } from "./context.js";
-
-export interface ExportResult {
-  file: string;
-  catalog: string;
-  documents: number;
-  bytes: number;
-}
-
-export async function exportBundle(file: string, options: GlobalOptions, onProgress?: Progress): Promise<ExportResult> {
-  return withCatalog(options, ({ instance, catalog }) => {
-    const storage = createCrdtStorage(instance.db);
-    const documentIds = documentIdsOf(catalog);
-    // One read transaction: every document is measured and written from the same snapshot,
-    // while other processes go on writing.
-    const bytes = instance.db.transaction(() => {
-      for (const documentId of documentIds) assertStored(storage.documentChunks(documentId), documentId, catalog);
-      const documents = documentIds.map((documentId) => ({ documentId, parts: () => storage.documentChunks(documentId) }));
-      return writeBundle(file, { url: catalog.url, name: catalog.name }, instance.id, documents, onProgress);
-    }).deferred();
-    return { file, catalog: catalog.name, documents: documentIds.length, bytes };
-  });
-}
-
-function assertStored(chunks: Iterator<Uint8Array>, documentId: string, catalog: CatalogRow): void {
-  const first = chunks.next();
-  chunks.return?.(undefined);
-  if (first.done) {
-    throw new ShelfError(
-      "SHELF_E_DOC_UNAVAILABLE",
-      `document automerge:${documentId} of catalog ${catalog.name} is not in local storage`,
-      "import a bundle of this catalog (`shelf import-bundle FILE`) or join it again",
-    );
-  }
-}
+import { closeInstance, named, type GlobalOptions } from "./context.js";
 
 export interface ImportBundleResult {
   file: string;

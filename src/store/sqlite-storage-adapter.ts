@@ -55,6 +55,11 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
     }
   }
 
+  /** Whether any chunk of the document is stored (its keys are read, not its data). */
+  holdsAny(documentId: string): boolean {
+    return this.#stmts.keys.all(encodeKey([documentId]), upperBound(encodeKey([documentId]))).length > 0;
+  }
+
   /** The document's stored chunk when it has exactly one, else undefined. */
   soleChunk(documentId: string): Uint8Array | undefined {
     const key = this.#soleKey(documentId);

@@ -5,7 +5,7 @@
  */
 import * as A from "@automerge/automerge";
 import { generateAutomergeUrl } from "@automerge/automerge-repo";
-import { writeBundle } from "../../src/bundle/bundle-file.js";
+import { writeBundle } from "../../src/bundle/write-bundle.js";
 import { shardIndex } from "../../src/model/catalog-doc.js";
 
 const imm = (s: string) => new A.ImmutableString(s);
