@@ -1,6 +1,6 @@
 /**
  * The files shelf writes into a WebDAV folder: a signature line, a JSON header, then the Automerge
- * bytes of each document, like a bundle (src/bundle/bundle-file.ts) but holding either the changes
+ * bytes of each document, like a bundle (src/bundle/bundle-format.ts) but holding either the changes
  * since the writer's previous upload or a whole snapshot.
  *
  *   SHELF-WEBDAV 1\n
