@@ -17,16 +17,6 @@ export const DB_FILE = "shelf.db";
 /** How long automerge-repo waits to coalesce saves of a changed document. */
 const SAVE_DEBOUNCE_MS = 50;
 
-/**
- * SQLite's page cache, in KiB, for a command that writes the whole view in one pass (import,
- * rebuild, import-bundle, join). better-sqlite3 builds SQLite with 16 MB per connection, which such
- * a pass fills with pages it has done with: a 50k-record import peaked about 10 MiB lower with
- * 4 MB. 4 MB still holds the index pages one transaction of eight shards comes back to: a 227k
- * import and rebuild took 3 to 6% longer with it (docs/architecture.md, "SQLite's page cache, and
- * what an import loads").
- */
-const BULK_WORK_PAGE_CACHE_KIB = 4096;
-
 export interface CatalogRow {
   catId: number;
   url: string;
@@ -75,7 +65,8 @@ export class Instance {
   /**
    * Opens the instance at `home`. `create` makes the directory and database when missing;
    * otherwise a missing instance is an error that says how to make one. `bulkWork` is for a
-   * command that writes the whole view in one pass: it keeps a smaller page cache (above).
+   * command that writes the whole view in one pass: its page cache follows the file's size
+   * (fitPageCache in store/db.ts).
    */
   static open(home: string, options: { create?: boolean; bulkWork?: boolean } = {}): Instance {
     const dbPath = join(home, DB_FILE);
@@ -85,7 +76,7 @@ export class Instance {
       }
       mkdirSync(home, { recursive: true });
     }
-    const db = openDb(dbPath, { pageCacheKiB: options.bulkWork ? BULK_WORK_PAGE_CACHE_KIB : undefined });
+    const db = openDb(dbPath, { pageCacheFollowsFile: options.bulkWork });
     const id = ensureInstanceId(db);
     return new Instance(home, db, id);
   }

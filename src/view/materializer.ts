@@ -5,7 +5,7 @@
  * transaction. A shard never seen before (or whose stored heads are unusable) is rewritten whole.
  */
 import * as A from "@automerge/automerge";
-import type { Db } from "../store/db.js";
+import { fitPageCache, type Db } from "../store/db.js";
 import type { Core } from "../model/shard-core.js";
 import { keysShown, recordFields, toRecord } from "../model/crdt-record.js";
 import { newestOfAll, scanChanges, scanLog, type RecordOps } from "../model/record-log.js";
@@ -83,6 +83,8 @@ export class Materializer {
    * materialization cannot slip in between and be undone.
    */
   materializeShard(catId: number, shard: number, documentId: string, core: Core): MaterializeResult {
+    // bulk work writes shard after shard: its page cache grows with the view it writes
+    fitPageCache(this.#db);
     return this.#underWriteLock((): MaterializeResult => {
       const heads = core.getHeads();
       const stored = this.#stmts.heads.get(documentId);
