@@ -6,7 +6,7 @@
  * keeps it until the process ends. For the long-running processes and the bulk commands, a
  * growth factor of 1 keeps the size the process started with: a 10k-record import peaked at 118
  * and 121 MiB against 146 and 148 MiB, in the same time (docs/architecture.md, "V8's young
- * generation"). A join of 50k records ran about 12% slower, so syncs and joins keep V8's default.
+ * generation"). A sync keeps V8's default: it is short, and one that moves much ran slower.
  *
  * V8 reads the factor each time it would grow the young generation, so setting it after start
  * works. A changed flag also makes Node compile the built-in modules it loads afterwards without
@@ -32,10 +32,11 @@ async function growOldGenerationSlowly(): Promise<void> {
 }
 
 /**
- * Both of the above, for the commands that write a whole catalog (import, rebuild, import-bundle):
- * a 227k rebuild then peaked at 114 to 121 MiB against 113 to 188 with V8's defaults, depending on
- * the home, for up to 10% more time (docs/architecture.md, "SQLite's page cache, and what an
- * import loads").
+ * Both of the above, for the commands that write a whole catalog (import, rebuild, import-bundle,
+ * join): a 227k rebuild then peaked at 114 to 121 MiB against 113 to 188 with V8's defaults,
+ * depending on the home, for up to 10% more time (docs/architecture.md, "SQLite's page cache, and
+ * what an import loads"); a 227k join at 104 to 110 MiB against 151 to 162 (docs/architecture.md,
+ * "Reading a change's keys").
  */
 export async function sizeHeapForBulkWork(): Promise<void> {
   await keepYoungGenerationSmall();

@@ -2,7 +2,7 @@
 import { Option, type Command } from "commander";
 import { commandKit, intInRange, positiveInt, type CliIo, type Opts } from "./command-kit.js";
 import { formatSyncRun, formatSyncStatus, printJson, say } from "./render.js";
-import { keepYoungGenerationSmall } from "./heap-growth.js";
+import { keepYoungGenerationSmall, sizeHeapForBulkWork } from "./heap-growth.js";
 import type { SyncResult } from "../commands/sync.js";
 
 /** The relay's default port is 3030; a served instance takes the next one. */
@@ -193,6 +193,7 @@ export function registerSyncCommands(program: Command, io: CliIo): void {
     .option("--json", "print JSON")
     .action(
       action(async (url: string, opts: Opts) => {
+        await sizeHeapForBulkWork();
         const { join } = await import("../commands/sync.js");
         const result = await withProgress("join", opts, (bar) => join(url, { ...(opts as Record<string, never>), timeoutMs: (opts.timeout as number) * 1000 }, bar));
         for (const s of "skipped" in result ? result.skipped : []) say(out(opts), `shelf: skipped ${s.file} on ${result.remote}: ${s.reason}`);
