@@ -3,8 +3,8 @@
  * (src/model/change-columns.ts) instead of decoding every operation with A.decodeChange. Over
  * random edits on several replicas, merged in random orders, with changes outside the records map
  * (the root, another map, another replica's records map made apart) and empty ones among them,
- * both readings must agree on every change; bytes it does not expect
- * must give undefined (the caller then decodes them with Automerge).
+ * both readings must agree on every change; bytes it does not expect must give undefined (the
+ * caller then decodes them with Automerge).
  */
 import * as A from "@automerge/automerge";
 import fc from "fast-check";

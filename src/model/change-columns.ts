@@ -1,9 +1,9 @@
 /**
  * Reads from a binary Automerge change only what the materializer asks of its operations: which
  * key of one map each operation wrote. `A.decodeChange` builds a JavaScript object for every
- * operation, with its value, its predecessors and their ids as strings: for a shard's log that is
- * most of what a whole-shard materialization (a rebuild, a join, an import-bundle) allocates, all
- * of it garbage at once.
+ * operation, with its value, its predecessors and their ids as strings: for a shard's log that was
+ * a third of what a whole-shard materialization (a rebuild, a join, an import-bundle) allocated,
+ * all of it garbage at once, and a fifth of a rebuild's time.
  *
  * The layout is Automerge's binary format: a chunk header (magic, checksum, type, length), the
  * change's metadata, then its operations as columns, here run-length encoded. Automerge hands out
