@@ -9,8 +9,7 @@
 import * as A from "@automerge/automerge";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseObjectId, readChangeKeys, type ObjectId } from "../src/model/change-columns.js";
-import { decodeChangeKeys } from "../src/model/record-log.js";
+import { decodeChangeKeys, parseObjectId, readChangeKeys, type ObjectId } from "../src/model/change-columns.js";
 import { writeRecord } from "../src/model/crdt-record.js";
 import { changeLean, coreOf, loadLean, recordsObjectId } from "../src/model/shard-core.js";
 import { applyBatch, edit, emptyShard, fillerRecords, MESSAGE, STAMP } from "./helpers/shard-edits.js";

@@ -9,8 +9,9 @@
  * change's metadata, then its operations as columns, here run-length encoded. Automerge hands out
  * a document's changes uncompressed, whatever form they were stored in. Anything this reader does
  * not expect (a compressed chunk or column, a checksum that does not match, a column that does not
- * decode) gives `undefined`, and the caller falls back to `A.decodeChange`.
+ * decode) gives `undefined` from `readChangeKeys`, and `changeKeys` then asks `A.decodeChange`.
  */
+import * as A from "@automerge/automerge";
 import { createHash } from "node:crypto";
 
 export interface ChangeKeys {
@@ -35,6 +36,20 @@ export function parseObjectId(id: string): ObjectId | undefined {
   const at = id.indexOf("@");
   const counter = Number(id.slice(0, at));
   return at > 0 && Number.isSafeInteger(counter) ? { counter, actor: id.slice(at + 1) } : undefined;
+}
+
+/** The keys of the map `recordsObj` each operation of `binary` wrote: read from its columns, or else decoded by Automerge. */
+export function changeKeys(binary: Uint8Array, recordsObj: string | undefined): ChangeKeys {
+  const obj = recordsObj === undefined ? undefined : parseObjectId(recordsObj);
+  const readable = recordsObj === undefined || obj !== undefined;
+  return (readable ? readChangeKeys(binary, obj) : undefined) ?? decodeChangeKeys(binary, recordsObj);
+}
+
+/** The same as readChangeKeys, through Automerge's own decoder (which builds every operation). */
+export function decodeChangeKeys(binary: Uint8Array, recordsObj: string | undefined): ChangeKeys {
+  const change = A.decodeChange(binary);
+  const keys = change.ops.map((op) => (op.obj === recordsObj && typeof op.key === "string" ? op.key : null));
+  return { hash: change.hash, actor: change.actor, startOp: change.startOp, time: change.time, message: change.message, keys };
 }
 
 const MAGIC = [0x85, 0x6f, 0x4a, 0x83];

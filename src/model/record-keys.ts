@@ -13,6 +13,7 @@
  */
 import * as A from "@automerge/automerge";
 import { sameHeads } from "../protocol/heads-summary.js";
+import { changeKeys } from "./change-columns.js";
 import { splitKey } from "./crdt-record.js";
 import type { Core } from "./shard-core.js";
 
@@ -43,7 +44,7 @@ function currentIndex(core: Core, records: string): KeyIndex {
     const changes = core.getChanges(known.heads);
     if (changes.reduce((bytes, change) => bytes + change.byteLength, 0) <= MAX_FOLLOWED_BYTES) {
       for (const change of changes) {
-        for (const op of A.decodeChange(change).ops) if (op.obj === records && typeof op.key === "string") add(known, op.key);
+        for (const key of changeKeys(change, records).keys) if (key !== null) add(known, key);
       }
       known.heads = heads;
       return known;

@@ -9,8 +9,7 @@
  * clocks, so an edit made after another always counts higher, and concurrent edits are ordered the
  * same way on every replica, as Automerge orders a key's competing values.
  */
-import * as A from "@automerge/automerge";
-import { parseObjectId, readChangeKeys, type ChangeKeys } from "./change-columns.js";
+import { changeKeys } from "./change-columns.js";
 import { parseChangeMessage } from "./change-message.js";
 import { splitKey } from "./crdt-record.js";
 import { recordsObjectId, type Core } from "./shard-core.js";
@@ -53,10 +52,8 @@ export function scanChanges(core: Core, changes: Iterable<Uint8Array>, ids?: Rea
   const hashes = new Set<string>();
   const keys = new Set<string>();
   let touchedRoot = false;
-  const obj = recordsObj === undefined ? undefined : parseObjectId(recordsObj);
-  const readable = recordsObj === undefined || obj !== undefined;
   for (const binary of changes) {
-    const change = (readable ? readChangeKeys(binary, obj) : undefined) ?? decodeChangeKeys(binary, recordsObj);
+    const change = changeKeys(binary, recordsObj);
     hashes.add(change.hash);
     const ref: ChangeRef = { hash: change.hash, message: change.message, time: change.time };
     change.keys.forEach((key, i) => {
@@ -77,13 +74,6 @@ export function scanChanges(core: Core, changes: Iterable<Uint8Array>, ids?: Rea
     });
   }
   return { records, touchedRoot, hashes, keys };
-}
-
-/** The same as readChangeKeys, through Automerge's own decoder (which builds every operation). */
-export function decodeChangeKeys(binary: Uint8Array, recordsObj: string | undefined): ChangeKeys {
-  const change = A.decodeChange(binary);
-  const keys = change.ops.map((op) => (op.obj === recordsObj && typeof op.key === "string" ? op.key : null));
-  return { hash: change.hash, actor: change.actor, startOp: change.startOp, time: change.time, message: change.message, keys };
 }
 
 /** The whole log of a shard, for the records `ids` (all when omitted). */
