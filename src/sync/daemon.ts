@@ -134,6 +134,7 @@ export async function runDaemon(instance: Instance, catalog: CatalogRow, remotes
       schedule();
     },
     isPending: (id) => changed.has(id),
+    onDroppedForRoom: () => log(`dropped 1 document from memory to make room for another (${live.count()} loaded)`),
   });
   const loadQuietly = (id: DocumentId, expected?: A.Heads) => live.load(id, expected).catch((err: unknown) => log(`error: ${(err as Error)?.message ?? err}`));
 

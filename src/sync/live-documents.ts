@@ -32,6 +32,8 @@ export interface LiveDocumentsOptions {
   loadTimeoutMs: number;
   /** most shards loaded at once by load() (default DEFAULT_MAX_LOADED_SHARDS) */
   maxLoaded?: number;
+  /** told of each shard dropped to make room for another */
+  onDroppedForRoom?: (documentId: DocumentId) => void;
 }
 
 /** About 40 MiB of shards at 227k records (about 5 MiB each loaded), 2 MiB at 10k. */
@@ -151,7 +153,10 @@ export class LiveDocuments {
       if (drop !== undefined) {
         await this.#options.repo.flush([drop]);
         // it may have been dropped, or changed, while being written
-        if (this.#adopted.has(drop) && this.#settled(drop)) await this.#drop(drop);
+        if (this.#adopted.has(drop) && this.#settled(drop)) {
+          await this.#drop(drop);
+          this.#options.onDroppedForRoom?.(drop);
+        }
         continue;
       }
       await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
