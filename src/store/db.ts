@@ -47,8 +47,8 @@ export interface OpenDbOptions {
  * 50k-record import peaked about 10 MiB lower with 4 MB, which still holds the index pages one
  * transaction of eight shards comes back to (a 227k import and rebuild took 3 to 6% longer with it
  * than with 16). A smaller catalog's view needs less: at 10k records (an 8 MB file) 1 MB lowered
- * the peaks' medians by 2.5 to 4.5 MiB in the same time, and at 227k nothing changed (docs/architecture.md, "SQLite's page cache, and what
- * an import loads").
+ * the peaks' medians by 2.5 to 4.5 MiB in the same time, and at 227k nothing changed
+ * (docs/architecture.md, "SQLite's page cache, and what an import loads").
  */
 const PAGE_CACHE_FILE_FRACTION = 8;
 const PAGE_CACHE_MIN_KIB = 1024;
